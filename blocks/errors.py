@@ -1,0 +1,51 @@
+"""Cofre's exception hierarchy.
+
+Every error a user can meet is a `CofreError` whose message says what went wrong, where
+(file, row, column, block, key) and what to do next. Messages never contain secret values.
+"""
+
+from __future__ import annotations
+
+
+class CofreError(Exception):
+    """Base class for every error Cofre raises on purpose."""
+
+
+class ConfigurationError(CofreError):
+    """A setting is missing or inconsistent."""
+
+
+class LakeError(CofreError):
+    """A lake operation failed."""
+
+
+class ImmutableObjectError(LakeError):
+    """Different bytes were written to an existing bronze key."""
+
+
+class InvalidSourceData(CofreError):
+    """An input file or payload is unusable (missing file or column, empty, not UTF-8, ...)."""
+
+
+class KeyringError(CofreError):
+    """The Fernet keyring is missing, unreadable or insecure."""
+
+
+class DecryptionError(CofreError):
+    """A ciphertext could not be decrypted with any key of the keyring."""
+
+
+class SecretNotFound(CofreError):
+    """A named credentials block does not exist."""
+
+
+class AuditIntegrityError(CofreError):
+    """The audit trail's hash chain does not verify."""
+
+
+class QualityGateFailed(CofreError):
+    """A dataset failed its quality gate."""
+
+
+class SourceUnavailable(CofreError):
+    """An external source could not be reached or kept failing."""

@@ -1,0 +1,269 @@
+"""The lake: one interface over a local directory or an S3/MinIO bucket (fsspec).
+
+Layers (bronze, silver, gold, cold, quarantine) are prefixes of one root, or one bucket each.
+Writes are atomic (local: write a temporary file, then link or rename it into place; S3: a
+PUT is all-or-nothing). Bronze is immutable: writing different bytes to an existing bronze key
+raises `ImmutableObjectError`, writing identical bytes is a no-op.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import fsspec
+
+from blocks.errors import ConfigurationError, ImmutableObjectError, LakeError
+from blocks.settings import LAYERS, CofreSettings
+
+CHUNK = 8 * 1024 * 1024
+IMMUTABLE_LAYERS = frozenset({"bronze"})
+
+
+@dataclass(frozen=True)
+class LakeObject:
+    """What a write produced: where, what content, and whether bytes actually moved."""
+
+    layer: str
+    key: str
+    url: str
+    sha256: str
+    size: int
+    written: bool
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: Path | str) -> tuple[str, int]:
+    """Stream a local file; return (sha256 hex, size in bytes)."""
+    digest, size = hashlib.sha256(), 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+class Lake:
+    """A medallion lake rooted on a filesystem. Build one with `Lake.from_url`."""
+
+    def __init__(self, fs: Any, roots: Mapping[str, str], *, scheme: str) -> None:
+        self.fs = fs
+        self.roots = dict(roots)
+        self.scheme = scheme
+
+    @property
+    def is_local(self) -> bool:
+        return self.scheme == "file"
+
+    # -- construction -------------------------------------------------------------------
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        *,
+        buckets: Mapping[str, str] | None = None,
+        endpoint_url: str | None = None,
+        storage_options: Mapping[str, Any] | None = None,
+        sse: str = "AES256",
+    ) -> Lake:
+        """A lake at `url`: a local path, `file://...`, or `s3://bucket[/prefix]`.
+
+        With `buckets` (layer -> bucket name) each layer is its own bucket, as the seed had.
+        """
+        if url.startswith("s3://") or buckets:
+            return cls._s3(url, buckets, endpoint_url, storage_options or {}, sse)
+        root = Path(url.removeprefix("file://")).expanduser().resolve()
+        fs = fsspec.filesystem("file", auto_mkdir=True)
+        return cls(fs, {layer: str(root / layer) for layer in LAYERS}, scheme="file")
+
+    @classmethod
+    def _s3(cls, url, buckets, endpoint_url, storage_options, sse) -> Lake:
+        import s3fs  # only needed for S3 lakes
+
+        options: dict[str, Any] = {"skip_instance_cache": True, **storage_options}
+        if endpoint_url:
+            options.setdefault("client_kwargs", {})["endpoint_url"] = endpoint_url
+        if sse != "none":
+            # Applied by s3fs to every call that accepts it: PutObject, multipart, CopyObject.
+            options.setdefault("s3_additional_kwargs", {})["ServerSideEncryption"] = sse
+        fs = s3fs.S3FileSystem(**options)
+        if buckets:
+            missing = [layer for layer in LAYERS if layer not in buckets]
+            if missing:
+                raise ConfigurationError(
+                    f"COFRE_LAKE_BUCKETS lacks a bucket for layer(s) {missing}; give one "
+                    f'bucket per layer, e.g. {{"bronze": "bronze-layer", ...}}.'
+                )
+            return cls(fs, {layer: buckets[layer] for layer in LAYERS}, scheme="s3")
+        base = url.removeprefix("s3://").strip("/")
+        if not base:
+            raise ConfigurationError(f"Lake URL {url!r} names no bucket: use s3://bucket[/prefix].")
+        return cls(fs, {layer: f"{base}/{layer}" for layer in LAYERS}, scheme="s3")
+
+    @classmethod
+    def from_settings(cls, settings: CofreSettings) -> Lake:
+        """The lake the settings describe, with S3 credentials from the encrypted block."""
+        storage_options: dict[str, Any] = {}
+        if settings.s3_credentials_block:
+            from blocks.credentials import S3Credentials  # decrypts in this process only
+
+            creds = S3Credentials.load(settings.s3_credentials_block)
+            storage_options = creds.s3fs_options()
+        return cls.from_url(
+            settings.resolved_lake_url,
+            buckets=settings.lake_buckets,
+            endpoint_url=settings.s3_endpoint_url,
+            storage_options=storage_options,
+            sse=settings.s3_sse,
+        )
+
+    # -- addressing ---------------------------------------------------------------------
+    def path(self, layer: str, key: str = "") -> str:
+        if layer not in self.roots:
+            raise LakeError(f"Unknown lake layer {layer!r}; layers are {', '.join(LAYERS)}.")
+        key = key.strip("/")
+        if ".." in key.split("/"):
+            raise LakeError(f"Lake key {key!r} may not contain '..'.")
+        return f"{self.roots[layer]}/{key}" if key else self.roots[layer]
+
+    def url(self, layer: str, key: str = "") -> str:
+        return f"{self.scheme}://{self.path(layer, key)}"
+
+    def ensure_buckets(self) -> None:
+        """Create the S3 bucket(s) if missing (no-op for a local lake)."""
+        if self.is_local:
+            return
+        for bucket in {root.split("/")[0] for root in self.roots.values()}:
+            if not self.fs.exists(bucket):
+                self.fs.mkdir(bucket)
+
+    # -- reads --------------------------------------------------------------------------
+    def exists(self, layer: str, key: str) -> bool:
+        return self.fs.exists(self.path(layer, key))
+
+    def read_bytes(self, layer: str, key: str) -> bytes:
+        try:
+            return self.fs.cat_file(self.path(layer, key))
+        except FileNotFoundError as exc:
+            raise LakeError(f"No lake object at {self.url(layer, key)}.") from exc
+
+    def size(self, layer: str, key: str) -> int:
+        return int(self.fs.info(self.path(layer, key))["size"])
+
+    def sha256(self, layer: str, key: str) -> str:
+        digest = hashlib.sha256()
+        with self.fs.open(self.path(layer, key), "rb") as handle:
+            while chunk := handle.read(CHUNK):
+                digest.update(chunk)
+        return digest.hexdigest()
+
+    def keys(self, layer: str, prefix: str = "") -> list[str]:
+        """Every object key under `prefix` in `layer`, sorted, relative to the layer root."""
+        base = self.path(layer, prefix)
+        if not self.fs.exists(base):
+            return []
+        root = self.roots[layer].rstrip("/") + "/"
+        found = self.fs.find(base)
+        return sorted(p.removeprefix(root) for p in found if not _is_temporary(p))
+
+    def layer_size(self, layer: str) -> int:
+        return sum(int(info["size"]) for info in self._infos(layer))
+
+    def _infos(self, layer: str) -> Iterator[dict[str, Any]]:
+        base = self.path(layer)
+        if self.fs.exists(base):
+            yield from self.fs.find(base, detail=True).values()
+
+    # -- writes -------------------------------------------------------------------------
+    def write_bytes(
+        self, layer: str, key: str, data: bytes, *, immutable: bool | None = None
+    ) -> LakeObject:
+        """Atomically write `data`; in an immutable layer an identical object is a no-op."""
+        digest = sha256_bytes(data)
+        if self._unchanged(layer, key, digest, immutable):
+            return LakeObject(layer, key, self.url(layer, key), digest, len(data), written=False)
+        target = self.path(layer, key)
+        if self.is_local:
+            self._local_atomic(target, lambda tmp: Path(tmp).write_bytes(data), layer)
+        else:
+            self.fs.pipe_file(target, data)
+        return LakeObject(layer, key, self.url(layer, key), digest, len(data), written=True)
+
+    def put_file(
+        self, layer: str, key: str, local_path: Path | str, *, immutable: bool | None = None
+    ) -> LakeObject:
+        """Atomically upload a local file, streaming it (large CSVs never sit in memory)."""
+        digest, size = sha256_file(local_path)
+        if self._unchanged(layer, key, digest, immutable):
+            return LakeObject(layer, key, self.url(layer, key), digest, size, written=False)
+        target = self.path(layer, key)
+        if self.is_local:
+            self._local_atomic(target, lambda tmp: _copy_file(local_path, tmp), layer)
+        else:
+            self.fs.put_file(str(local_path), target)
+        return LakeObject(layer, key, self.url(layer, key), digest, size, written=True)
+
+    def delete(self, layer: str, key: str) -> None:
+        path = self.path(layer, key)
+        if self.fs.exists(path):
+            self.fs.rm_file(path)
+
+    def _unchanged(self, layer: str, key: str, digest: str, immutable: bool | None) -> bool:
+        """True when an immutable key already holds these bytes; raise if it holds others."""
+        if immutable is None:
+            immutable = layer in IMMUTABLE_LAYERS
+        if not immutable or not self.exists(layer, key):
+            return False
+        existing = self.sha256(layer, key)
+        if existing != digest:
+            raise ImmutableObjectError(
+                f"{self.url(layer, key)} already exists with different content "
+                f"(sha256 {existing[:12]}…, new {digest[:12]}…). Bronze is immutable: land the "
+                "new content under a new run_id instead of rewriting history."
+            )
+        return True
+
+    def _local_atomic(self, target: str, fill: Any, layer: str) -> None:
+        directory = os.path.dirname(target)
+        os.makedirs(directory, exist_ok=True)
+        tmp = os.path.join(directory, f".{os.path.basename(target)}.tmp-{uuid.uuid4().hex}")
+        try:
+            fill(tmp)
+            with open(tmp, "rb") as handle:
+                os.fsync(handle.fileno())
+            if layer in IMMUTABLE_LAYERS:
+                _link_no_clobber(tmp, target)
+            else:
+                os.replace(tmp, target)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+
+def _link_no_clobber(tmp: str, target: str) -> None:
+    # A hard link fails if the target exists, so two racing writers cannot overwrite bronze.
+    try:
+        os.link(tmp, target)
+    except FileExistsError as exc:
+        raise ImmutableObjectError(
+            f"{target} was created by another writer while this one was writing; re-run to "
+            "compare checksums."
+        ) from exc
+
+
+def _copy_file(source: Path | str, destination: str) -> None:
+    with open(source, "rb") as src, open(destination, "wb") as dst:
+        while chunk := src.read(CHUNK):
+            dst.write(chunk)
+
+
+def _is_temporary(path: str) -> bool:
+    return ".tmp-" in os.path.basename(path)

@@ -1,0 +1,98 @@
+"""One settings object for the whole project.
+
+Precedence, highest first: CLI flag (passed as keyword arguments) > `COFRE_*` environment
+variable > the saved `CofreConfig` block named by `COFRE_CONFIG_BLOCK` > embedded default.
+Nothing here touches the network unless `COFRE_CONFIG_BLOCK` names a block to load.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+SourceMode = Literal["live", "snapshot", "auto"]
+LAYERS = ("bronze", "silver", "gold", "cold", "quarantine")
+
+
+class CofreSettings(BaseSettings):
+    """Every knob Cofre reads, with its embedded default."""
+
+    model_config = SettingsConfigDict(env_prefix="COFRE_", extra="ignore")
+
+    home: Path = Field(Path("data"), description="Holds the embedded lake, warehouse, audit.")
+    lake_url: str | None = Field(
+        None, description="Local directory or s3://bucket[/prefix]; default $COFRE_HOME/lake."
+    )
+    lake_buckets: dict[str, str] | None = Field(
+        None,
+        description='One S3 bucket per layer, e.g. {"bronze": "bronze-layer", ...} (JSON).',
+    )
+    s3_endpoint_url: str | None = Field(None, description="S3 API endpoint (MinIO, moto).")
+    s3_credentials_block: str | None = Field(
+        None, description="Name of the encrypted S3 credentials block to use."
+    )
+    s3_sse: Literal["AES256", "aws:kms", "none"] = Field(
+        "AES256", description="Server-side encryption requested on every S3 write."
+    )
+    fernet_keys: SecretStr | None = Field(
+        None, description="Comma-separated Fernet keys, newest first (overrides the file)."
+    )
+    keyring_file: Path | None = Field(None, description="Default $COFRE_HOME/keyring.json.")
+    audit_dir: Path | None = Field(None, description="Default $COFRE_HOME/audit.")
+    warehouse_url: str | None = Field(None, description="Default sqlite:///$COFRE_HOME/...")
+    sources: SourceMode = "auto"
+    olist_dir: Path | None = None
+    synthetic_orders: int = 99_441
+    seed: int = 42
+
+    @property
+    def resolved_lake_url(self) -> str:
+        return self.lake_url or str(self.home / "lake")
+
+    @property
+    def resolved_keyring_file(self) -> Path:
+        return self.keyring_file or self.home / "keyring.json"
+
+    @property
+    def resolved_audit_dir(self) -> Path:
+        return self.audit_dir or self.home / "audit"
+
+    @property
+    def resolved_warehouse_url(self) -> str:
+        return self.warehouse_url or f"sqlite:///{(self.home / 'warehouse.db').resolve()}"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, SavedBlockSource(settings_cls))
+
+
+class SavedBlockSource(PydanticBaseSettingsSource):
+    """Values saved in a `CofreConfig` Prefect block, when `COFRE_CONFIG_BLOCK` names one."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ returns the whole mapping
+
+    def __call__(self) -> dict[str, Any]:
+        name = os.environ.get("COFRE_CONFIG_BLOCK")
+        if not name:
+            return {}
+        from blocks.config import CofreConfig  # imports Prefect only when a block is asked for
+
+        saved = CofreConfig.load(name).model_dump(exclude_none=True)
+        return {key: value for key, value in saved.items() if key in self.settings_cls.model_fields}
+
+
+def load_settings(**cli_flags: Any) -> CofreSettings:
+    """Build settings; CLI flags given as None are treated as not given."""
+    return CofreSettings(**{key: value for key, value in cli_flags.items() if value is not None})

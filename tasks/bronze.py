@@ -1,0 +1,129 @@
+"""Bronze: raw bytes exactly as received, each with a `_manifest.json`.
+
+Key layout (../ARCHITECTURE.md): `bronze/<source>/<dataset>/ingest_date=YYYY-MM-DD/
+run_id=<id>/<file>` next to its `_manifest.json`. A content index
+(`<source>/<dataset>/_sha256/<hex>.json`) makes re-ingesting identical bytes a no-op, whatever
+the run. Order of writes: data, manifest, index, so a reader that trusts only manifested
+objects never sees a partial landing.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from blocks.lake import Lake, sha256_bytes, sha256_file
+
+MANIFEST = "_manifest.json"
+
+
+@dataclass(frozen=True)
+class BronzeManifest:
+    """What the lake knows about one raw object."""
+
+    source: str
+    dataset: str
+    file: str
+    key: str
+    sha256: str
+    bytes: int
+    rows: int | None
+    fetched_at: str
+    run_id: str
+    ingest_date: str
+    valid: bool = True
+    error: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def manifest_key(self) -> str:
+        return self.key.rsplit("/", 1)[0] + "/" + MANIFEST
+
+    def to_json(self) -> bytes:
+        return json.dumps(asdict(self), indent=2, sort_keys=True).encode()
+
+
+@dataclass(frozen=True)
+class BronzeLanding:
+    """A landing's manifest, and whether this call wrote it (False: content already known)."""
+
+    manifest: BronzeManifest
+    written: bool
+
+
+def bronze_key(source: str, dataset: str, ingest_date: str, run_id: str, filename: str) -> str:
+    return f"{source}/{dataset}/ingest_date={ingest_date}/run_id={run_id}/{filename}"
+
+
+def _index_key(source: str, dataset: str, digest: str) -> str:
+    return f"{source}/{dataset}/_sha256/{digest}.json"
+
+
+def land_bronze(
+    lake: Lake,
+    *,
+    source: str,
+    dataset: str,
+    filename: str,
+    run_id: str,
+    data: bytes | None = None,
+    local_path: Path | str | None = None,
+    rows: int | None = None,
+    fetched_at: datetime | None = None,
+    valid: bool = True,
+    error: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> BronzeLanding:
+    """Land raw bytes (in memory or a local file) in bronze with their manifest.
+
+    Content already landed for this source and dataset (same sha256) is not written again:
+    the existing manifest is returned with `written=False`.
+    """
+    if (data is None) == (local_path is None):
+        raise ValueError("land_bronze needs exactly one of data= or local_path=")
+    digest, size = (sha256_bytes(data), len(data)) if data is not None else sha256_file(local_path)
+    known = find_by_sha256(lake, source, dataset, digest)
+    if known is not None:
+        return BronzeLanding(known, written=False)
+    fetched = (fetched_at or datetime.now(UTC)).astimezone(UTC)
+    ingest_date = fetched.date().isoformat()
+    key = bronze_key(source, dataset, ingest_date, run_id, filename)
+    manifest = BronzeManifest(
+        source=source,
+        dataset=dataset,
+        file=filename,
+        key=key,
+        sha256=digest,
+        bytes=size,
+        rows=rows,
+        fetched_at=fetched.isoformat(),
+        run_id=run_id,
+        ingest_date=ingest_date,
+        valid=valid,
+        error=error,
+        extra=extra or {},
+    )
+    if data is not None:
+        lake.write_bytes("bronze", key, data)
+    else:
+        lake.put_file("bronze", key, local_path)
+    lake.write_bytes("bronze", manifest.manifest_key, manifest.to_json())
+    lake.write_bytes("bronze", _index_key(source, dataset, digest), manifest.to_json())
+    return BronzeLanding(manifest, written=True)
+
+
+def find_by_sha256(lake: Lake, source: str, dataset: str, digest: str) -> BronzeManifest | None:
+    index = _index_key(source, dataset, digest)
+    if not lake.exists("bronze", index):
+        return None
+    return BronzeManifest(**json.loads(lake.read_bytes("bronze", index)))
+
+
+def list_manifests(lake: Lake, source: str, dataset: str) -> list[BronzeManifest]:
+    """Every landed object of a dataset, oldest first (by fetched_at, then run_id)."""
+    keys = [k for k in lake.keys("bronze", f"{source}/{dataset}") if k.endswith("/" + MANIFEST)]
+    manifests = [BronzeManifest(**json.loads(lake.read_bytes("bronze", k))) for k in keys]
+    return sorted(manifests, key=lambda m: (m.fetched_at, m.run_id))

@@ -1,0 +1,28 @@
+"""Logging that reaches the Prefect UI inside a run and plain logging outside one."""
+
+from __future__ import annotations
+
+import logging
+
+from prefect.exceptions import MissingContextError
+from prefect.logging import get_run_logger
+
+
+def run_logger(name: str) -> logging.Logger | logging.LoggerAdapter:
+    """The current flow/task run's logger, or the module logger when no run is active."""
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return logging.getLogger(name)
+
+
+def current_run_id() -> str:
+    """The Prefect flow run id when inside a run, else a fresh local id (lake `run_id=`)."""
+    from prefect.runtime import flow_run
+
+    run_id = flow_run.id
+    if run_id:
+        return str(run_id)
+    import uuid
+
+    return f"local-{uuid.uuid4().hex[:12]}"

@@ -1,0 +1,138 @@
+"""The lake on local disk and on a real S3 API (moto's HTTP server)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+
+import boto3
+import pytest
+
+from blocks.errors import ConfigurationError, ImmutableObjectError, LakeError
+from blocks.lake import Lake
+
+
+@pytest.fixture(params=["local", "s3"])
+def lake(request, tmp_path) -> Lake:
+    if request.param == "local":
+        return Lake.from_url(str(tmp_path / "lake"))
+    endpoint = request.getfixturevalue("moto_endpoint")
+    bucket = request.getfixturevalue("s3_bucket")
+    return Lake.from_url(f"s3://{bucket}/lake", endpoint_url=endpoint)
+
+
+def test_write_then_read_round_trips_bytes(lake):
+    written = lake.write_bytes("silver", "orders/part-0.parquet", b"abc")
+    assert written.written and written.size == 3
+    assert written.sha256 == hashlib.sha256(b"abc").hexdigest()
+    assert lake.read_bytes("silver", "orders/part-0.parquet") == b"abc"
+    assert lake.keys("silver") == ["orders/part-0.parquet"]
+
+
+def test_bronze_rejects_different_bytes_at_an_existing_key(lake):
+    lake.write_bytes("bronze", "olist/orders/x.csv", b"first")
+    with pytest.raises(ImmutableObjectError, match="Bronze is immutable"):
+        lake.write_bytes("bronze", "olist/orders/x.csv", b"second")
+    assert lake.read_bytes("bronze", "olist/orders/x.csv") == b"first"
+
+
+def test_bronze_identical_rewrite_is_a_no_op(lake):
+    assert lake.write_bytes("bronze", "a/b.csv", b"same").written
+    again = lake.write_bytes("bronze", "a/b.csv", b"same")
+    assert not again.written
+    assert lake.keys("bronze") == ["a/b.csv"]
+
+
+def test_other_layers_may_be_replaced(lake):
+    lake.write_bytes("gold", "t/part.parquet", b"v1")
+    lake.write_bytes("gold", "t/part.parquet", b"v2")
+    assert lake.read_bytes("gold", "t/part.parquet") == b"v2"
+
+
+def test_put_file_streams_a_local_file(lake, tmp_path):
+    source = tmp_path / "big.csv"
+    source.write_bytes(os.urandom(3 * 1024 * 1024))
+    result = lake.put_file("bronze", "olist/big.csv", source)
+    assert result.sha256 == hashlib.sha256(source.read_bytes()).hexdigest()
+    assert lake.sha256("bronze", "olist/big.csv") == result.sha256
+    assert lake.size("bronze", "olist/big.csv") == source.stat().st_size
+
+
+def test_missing_object_names_its_url(lake):
+    with pytest.raises(LakeError, match="nope.csv"):
+        lake.read_bytes("bronze", "nope.csv")
+
+
+def test_keys_may_not_escape_the_layer(lake):
+    with pytest.raises(LakeError, match=r"\.\."):
+        lake.write_bytes("silver", "../bronze/x", b"x")
+
+
+def test_local_writes_leave_no_temporary_files(tmp_path):
+    lake = Lake.from_url(str(tmp_path / "lake"))
+    lake.write_bytes("silver", "d/f.bin", b"x" * 10)
+    lake.write_bytes("bronze", "d/f.bin", b"y" * 10)
+    leftovers = [p for p in (tmp_path / "lake").rglob("*") if ".tmp-" in p.name]
+    assert leftovers == []
+
+
+def test_local_reader_never_sees_a_partial_object(tmp_path):
+    lake = Lake.from_url(str(tmp_path / "lake"))
+    old, new = b"a" * 4_000_000, b"b" * 4_000_000
+    lake.write_bytes("silver", "t/obj", old)
+    seen: set[bytes] = set()
+    stop = threading.Event()
+
+    def reader():
+        while not stop.is_set():
+            data = lake.read_bytes("silver", "t/obj")
+            seen.add(hashlib.sha256(data).digest())
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    for i in range(20):
+        lake.write_bytes("silver", "t/obj", new if i % 2 == 0 else old)
+    stop.set()
+    thread.join()
+    assert seen <= {hashlib.sha256(old).digest(), hashlib.sha256(new).digest()}
+
+
+def test_s3_writes_request_sse_aes256(moto_endpoint, s3_bucket, tmp_path):
+    lake = Lake.from_url(f"s3://{s3_bucket}", endpoint_url=moto_endpoint)
+    lake.write_bytes("bronze", "small.csv", b"x,y\n1,2\n")
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(6 * 1024 * 1024))
+    lake.put_file("bronze", "big.bin", big)
+    client = boto3.client("s3", endpoint_url=moto_endpoint)
+    for key in ("bronze/small.csv", "bronze/big.bin"):
+        assert client.head_object(Bucket=s3_bucket, Key=key)["ServerSideEncryption"] == "AES256"
+
+
+def test_s3_sse_can_be_disabled(moto_endpoint, s3_bucket):
+    lake = Lake.from_url(f"s3://{s3_bucket}", endpoint_url=moto_endpoint, sse="none")
+    lake.write_bytes("silver", "plain.bin", b"x")
+    head = boto3.client("s3", endpoint_url=moto_endpoint).head_object(
+        Bucket=s3_bucket, Key="silver/plain.bin"
+    )
+    assert "ServerSideEncryption" not in head
+
+
+def test_one_bucket_per_layer_like_the_seed(moto_endpoint):
+    buckets = {
+        "bronze": "bronze-layer",
+        "silver": "silver-layer",
+        "gold": "gold",
+        "cold": "cold-storage-layer",
+        "quarantine": "quarantine-layer",
+    }
+    lake = Lake.from_url("s3://", buckets=buckets, endpoint_url=moto_endpoint)
+    lake.ensure_buckets()
+    lake.write_bytes("cold", "olist/x.csv", b"1")
+    client = boto3.client("s3", endpoint_url=moto_endpoint)
+    assert client.get_object(Bucket="cold-storage-layer", Key="olist/x.csv")["Body"].read() == b"1"
+
+
+def test_bucket_per_layer_needs_every_layer(moto_endpoint):
+    with pytest.raises(ConfigurationError, match="quarantine"):
+        Lake.from_url("s3://", buckets={"bronze": "b"}, endpoint_url=moto_endpoint)

@@ -1,0 +1,67 @@
+"""Shared fixtures: real services started once per test session.
+
+- `moto_endpoint`: moto's S3 API over HTTP on 127.0.0.1 (ThreadedMotoServer).
+- `prefect_api`: one Prefect test API for the whole session (starting one costs ~10 s).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+# Before anything imports Prefect: no telemetry, no analytics, never the internet.
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(autouse=True)
+def cofre_home(tmp_path, monkeypatch) -> Iterator:
+    """Every test gets its own COFRE_HOME and no inherited COFRE_* configuration."""
+    for name in list(os.environ):
+        if name.startswith("COFRE_"):
+            monkeypatch.delenv(name)
+    home = tmp_path / "cofre-home"
+    monkeypatch.setenv("COFRE_HOME", str(home))
+    yield home
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_bucket(moto_endpoint) -> str:
+    """A fresh, empty bucket on the moto server."""
+    import boto3
+
+    name = f"cofre-test-{uuid.uuid4().hex[:10]}"
+    boto3.client("s3", endpoint_url=moto_endpoint).create_bucket(Bucket=name)
+    return name
+
+
+@pytest.fixture(scope="session")
+def prefect_api() -> Iterator[None]:
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
