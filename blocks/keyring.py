@@ -108,8 +108,9 @@ def load_keyring(settings: CofreSettings | None = None) -> Keyring:
         return Keyring(keys, _audit_key_for_env(settings, keys), "COFRE_FERNET_KEYS")
     path = settings.resolved_keyring_file
     if not path.exists():
-        raise KeyringError(f"No Fernet key: {path} does not exist and COFRE_FERNET_KEYS is unset. "
-                           + _HOW_TO)
+        raise KeyringError(
+            f"No Fernet key: {path} does not exist and COFRE_FERNET_KEYS is unset. " + _HOW_TO
+        )
     return _read_keyring_file(path)
 
 
@@ -156,13 +157,16 @@ def _read_keyring_file(path: Path) -> Keyring:
     return Keyring(keys, audit_key, str(path))
 
 
-def _write_keyring_file(path: Path, keys: list[dict], audit_key: bytes) -> None:
+def _write_keyring_file(
+    path: Path, keys: list[dict], audit_key: bytes, rotation_pending: bool = False
+) -> None:
     """Write atomically with mode 0600 from the first byte (never world-readable)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     document = {
         "version": KEYRING_VERSION,
         "keys": keys,
         "audit_key": base64.urlsafe_b64encode(audit_key).decode(),
+        "rotation_pending": rotation_pending,
     }
     tmp = path.with_name(f".{path.name}.tmp-{secrets.token_hex(6)}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -199,12 +203,25 @@ def ensure_keyring(settings: CofreSettings | None = None) -> Keyring:
 
 
 def add_primary_key(path: Path) -> Keyring:
-    """Put a new key first in the keyring file (older keys stay for decryption)."""
+    """Put a new key first in the keyring file (older keys stay for decryption).
+
+    The file records that a rotation is pending until `finish_rotation` clears it, so an
+    interrupted rotation resumes with the same new key instead of adding another.
+    """
     entries, audit_key = _file_entries(path)
     key = new_fernet_key()
     entry = {"id": key_id(key), "key": key, "created": datetime.now(UTC).isoformat()}
-    _write_keyring_file(path, [entry, *entries], audit_key)
+    _write_keyring_file(path, [entry, *entries], audit_key, rotation_pending=True)
     return _read_keyring_file(path)
+
+
+def rotation_pending(path: Path) -> bool:
+    return bool(path.exists() and json.loads(path.read_text()).get("rotation_pending"))
+
+
+def finish_rotation(path: Path) -> None:
+    entries, audit_key = _file_entries(path)
+    _write_keyring_file(path, entries, audit_key, rotation_pending=False)
 
 
 def remove_keys(path: Path, ids_to_remove: set[str]) -> Keyring:
@@ -213,5 +230,5 @@ def remove_keys(path: Path, ids_to_remove: set[str]) -> Keyring:
     if entries and entries[0]["id"] in ids_to_remove:
         raise KeyringError("Refusing to retire the primary key; rotate first.")
     kept = [entry for entry in entries if entry["id"] not in ids_to_remove]
-    _write_keyring_file(path, kept, audit_key)
+    _write_keyring_file(path, kept, audit_key, rotation_pending=rotation_pending(path))
     return _read_keyring_file(path)

@@ -1,8 +1,8 @@
 """Cofre's main job: every stage, in one process, on embedded defaults unless configured.
 
-    python -m flows.full_pipeline                          # synthetic Olist, local lake
-    python -m flows.full_pipeline --olist-dir ~/olist      # the real Kaggle CSVs
-    python -m flows.full_pipeline --lake s3://my-lake      # S3/MinIO (see COFRE_S3_*)
+python -m flows.full_pipeline                          # synthetic Olist, local lake
+python -m flows.full_pipeline --olist-dir ~/olist      # the real Kaggle CSVs
+python -m flows.full_pipeline --lake s3://my-lake      # S3/MinIO (see COFRE_S3_*)
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import argparse
 from prefect import flow
 
 from flows.ingestion import add_ingestion_arguments, ingestion
-from tasks.runlog import current_run_id
+from tasks.runlog import current_run_id, exit_on_cofre_error
 
 
 @flow(name="full-pipeline", log_prints=True)
@@ -51,12 +51,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     add_ingestion_arguments(parser)
     args = parser.parse_args(argv)
-    full_pipeline(
-        olist_dir=str(args.olist_dir) if args.olist_dir else None,
-        synthetic_orders=args.synthetic_orders,
-        seed=args.seed,
-        lake=args.lake,
-    )
+    with exit_on_cofre_error():
+        full_pipeline(
+            olist_dir=str(args.olist_dir) if args.olist_dir else None,
+            synthetic_orders=args.synthetic_orders,
+            seed=args.seed,
+            lake=args.lake,
+        )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Ingestion stage: every source into bronze.
 
-    python -m flows.ingestion --help
+python -m flows.ingestion --help
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from prefect import flow
 from blocks.lake import Lake
 from blocks.settings import load_settings
 from tasks.olist import check_olist_dir_task, land_olist_file_task, resolve_olist_dir_task
-from tasks.runlog import current_run_id
+from tasks.runlog import current_run_id, exit_on_cofre_error
 
 
 @flow(name="ingestion", log_prints=True)
@@ -60,12 +60,13 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m flows.ingestion", description=__doc__)
     add_ingestion_arguments(parser)
     args = parser.parse_args(argv)
-    ingestion(
-        olist_dir=str(args.olist_dir) if args.olist_dir else None,
-        synthetic_orders=args.synthetic_orders,
-        seed=args.seed,
-        lake=args.lake,
-    )
+    with exit_on_cofre_error():
+        ingestion(
+            olist_dir=str(args.olist_dir) if args.olist_dir else None,
+            synthetic_orders=args.synthetic_orders,
+            seed=args.seed,
+            lake=args.lake,
+        )
 
 
 if __name__ == "__main__":

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from prefect.exceptions import MissingContextError
 from prefect.logging import get_run_logger
@@ -26,3 +29,18 @@ def current_run_id() -> str:
     import uuid
 
     return f"local-{uuid.uuid4().hex[:12]}"
+
+
+@contextmanager
+def exit_on_cofre_error() -> Iterator[None]:
+    """For CLI entry points: a `CofreError` ends the process with its message, exit code 1.
+
+    The full traceback stays in the Prefect run logs; the terminal gets what to do.
+    """
+    from blocks.errors import CofreError
+
+    try:
+        yield
+    except CofreError as exc:
+        print(f"\nCofre stopped: {type(exc).__name__}: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None

@@ -10,6 +10,8 @@ import os
 import socket
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -59,9 +61,32 @@ def s3_bucket(moto_endpoint) -> str:
     return name
 
 
+@dataclass(frozen=True)
+class PrefectApi:
+    url: str
+    database_dir: Path  # the server's SQLite files, to scan for leaked secrets
+
+
 @pytest.fixture(scope="session")
-def prefect_api() -> Iterator[None]:
+def prefect_api() -> Iterator[PrefectApi]:
+    """One real Prefect API (a server subprocess with its own SQLite DB) for the session."""
+    import prefect.settings
     from prefect.testing.utilities import prefect_test_harness
 
     with prefect_test_harness(server_startup_timeout=120):
-        yield
+        database_url = prefect.settings.PREFECT_SERVER_DATABASE_CONNECTION_URL.value()
+        database = Path(database_url.split(":///", 1)[1])
+        yield PrefectApi(prefect.settings.PREFECT_API_URL.value(), database.parent)
+
+
+def flush_prefect_logs() -> None:
+    """Send buffered run logs to the API now (they are batched in the background)."""
+    from prefect.logging.handlers import APILogHandler
+
+    APILogHandler.flush()
+
+
+def files_containing(root: Path, marker: str) -> list[Path]:
+    """Every file under `root` whose bytes contain `marker` (UTF-8)."""
+    needle = marker.encode()
+    return [p for p in root.rglob("*") if p.is_file() and needle in p.read_bytes()]

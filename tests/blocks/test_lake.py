@@ -60,7 +60,7 @@ def test_put_file_streams_a_local_file(lake, tmp_path):
 
 
 def test_missing_object_names_its_url(lake):
-    with pytest.raises(LakeError, match="nope.csv"):
+    with pytest.raises(LakeError, match=r"nope\.csv"):
         lake.read_bytes("bronze", "nope.csv")
 
 

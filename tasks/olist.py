@@ -1,0 +1,181 @@
+"""Olist source: check a directory of the 9 Kaggle CSVs and land them byte for byte in bronze.
+
+Plain functions do the work; the `*_task` objects at the bottom are their Prefect faces.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from blocks.errors import InvalidSourceData
+from blocks.lake import Lake
+from blocks.settings import CofreSettings
+from tasks.bronze import BronzeLanding, land_bronze
+from tasks.olist_synthetic import OLIST_FILES, generate_olist
+from tasks.runlog import run_logger
+
+log = logging.getLogger(__name__)
+SOURCE = "olist"
+_COMPLETE_MARKER = "_COMPLETE"
+
+
+@dataclass(frozen=True)
+class OlistFile:
+    """One checked Olist CSV, ready to land."""
+
+    name: str
+    path: Path
+    dataset: str
+    rows: int | None
+
+
+def dataset_name(file_name: str) -> str:
+    """`olist_order_items_dataset.csv` -> `order_items`; translations -> `category_translation`."""
+    if file_name == "product_category_name_translation.csv":
+        return "category_translation"
+    return file_name.removeprefix("olist_").removesuffix("_dataset.csv")
+
+
+def check_olist_dir(directory: Path | str) -> list[OlistFile]:
+    """Check that `directory` holds the 9 Olist CSVs, readable, UTF-8, with every column.
+
+    Raises `InvalidSourceData` listing every problem found (file and columns named), so one
+    run tells the user everything to fix. Extra files are ignored with a warning.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise InvalidSourceData(
+            f"Olist directory {directory} does not exist. Download the 9 CSVs of Kaggle's "
+            "olistbr/brazilian-ecommerce into it, or run without --olist-dir for synthetic data."
+        )
+    present = {p.name for p in directory.iterdir() if p.is_file() and not p.name.startswith(".")}
+    for extra in sorted(present - set(OLIST_FILES) - {_COMPLETE_MARKER}):
+        log.warning("Ignoring %s in %s: it is not one of the 9 Olist files.", extra, directory)
+    problems: list[str] = []
+    checked: list[OlistFile] = []
+    for name, expected in OLIST_FILES.items():
+        if name not in present:
+            problems.append(f"{name}: missing from {directory}")
+            continue
+        path = directory / name
+        problem = _file_problem(path, expected)
+        if problem:
+            problems.append(f"{name}: {problem}")
+        else:
+            checked.append(OlistFile(name, path, dataset_name(name), _count_rows(path)))
+    if problems:
+        raise InvalidSourceData(
+            f"The Olist files in {directory} cannot be ingested:\n  - "
+            + "\n  - ".join(problems)
+            + "\nFix or replace these files (the expected layout is in docs/data-dictionary.md)."
+        )
+    return checked
+
+
+def _file_problem(path: Path, expected: tuple[str, ...]) -> str | None:
+    if path.stat().st_size == 0:
+        return "the file is empty (0 bytes); expected a header line and rows"
+    bad_line = _first_non_utf8_line(path)
+    if bad_line is not None:
+        return f"not valid UTF-8 at line {bad_line}; re-export the file as UTF-8"
+    with open(path, encoding="utf-8", newline="") as handle:
+        header = next(csv.reader(handle), [])
+        has_rows = handle.readline().strip() != ""
+    missing = [column for column in expected if column not in header]
+    if missing:
+        return f"header lacks column(s) {', '.join(missing)} (found: {', '.join(header)})"
+    if not has_rows:
+        return "the file has a header but no rows"
+    return None
+
+
+def _first_non_utf8_line(path: Path) -> int | None:
+    """1-based line of the first byte that is not UTF-8, or None when the file is clean."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    lines_before = 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(8 * 1024 * 1024):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                return lines_before + chunk.count(b"\n", 0, max(exc.start, 0)) + 1
+            lines_before += chunk.count(b"\n")
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return lines_before + 1
+    return None
+
+
+def _count_rows(path: Path) -> int | None:
+    """CSV records (quoted line breaks counted once); None if the file cannot be parsed here."""
+    try:
+        frame = pl.scan_csv(path, infer_schema=False, truncate_ragged_lines=True)
+        return int(frame.select(pl.len()).collect().item())
+    except pl.exceptions.PolarsError:
+        return None  # malformed rows are silver's business (quarantine), not bronze's
+
+
+def synthetic_olist_dir(home: Path, orders: int, seed: int) -> Path:
+    """A cached synthetic set under $COFRE_HOME, generated once per (orders, seed)."""
+    directory = home / "olist_synthetic" / f"orders={orders}_seed={seed}"
+    if not (directory / _COMPLETE_MARKER).exists():
+        generate_olist(directory, orders=orders, seed=seed)
+        (directory / _COMPLETE_MARKER).write_text("generated by cofre\n")
+    return directory
+
+
+def resolve_olist_dir(settings: CofreSettings, synthetic_requested: bool = False) -> Path:
+    """The real Olist directory when one is configured, else a synthetic set (said loudly).
+
+    An explicit `--synthetic-orders` wins over a `COFRE_OLIST_DIR` from the environment.
+    """
+    if settings.olist_dir and not synthetic_requested:
+        return Path(settings.olist_dir)
+    orders, seed = settings.synthetic_orders, settings.seed
+    run_logger(__name__).warning(
+        "\n%s\nUSING SYNTHETIC OLIST DATA: %s generated orders (seed %s). Every figure is "
+        "made up.\nTo ingest the real dataset, download Kaggle's olistbr/brazilian-ecommerce "
+        "and pass --olist-dir DIR (or set COFRE_OLIST_DIR).\n%s",
+        "!" * 78,
+        f"{orders:,}",
+        seed,
+        "!" * 78,
+    )
+    return synthetic_olist_dir(settings.home, orders, seed)
+
+
+def land_olist_file(lake: Lake, file: OlistFile, run_id: str) -> BronzeLanding:
+    """Land one checked CSV in bronze, byte for byte, with its manifest."""
+    landing = land_bronze(
+        lake,
+        source=SOURCE,
+        dataset=file.dataset,
+        filename=file.name,
+        run_id=run_id,
+        local_path=file.path,
+        rows=file.rows,
+    )
+    state = "landed" if landing.written else "already in bronze (same sha256), skipped"
+    run_logger(__name__).info("%s: %s rows, %s", file.name, file.rows, state)
+    return landing
+
+
+resolve_olist_dir_task = task(resolve_olist_dir, name="resolve-olist-source", cache_policy=NO_CACHE)
+check_olist_dir_task = task(check_olist_dir, name="check-olist-files", cache_policy=NO_CACHE)
+land_olist_file_task = task(
+    land_olist_file,
+    name="land-olist-file",
+    task_run_name="land olist/{file.dataset}",
+    retries=2,
+    retry_delay_seconds=[2, 10],
+    cache_policy=NO_CACHE,  # a landing is idempotent by sha256; Prefect caching adds nothing
+)
