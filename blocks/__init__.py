@@ -1,9 +1,30 @@
 """Cofre's security core and connection blocks.
 
-`prefect block register -m blocks` registers every block class exported here.
+`prefect block register -m blocks` registers every block class exported here. The classes
+load lazily (PEP 562) so `import blocks.audit` or `blocks.keyring` does not pay for Prefect.
 """
 
-from blocks.config import CofreConfig
-from blocks.credentials import ApiKey, MaskingKey, PostgresCredentials, S3Credentials
+from importlib import import_module
 
-__all__ = ["ApiKey", "CofreConfig", "MaskingKey", "PostgresCredentials", "S3Credentials"]
+from blocks import redaction
+
+redaction.install()  # redact secret patterns in every log record of this process
+
+_EXPORTS = {
+    "CofreConfig": "blocks.config",
+    "ApiKey": "blocks.credentials",
+    "MaskingKey": "blocks.credentials",
+    "PostgresCredentials": "blocks.credentials",
+    "S3Credentials": "blocks.credentials",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'blocks' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

@@ -158,7 +158,11 @@ def _read_keyring_file(path: Path) -> Keyring:
 
 
 def _write_keyring_file(
-    path: Path, keys: list[dict], audit_key: bytes, rotation_pending: bool = False
+    path: Path,
+    keys: list[dict],
+    audit_key: bytes,
+    rotation_pending: bool = False,
+    create_only: bool = False,
 ) -> None:
     """Write atomically with mode 0600 from the first byte (never world-readable)."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -174,7 +178,13 @@ def _write_keyring_file(
         json.dump(document, handle, indent=2)
         handle.flush()
         os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    if create_only:
+        try:  # a hard link never replaces: two processes racing to create cannot both win
+            os.link(tmp, path)
+        finally:
+            os.unlink(tmp)
+    else:
+        os.replace(tmp, path)
 
 
 def _file_entries(path: Path) -> tuple[list[dict], bytes]:
@@ -185,11 +195,15 @@ def _file_entries(path: Path) -> tuple[list[dict], bytes]:
 
 def init_keyring_file(path: Path) -> Keyring:
     """Create a keyring file (mode 0600) with one Fernet key and an audit key."""
+    exists = KeyringError(f"{path} already exists; use `cofre keys rotate` to add a key.")
     if path.exists():
-        raise KeyringError(f"{path} already exists; use `cofre keys rotate` to add a key.")
+        raise exists
     key = new_fernet_key()
     entry = {"id": key_id(key), "key": key, "created": datetime.now(UTC).isoformat()}
-    _write_keyring_file(path, [entry], secrets.token_bytes(32))
+    try:
+        _write_keyring_file(path, [entry], secrets.token_bytes(32), create_only=True)
+    except FileExistsError:
+        raise exists from None
     return _read_keyring_file(path)
 
 
@@ -198,7 +212,11 @@ def ensure_keyring(settings: CofreSettings | None = None) -> Keyring:
     settings = settings or load_settings()
     path = settings.resolved_keyring_file
     if settings.fernet_keys is None and not path.exists():
-        return init_keyring_file(path)
+        try:
+            return init_keyring_file(path)
+        except KeyringError:
+            if not path.exists():
+                raise  # another process created it between our check and our link: use theirs
     return load_keyring(settings)
 
 

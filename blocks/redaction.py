@@ -27,6 +27,7 @@ _installed = False
 
 def register_secret(value: str | None) -> None:
     """Remember a decrypted value so it is redacted wherever it would be logged."""
+    install()
     if value and len(value) >= _MIN_SECRET_LENGTH:
         with _lock:
             _secrets.add(value)

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from blocks import audit
 from blocks.lake import Lake, sha256_bytes, sha256_file
 
 MANIFEST = "_manifest.json"
@@ -112,6 +113,13 @@ def land_bronze(
         lake.put_file("bronze", key, local_path)
     lake.write_bytes("bronze", manifest.manifest_key, manifest.to_json())
     lake.write_bytes("bronze", _index_key(source, dataset, digest), manifest.to_json())
+    audit.record(
+        audit.Action.LAKE_WRITE,
+        lake.url("bronze", key),
+        details={"sha256": digest, "bytes": size, "rows": rows, "run_id": run_id, "valid": valid},
+        outcome="success" if valid else "warning",
+        compliance="LGPD_NA",
+    )
     return BronzeLanding(manifest, written=True)
 
 

@@ -81,9 +81,9 @@ def prefect_api() -> Iterator[PrefectApi]:
 
 def flush_prefect_logs() -> None:
     """Send buffered run logs to the API now (they are batched in the background)."""
-    from prefect.logging.handlers import APILogHandler
+    from prefect.logging.handlers import APILogWorker
 
-    APILogHandler.flush()
+    APILogWorker.drain_all(timeout=10)
 
 
 def files_containing(root: Path, marker: str) -> list[Path]:
