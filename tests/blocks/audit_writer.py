@@ -13,16 +13,9 @@ import sys
 import threading
 import time
 import traceback
-import types
 from pathlib import Path
 
-# `blocks/__init__.py` imports the Prefect blocks, which costs each worker ~2 s of CPU before
-# it can append anything. The audit module needs none of that, so a bare package object stands
-# in for it: what runs below is still the real blocks.audit, keyring and settings.
-if "blocks" not in sys.modules:
-    _package = types.ModuleType("blocks")
-    _package.__path__ = [str(Path(__file__).resolve().parents[2] / "blocks")]
-    sys.modules["blocks"] = _package
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script: find `blocks`
 
 from blocks.audit import Action, record
 
