@@ -1,0 +1,204 @@
+"""PII masking policy: declarative, per dataset and column, applied before silver is written.
+
+Methods
+- keep: leave the value (public or needed for BI, e.g. the state)
+- static: replace every value with a literal (`[CIDADE_REMOVIDA_LGPD]`)
+- keyed_hash: HMAC-SHA256 hex of the value with the masking key
+- pseudonym: a stable 32-hex HMAC token, so the same person joins across tables and runs
+- generalise: keep the first N characters (zip prefix `01037` -> `010`)
+- drop: remove the column
+- scrub: free text with e-mails, phone numbers and CPF/CNPJ replaced by tags
+
+Presets: `seed` reproduces the seed project's rules (city -> static, state -> keyed hash) and
+`default` is LGPD-minded but still useful for BI.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+import polars as pl
+
+Method = Literal["keep", "static", "keyed_hash", "pseudonym", "generalise", "drop", "scrub"]
+CITY_REMOVED = "[CIDADE_REMOVIDA_LGPD]"
+PSEUDONYM_LENGTH = 32
+
+# Order matters: CNPJ before CPF before phone (their digit runs overlap).
+SCRUB_PATTERNS: tuple[tuple[str, str], ...] = (
+    (r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", "[EMAIL]"),
+    (r"\b\d{2}\.?\d{3}\.?\d{3}/?\d{4}-?\d{2}\b", "[CNPJ]"),
+    (r"\b\d{3}\.?\d{3}\.?\d{3}-?\d{2}\b", "[CPF]"),
+    (r"(?:\+?55\s?)?(?:\(?\d{2}\)?\s?)?9?\d{4}[-\s]?\d{4}\b", "[TELEFONE]"),
+)
+PII_IN_TEXT = "|".join(f"(?:{pattern})" for pattern, _ in SCRUB_PATTERNS)
+
+
+@dataclass(frozen=True)
+class ColumnRule:
+    method: Method
+    literal: str | None = None  # for static
+    keep_chars: int = 3  # for generalise
+
+
+@dataclass(frozen=True)
+class MaskingPolicy:
+    name: str
+    rules: Mapping[str, Mapping[str, ColumnRule]] = field(default_factory=dict)
+
+    def for_dataset(self, dataset: str) -> Mapping[str, ColumnRule]:
+        return self.rules.get(dataset, {})
+
+
+_PSEUDONYM = ColumnRule("pseudonym")
+_SCRUB = ColumnRule("scrub")
+
+PRESETS: dict[str, MaskingPolicy] = {
+    "default": MaskingPolicy(
+        "default",
+        {
+            "customers": {
+                "customer_id": _PSEUDONYM,
+                "customer_unique_id": _PSEUDONYM,
+                "customer_city": ColumnRule("static", CITY_REMOVED),
+                "customer_zip_code_prefix": ColumnRule("generalise", keep_chars=3),
+                "customer_state": ColumnRule("keep"),
+            },
+            "orders": {"customer_id": _PSEUDONYM},
+            "reviews": {"review_comment_title": _SCRUB, "review_comment_message": _SCRUB},
+            # City names next to 5-digit zips locate people (many sellers are individuals);
+            # BI works at state level, so silver keeps zip and state and drops the names.
+            "sellers": {"seller_city": ColumnRule("drop")},
+            "geolocation": {"geolocation_city": ColumnRule("drop")},
+        },
+    ),
+    "seed": MaskingPolicy(
+        "seed",
+        {
+            "customers": {
+                "customer_city": ColumnRule("static", CITY_REMOVED),
+                "customer_state": ColumnRule("keyed_hash"),
+            },
+        },
+    ),
+}
+
+
+def get_policy(name: str) -> MaskingPolicy:
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise ValueError(
+            f"Unknown masking policy {name!r}; choose one of {', '.join(PRESETS)}."
+        ) from None
+
+
+def keyed_hash(value: str, key: bytes) -> str:
+    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+
+
+def pseudonym(value: str, key: bytes) -> str:
+    # Domain-separated from keyed_hash so a pseudonym never equals a column's keyed hash.
+    return hmac.new(key, b"pseudonym:" + value.encode(), hashlib.sha256).hexdigest()[
+        :PSEUDONYM_LENGTH
+    ]
+
+
+@dataclass(frozen=True)
+class MaskingReport:
+    dataset: str
+    policy: str
+    columns: dict[str, str]  # column -> method
+    rows: int
+    values_changed: int  # cells whose value the policy replaced
+
+    @property
+    def compliance(self) -> str:
+        methods = set(self.columns.values())
+        return (
+            "LGPD_PSEUDONYMIZED"
+            if methods & {"pseudonym", "keyed_hash"}
+            else ("LGPD_ANONYMIZED" if methods - {"keep"} else "LGPD_NA")
+        )
+
+
+def _hmac_column(series: pl.Series, key: bytes, fn) -> pl.Series:
+    """Apply an HMAC to each distinct value once (ids repeat; HMAC per row would be wasteful)."""
+    distinct = series.drop_nulls().unique()
+    mapping = {value: fn(value, key) for value in distinct.to_list()}
+    return series.replace_strict(mapping, default=None, return_dtype=pl.String)
+
+
+def _masked_column(frame: pl.DataFrame, column: str, rule: ColumnRule, key: bytes) -> pl.Series:
+    series = frame[column].cast(pl.String)
+    if rule.method == "static":
+        return pl.Series(column, [rule.literal] * frame.height, dtype=pl.String).set_sorted()
+    if rule.method == "keyed_hash":
+        return _hmac_column(series, key, keyed_hash).alias(column)
+    if rule.method == "pseudonym":
+        return _hmac_column(series, key, pseudonym).alias(column)
+    if rule.method == "generalise":
+        return series.str.zfill(5).str.slice(0, rule.keep_chars).alias(column)
+    if rule.method == "scrub":
+        scrubbed = series
+        for pattern, tag in SCRUB_PATTERNS:
+            scrubbed = scrubbed.str.replace_all(pattern, tag)
+        return scrubbed.alias(column)
+    raise ValueError(f"masking method {rule.method!r} has no column transform")
+
+
+def apply_masking(
+    frame: pl.DataFrame, dataset: str, policy: MaskingPolicy, key: bytes
+) -> tuple[pl.DataFrame, MaskingReport]:
+    """Mask `frame` per the policy's rules for `dataset`; report counts, never values."""
+    rules = policy.for_dataset(dataset)
+    missing = [column for column in rules if column not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"Masking policy {policy.name!r} names missing {dataset} column(s) {missing}"
+        )
+    changed = 0
+    replacements: list[pl.Series] = []
+    dropped: list[str] = []
+    for column, rule in rules.items():
+        if rule.method == "keep":
+            continue
+        if rule.method == "drop":
+            dropped.append(column)
+            changed += frame[column].is_not_null().sum()
+            continue
+        masked = _masked_column(frame, column, rule, key)
+        original = frame[column].cast(pl.String)
+        changed += int((original.ne_missing(masked)).sum())
+        replacements.append(masked)
+    masked_frame = frame.with_columns(replacements).drop(dropped)
+    report = MaskingReport(
+        dataset, policy.name, {c: r.method for c, r in rules.items()}, frame.height, changed
+    )
+    return masked_frame, report
+
+
+def text_has_pii(column: str) -> pl.Expr:
+    """True where a free-text column still holds an e-mail, phone, CPF or CNPJ."""
+    return pl.col(column).fill_null("").str.contains(PII_IN_TEXT)
+
+
+def resolve_masking_key(settings) -> tuple[bytes, str]:
+    """The HMAC key and where it came from: the named masking-key block, else the keyring.
+
+    The keyring-derived key keeps pseudonyms stable across runs on one machine with nothing
+    configured; a team shares pseudonyms by saving one key: `cofre secrets set masking-key`.
+    """
+    if settings.masking_key_block:
+        from blocks.credentials import MaskingKey
+
+        block = MaskingKey.require(settings.masking_key_block)
+        return block.reveal("key").encode(), f"block {block.label}"
+    from blocks.keyring import ensure_keyring
+
+    keyring = ensure_keyring(settings)
+    derived = hmac.new(keyring.audit_key, b"cofre-masking-key-v1", hashlib.sha256).digest()
+    return derived, f"derived from the keyring at {keyring.source}"
