@@ -97,14 +97,12 @@ def get_policy(name: str) -> MaskingPolicy:
 
 
 def keyed_hash(value: str, key: bytes) -> str:
-    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+    return hmac.digest(key, value.encode(), "sha256").hex()
 
 
 def pseudonym(value: str, key: bytes) -> str:
     # Domain-separated from keyed_hash so a pseudonym never equals a column's keyed hash.
-    return hmac.new(key, b"pseudonym:" + value.encode(), hashlib.sha256).hexdigest()[
-        :PSEUDONYM_LENGTH
-    ]
+    return hmac.digest(key, b"pseudonym:" + value.encode(), "sha256").hex()[:PSEUDONYM_LENGTH]
 
 
 @dataclass(frozen=True)
@@ -125,21 +123,36 @@ class MaskingReport:
         )
 
 
-def _hmac_column(series: pl.Series, key: bytes, fn) -> pl.Series:
-    """Apply an HMAC to each distinct value once (ids repeat; HMAC per row would be wasteful)."""
-    distinct = series.drop_nulls().unique()
-    mapping = {value: fn(value, key) for value in distinct.to_list()}
-    return series.replace_strict(mapping, default=None, return_dtype=pl.String)
+TokenCache = dict[tuple[str, str], str]  # (method, value) -> token, for one key
 
 
-def _masked_column(frame: pl.DataFrame, column: str, rule: ColumnRule, key: bytes) -> pl.Series:
+def _hmac_column(series: pl.Series, key: bytes, fn, cache: TokenCache) -> pl.Series:
+    """HMAC each distinct value once (ids repeat within and across tables), join it back."""
+    method = fn.__name__
+    distinct = series.drop_nulls().unique().to_list()
+    tokens = []
+    for value in distinct:
+        token = cache.get((method, value))
+        if token is None:
+            token = cache[(method, value)] = fn(value, key)
+        tokens.append(token)
+    mapping = pl.DataFrame(
+        {"value": distinct, "token": tokens}, schema={"value": pl.String, "token": pl.String}
+    )
+    joined = series.to_frame("value").join(mapping, on="value", how="left", maintain_order="left")
+    return joined["token"]
+
+
+def _masked_column(
+    frame: pl.DataFrame, column: str, rule: ColumnRule, key: bytes, cache: TokenCache
+) -> pl.Series:
     series = frame[column].cast(pl.String)
     if rule.method == "static":
         return pl.Series(column, [rule.literal] * frame.height, dtype=pl.String).set_sorted()
     if rule.method == "keyed_hash":
-        return _hmac_column(series, key, keyed_hash).alias(column)
+        return _hmac_column(series, key, keyed_hash, cache).alias(column)
     if rule.method == "pseudonym":
-        return _hmac_column(series, key, pseudonym).alias(column)
+        return _hmac_column(series, key, pseudonym, cache).alias(column)
     if rule.method == "generalise":
         return series.str.zfill(5).str.slice(0, rule.keep_chars).alias(column)
     if rule.method == "scrub":
@@ -151,9 +164,17 @@ def _masked_column(frame: pl.DataFrame, column: str, rule: ColumnRule, key: byte
 
 
 def apply_masking(
-    frame: pl.DataFrame, dataset: str, policy: MaskingPolicy, key: bytes
+    frame: pl.DataFrame,
+    dataset: str,
+    policy: MaskingPolicy,
+    key: bytes,
+    cache: TokenCache | None = None,
 ) -> tuple[pl.DataFrame, MaskingReport]:
-    """Mask `frame` per the policy's rules for `dataset`; report counts, never values."""
+    """Mask `frame` per the policy's rules for `dataset`; report counts, never values.
+
+    Pass one `cache` (a dict) to several calls with the same key to HMAC each id only once.
+    """
+    cache = {} if cache is None else cache
     rules = policy.for_dataset(dataset)
     missing = [column for column in rules if column not in frame.columns]
     if missing:
@@ -170,7 +191,7 @@ def apply_masking(
             dropped.append(column)
             changed += frame[column].is_not_null().sum()
             continue
-        masked = _masked_column(frame, column, rule, key)
+        masked = _masked_column(frame, column, rule, key, cache)
         original = frame[column].cast(pl.String)
         changed += int((original.ne_missing(masked)).sum())
         replacements.append(masked)

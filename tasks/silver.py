@@ -131,6 +131,7 @@ def _build_one(
     policy: MaskingPolicy,
     key: bytes,
     max_share: float,
+    cache: dict,
 ) -> SilverDataset:
     manifest, data = latest_bronze(lake, "olist", dataset_name(source_file(name)))
     text, malformed = read_text_frame(data, name)
@@ -154,7 +155,7 @@ def _build_one(
     )
     gate.duplicates_removed = duplicates
     clean[name] = gate.clean
-    masked, report = apply_masking(gate.clean, name, policy, key)
+    masked, report = apply_masking(gate.clean, name, policy, key, cache)
     pii = _pii_failures(name, masked)
     if pii.height:  # the policy let personal data through: hold those rows back
         gate.failures = pl.concat([gate.failures, pii])
@@ -174,8 +175,10 @@ def build_olist_silver(
 ) -> OlistSilver:
     """Every Olist silver dataset plus consolidated sales; raises `QualityGateFailed`."""
     clean: dict[str, pl.DataFrame] = {}
+    tokens: dict = {}  # customer ids appear in orders and customers: HMAC them once
     datasets = {
-        name: _build_one(lake, name, clean, policy, masking_key, max_share) for name in BUILD_ORDER
+        name: _build_one(lake, name, clean, policy, masking_key, max_share, tokens)
+        for name in BUILD_ORDER
     }
     translations = datasets["category_translation"].frame.drop(ROW)
     products = datasets["products"]

@@ -51,6 +51,16 @@ def moto_endpoint() -> Iterator[str]:
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def postgres() -> Iterator:
+    """A real PostgreSQL 15 server for the session (see tests/services.py)."""
+    from tests.services import start_postgres, stop_postgres
+
+    server = start_postgres()
+    yield server
+    stop_postgres(server)
+
+
 @pytest.fixture
 def s3_bucket(moto_endpoint) -> str:
     """A fresh, empty bucket on the moto server."""
