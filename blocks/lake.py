@@ -211,6 +211,27 @@ class Lake:
             self.fs.put_file(str(local_path), target)
         return LakeObject(layer, key, self.url(layer, key), digest, size, written=True)
 
+    def copy_between(self, source_layer: str, target_layer: str, key: str) -> None:
+        """Copy an object to the same key in another layer (server-side on S3)."""
+        source, target = self.path(source_layer, key), self.path(target_layer, key)
+        if self.is_local:
+            self._local_atomic(target, lambda tmp: _copy_file(source, tmp), target_layer)
+        else:
+            self.fs.copy(source, target)
+
+    def s3_client(self) -> Any:
+        """A boto3 S3 client with this lake's endpoint and credentials (S3 lakes only)."""
+        import boto3
+
+        client_kwargs = self.fs.client_kwargs or {}
+        return boto3.client(
+            "s3",
+            endpoint_url=client_kwargs.get("endpoint_url"),
+            region_name=client_kwargs.get("region_name"),
+            aws_access_key_id=self.fs.key,
+            aws_secret_access_key=self.fs.secret,
+        )
+
     def delete(self, layer: str, key: str) -> None:
         path = self.path(layer, key)
         if self.fs.exists(path):

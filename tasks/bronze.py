@@ -130,8 +130,23 @@ def find_by_sha256(lake: Lake, source: str, dataset: str, digest: str) -> Bronze
     return BronzeManifest(**json.loads(lake.read_bytes("bronze", index)))
 
 
-def list_manifests(lake: Lake, source: str, dataset: str) -> list[BronzeManifest]:
-    """Every landed object of a dataset, oldest first (by fetched_at, then run_id)."""
-    keys = [k for k in lake.keys("bronze", f"{source}/{dataset}") if k.endswith("/" + MANIFEST)]
-    manifests = [BronzeManifest(**json.loads(lake.read_bytes("bronze", k))) for k in keys]
-    return sorted(manifests, key=lambda m: (m.fetched_at, m.run_id))
+def list_manifests(
+    lake: Lake, source: str, dataset: str, layers: tuple[str, ...] = ("bronze", "cold")
+) -> list[BronzeManifest]:
+    """Every landed object of a dataset, oldest first (by fetched_at, then run_id).
+
+    Objects the lifecycle moved to cold storage (same keys) are still listed: moving bytes to
+    a cheaper layer must not make history disappear for readers.
+    """
+    found: dict[str, BronzeManifest] = {}
+    for layer in layers:
+        for key in lake.keys(layer, f"{source}/{dataset}"):
+            if key.endswith("/" + MANIFEST) and key not in found:
+                found[key] = BronzeManifest(**json.loads(lake.read_bytes(layer, key)))
+    return sorted(found.values(), key=lambda m: (m.fetched_at, m.run_id))
+
+
+def read_landed(lake: Lake, manifest: BronzeManifest) -> bytes:
+    """The bytes of a landed object, from bronze or (after the lifecycle moved it) cold."""
+    layer = "bronze" if lake.exists("bronze", manifest.key) else "cold"
+    return lake.read_bytes(layer, manifest.key)

@@ -17,7 +17,7 @@ import polars as pl
 
 from blocks.errors import InvalidSourceData
 from blocks.lake import Lake
-from tasks.bronze import BronzeManifest, list_manifests
+from tasks.bronze import BronzeManifest, list_manifests, read_landed
 from tasks.masking import MaskingPolicy, MaskingReport, apply_masking, text_has_pii
 from tasks.olist import dataset_name
 from tasks.olist_silver import TYPES, read_text_frame, source_file, type_frame
@@ -68,7 +68,7 @@ def latest_bronze(lake: Lake, source: str, dataset: str) -> tuple[BronzeManifest
             "ingestion stage first: python -m flows.ingestion"
         )
     manifest = manifests[-1]
-    data = lake.read_bytes("bronze", manifest.key)
+    data = read_landed(lake, manifest)
     if hashlib.sha256(data).hexdigest() != manifest.sha256:
         raise InvalidSourceData(
             f"{lake.url('bronze', manifest.key)} does not match the sha256 in its manifest: "

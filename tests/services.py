@@ -90,3 +90,79 @@ def stop_postgres(server: Postgres) -> None:
         capture_output=True,
     )  # fmt: skip
     shutil.rmtree(server.directory, ignore_errors=True)
+
+
+@dataclass
+class PrefectServer:
+    url: str
+    home: Path
+    process: subprocess.Popen
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """Environment for a CLI or worker talking to this server."""
+        return {**os.environ, "PREFECT_API_URL": self.url, "PREFECT_HOME": str(self.home), **extra}
+
+
+def start_prefect_server(home: Path, timeout: float = 120) -> PrefectServer:
+    """A real `prefect server start` on a free port, with its own home and SQLite database."""
+    import time
+
+    import httpx
+
+    home.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(home),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+        "PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{home / 'prefect.db'}",
+        "PREFECT_SERVER_UI_ENABLED": "false",
+    }
+    env.pop("PREFECT_API_URL", None)
+    log = open(home / "server.log", "wb")  # noqa: SIM115 - lives as long as the server
+    process = subprocess.Popen(
+        [_prefect(), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}/api"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"prefect server exited: see {home / 'server.log'}")
+        try:
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                return PrefectServer(url, home, process)
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    stop_process_group(process)
+    raise RuntimeError(f"prefect server did not start in {timeout} s: see {home / 'server.log'}")
+
+
+def start_worker(server: PrefectServer, pool: str, cwd: Path, log_path: Path) -> subprocess.Popen:
+    """A process worker in its own session, so SIGTERM to its group stops it and its runs."""
+    log = open(log_path, "wb")  # noqa: SIM115 - lives as long as the worker
+    return subprocess.Popen(
+        [_prefect(), "worker", "start", "--pool", pool, "--type", "process"],
+        cwd=cwd, env=server.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+
+
+def stop_process_group(process: subprocess.Popen, timeout: float = 20) -> None:
+    import signal
+
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout)
+
+
+def _prefect() -> str:
+    import sys
+
+    return str(Path(sys.executable).parent / "prefect")

@@ -1,0 +1,136 @@
+"""Lifecycle: bronze objects older than N days move to cold storage, safely.
+
+A move is: copy the object to `cold/<same key>`, verify size and sha256 against the bronze
+manifest, copy the manifest, then delete the bronze object and finally its manifest. Every step
+is idempotent, so a crash anywhere followed by a re-run neither loses nor duplicates an object:
+- crash before the cold copy verifies: the bronze object is still there; the re-run copies again;
+- crash after the copy, before the deletes: the re-run finds a verified cold copy and deletes;
+- crash between deleting the object and its manifest: the re-run sees a manifest whose object
+  is gone from bronze but verified in cold, and deletes the manifest.
+The content index (`_sha256/`) stays in bronze so re-ingesting moved content stays a no-op.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from blocks import audit
+from blocks.errors import LakeError
+from blocks.lake import Lake
+from tasks.bronze import MANIFEST, BronzeManifest
+
+
+@dataclass(frozen=True)
+class Candidate:
+    manifest: BronzeManifest
+    age_days: float
+
+
+@dataclass
+class LifecycleReport:
+    days: int
+    dry_run: bool
+    moved: list[str] = field(default_factory=list)
+    would_move: list[str] = field(default_factory=list)
+    kept: int = 0
+    bytes_moved: int = 0
+
+
+def bronze_manifests(lake: Lake) -> list[BronzeManifest]:
+    """Every manifest in bronze (not the content index)."""
+    keys = [k for k in lake.keys("bronze") if k.endswith("/" + MANIFEST) and "/_sha256/" not in k]
+    return [BronzeManifest(**json.loads(lake.read_bytes("bronze", key))) for key in keys]
+
+
+def find_candidates(lake: Lake, days: int, now: datetime | None = None) -> list[Candidate]:
+    """Bronze objects fetched more than `days` days before `now`, oldest first."""
+    now = now or datetime.now(UTC)
+    cutoff = now - timedelta(days=days)
+    found = []
+    for manifest in bronze_manifests(lake):
+        fetched = datetime.fromisoformat(manifest.fetched_at)
+        if fetched < cutoff:
+            found.append(Candidate(manifest, (now - fetched).total_seconds() / 86400))
+    return sorted(found, key=lambda c: c.manifest.fetched_at)
+
+
+def _cold_copy_verified(lake: Lake, manifest: BronzeManifest) -> bool:
+    key = manifest.key
+    return (
+        lake.exists("cold", key)
+        and lake.size("cold", key) == manifest.bytes
+        and lake.sha256("cold", key) == manifest.sha256
+    )
+
+
+def move_to_cold(lake: Lake, manifest: BronzeManifest) -> None:
+    """Move one object and its manifest to cold; safe to repeat after a crash at any step."""
+    key, manifest_key = manifest.key, manifest.manifest_key
+    if not _cold_copy_verified(lake, manifest):
+        if not lake.exists("bronze", key):
+            raise LakeError(
+                f"{lake.url('bronze', key)} is gone and no verified copy is in cold storage: "
+                "restore it from backup before running the lifecycle again."
+            )
+        lake.copy_between("bronze", "cold", key)
+        if not _cold_copy_verified(lake, manifest):
+            lake.delete("cold", key)
+            raise LakeError(
+                f"The cold copy of {lake.url('bronze', key)} does not match its manifest "
+                "(size or sha256); the bronze object was kept. Re-run the lifecycle."
+            )
+    if lake.exists("bronze", manifest_key):
+        lake.write_bytes("cold", manifest_key, lake.read_bytes("bronze", manifest_key))
+    lake.delete("bronze", key)
+    lake.delete("bronze", manifest_key)
+    audit.record(
+        audit.Action.LAKE_MOVE,
+        lake.url("cold", key),
+        details={
+            "from": lake.url("bronze", key),
+            "sha256": manifest.sha256,
+            "bytes": manifest.bytes,
+            "verified": True,
+        },
+    )
+
+
+def run_lifecycle(
+    lake: Lake, days: int = 30, *, dry_run: bool = False, now: datetime | None = None
+) -> LifecycleReport:
+    """Move (or, with `dry_run`, list) every bronze object older than `days` days."""
+    candidates = find_candidates(lake, days, now)
+    report = LifecycleReport(days, dry_run, kept=len(bronze_manifests(lake)) - len(candidates))
+    for candidate in candidates:
+        url = lake.url("bronze", candidate.manifest.key)
+        if dry_run:
+            report.would_move.append(f"{url} ({candidate.age_days:.0f} days old)")
+            continue
+        move_to_cold(lake, candidate.manifest)
+        report.moved.append(url)
+        report.bytes_moved += candidate.manifest.bytes
+    return report
+
+
+def install_s3_lifecycle_rules(lake: Lake, days: int, storage_class: str = "GLACIER") -> dict:
+    """The alternative for large lakes: let S3 transition bronze itself after `days` days.
+
+    Native rules change an object's storage class in place (keys do not move to `cold/`), and
+    they are not audited per object; Cofre's own move is. See docs/operations.md.
+    """
+    if lake.is_local:
+        raise LakeError("Native lifecycle rules need an S3/MinIO lake; this lake is local.")
+    bucket, _, prefix = lake.roots["bronze"].partition("/")
+    rule = {
+        "ID": f"cofre-bronze-to-{storage_class.lower()}-after-{days}-days",
+        "Status": "Enabled",
+        "Filter": {"Prefix": f"{prefix}/" if prefix else ""},
+        "Transitions": [{"Days": days, "StorageClass": storage_class}],
+    }
+    configuration = {"Rules": [rule]}
+    lake.s3_client().put_bucket_lifecycle_configuration(
+        Bucket=bucket, LifecycleConfiguration=configuration
+    )
+    return configuration
