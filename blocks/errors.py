@@ -49,3 +49,21 @@ class QualityGateFailed(CofreError):
 
 class SourceUnavailable(CofreError):
     """An external source could not be reached or kept failing."""
+
+
+class NetworkUnreachable(SourceUnavailable):
+    """A source's host could not be reached at all: connection refused, DNS failure or a
+    connect timeout. `--sources auto` falls back to the bundled snapshot on this error only."""
+
+
+class SourceRejected(SourceUnavailable):
+    """A source answered with a client error (4xx other than 429): retrying will not help.
+
+    `status` holds the HTTP status (401: bad API key, 404: wrong URL or series, ...)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+    def __reduce__(self):  # keep `status` when Prefect pickles the exception
+        return type(self), (str(self), self.status)

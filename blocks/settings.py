@@ -8,6 +8,7 @@ Nothing here touches the network unless `COFRE_CONFIG_BLOCK` names a block to lo
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -45,6 +46,34 @@ class CofreSettings(BaseSettings):
     audit_dir: Path | None = Field(None, description="Default $COFRE_HOME/audit.")
     warehouse_url: str | None = Field(None, description="Default sqlite:///$COFRE_HOME/...")
     sources: SourceMode = "auto"
+    # External sources (issue 4)
+    sgs_base_url: str = Field(
+        "https://api.bcb.gov.br/dados/serie/bcdata.sgs.433/dados",
+        description="BCB SGS series 433 (IPCA) JSON endpoint.",
+    )
+    openweather_base_url: str = Field(
+        "https://api.openweathermap.org/data/2.5/weather",
+        description="OpenWeather current-weather endpoint.",
+    )
+    open_meteo_base_url: str = Field(
+        "https://archive-api.open-meteo.com/v1/archive",
+        description="Open-Meteo historical (archive) endpoint.",
+    )
+    openweather_city_ids: list[int] = Field(
+        [3448439, 3451190, 3470127, 3452925, 3390760],
+        description="OpenWeather city ids for current weather (JSON list in the env var).",
+    )
+    openweather_api_key_block: str | None = Field(
+        "openweather", description="Name of the encrypted API-key block holding the key."
+    )
+    ipca_start: date = Field(date(2016, 1, 1), description="First IPCA month to ingest.")
+    weather_start: date = Field(date(2016, 9, 1), description="Open-Meteo history start.")
+    weather_end: date = Field(date(2018, 10, 31), description="Open-Meteo history end.")
+    http_connect_timeout_seconds: float = 5.0
+    http_read_timeout_seconds: float = 30.0
+    http_retries: int = Field(3, description="Retries after the first attempt of a request.")
+    http_backoff_seconds: float = Field(0.5, description="First retry delay; doubles.")
+    http_backoff_max_seconds: float = 30.0
     olist_dir: Path | None = None
     synthetic_orders: int = 99_441
     seed: int = 42

@@ -8,10 +8,12 @@ python -m flows.full_pipeline --lake s3://my-lake      # S3/MinIO (see COFRE_S3_
 from __future__ import annotations
 
 import argparse
+from datetime import date
 
 from prefect import flow
 
 from flows.ingestion import add_ingestion_arguments, ingestion
+from tasks.external import format_source_summary
 from tasks.runlog import current_run_id, exit_on_cofre_error
 
 
@@ -21,18 +23,26 @@ def full_pipeline(
     synthetic_orders: int | None = None,
     seed: int | None = None,
     lake: str | None = None,
+    sources: str | None = None,
+    weather_start: date | None = None,
+    weather_end: date | None = None,
 ) -> dict:
     """Run every stage; the lake's `run_id=` is this flow run's id across all stages."""
     run_id = current_run_id()
-    bronze = ingestion(
+    ingested = ingestion(
         olist_dir=olist_dir,
         synthetic_orders=synthetic_orders,
         seed=seed,
         lake=lake,
         run_id=run_id,
+        sources=sources,
+        weather_start=weather_start,
+        weather_end=weather_end,
     )
-    print(format_bronze_summary(bronze))
-    return {"run_id": run_id, "bronze": bronze}
+    bronze = ingested["bronze"]
+    print(format_bronze_summary([row for row in bronze if row["source"] == "olist"]))
+    print(format_source_summary(ingested["sources"]))
+    return {"run_id": run_id, "bronze": bronze, "sources": ingested["sources"]}
 
 
 def format_bronze_summary(rows: list[dict]) -> str:
@@ -57,6 +67,9 @@ def main(argv: list[str] | None = None) -> None:
             synthetic_orders=args.synthetic_orders,
             seed=args.seed,
             lake=args.lake,
+            sources=args.sources,
+            weather_start=args.weather_start,
+            weather_end=args.weather_end,
         )
 
 

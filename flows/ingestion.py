@@ -6,13 +6,18 @@ python -m flows.ingestion --help
 from __future__ import annotations
 
 import argparse
+from datetime import date
 from pathlib import Path
 
 from prefect import flow
 
 from blocks.lake import Lake
 from blocks.settings import load_settings
+from tasks.external import SOURCE_MODES
+from tasks.ipca import ingest_ipca_task
 from tasks.olist import check_olist_dir_task, land_olist_file_task, resolve_olist_dir_task
+from tasks.open_meteo import ingest_open_meteo_task
+from tasks.openweather import ingest_openweather_task
 from tasks.runlog import current_run_id, exit_on_cofre_error
 
 
@@ -23,19 +28,35 @@ def ingestion(
     seed: int | None = None,
     lake: str | None = None,
     run_id: str | None = None,
-) -> list[dict]:
-    """Land the Olist CSVs (real or synthetic) in bronze; return one row per landed object."""
+    sources: str | None = None,
+    weather_start: date | None = None,
+    weather_end: date | None = None,
+) -> dict:
+    """Land Olist (real or synthetic), IPCA, OpenWeather and Open-Meteo in bronze, the four
+    in parallel. Returns {"bronze": one row per landed object (with its "source"),
+    "sources": one `SourceResult` dict per external source (mode used, fallback, reason)}."""
     settings = load_settings(
-        olist_dir=olist_dir, synthetic_orders=synthetic_orders, seed=seed, lake_url=lake
+        olist_dir=olist_dir,
+        synthetic_orders=synthetic_orders,
+        seed=seed,
+        lake_url=lake,
+        sources=sources,
+        weather_start=weather_start,
+        weather_end=weather_end,
     )
     run_id = run_id or current_run_id()
     target = Lake.from_settings(settings)
     target.ensure_buckets()
+    external = [
+        source_task.submit(target, settings, run_id, settings.sources)
+        for source_task in (ingest_ipca_task, ingest_openweather_task, ingest_open_meteo_task)
+    ]
     directory = resolve_olist_dir_task(settings, synthetic_requested=synthetic_orders is not None)
     files = check_olist_dir_task(directory)
     landings = [land_olist_file_task.submit(target, file, run_id) for file in files]
-    return [
+    bronze = [
         {
+            "source": "olist",
             "object": target.url("bronze", landing.manifest.key),
             "rows": landing.manifest.rows,
             "bytes": landing.manifest.bytes,
@@ -43,6 +64,9 @@ def ingestion(
         }
         for landing in (future.result() for future in landings)
     ]
+    results = [future.result() for future in external]
+    bronze += [row for result in results for row in result.objects]
+    return {"bronze": bronze, "sources": [result.to_dict() for result in results]}
 
 
 def add_ingestion_arguments(parser: argparse.ArgumentParser) -> None:
@@ -54,6 +78,17 @@ def add_ingestion_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--seed", type=int, help="seed of the synthetic set (default 42)")
     parser.add_argument("--lake", help="lake URL: a directory or s3://bucket[/prefix]")
+    parser.add_argument(
+        "--sources",
+        choices=SOURCE_MODES,
+        help="external APIs: live, bundled snapshots, or auto (live, snapshot when offline)",
+    )
+    parser.add_argument(
+        "--weather-start", type=date.fromisoformat, help="Open-Meteo history start, YYYY-MM-DD"
+    )
+    parser.add_argument(
+        "--weather-end", type=date.fromisoformat, help="Open-Meteo history end, YYYY-MM-DD"
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -66,6 +101,9 @@ def main(argv: list[str] | None = None) -> None:
             synthetic_orders=args.synthetic_orders,
             seed=args.seed,
             lake=args.lake,
+            sources=args.sources,
+            weather_start=args.weather_start,
+            weather_end=args.weather_end,
         )
 
 

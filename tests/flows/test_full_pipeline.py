@@ -10,6 +10,7 @@ from pathlib import Path
 
 from flows.full_pipeline import full_pipeline
 from tasks.olist_synthetic import OLIST_FILES
+from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,11 +24,21 @@ def _bronze_data_files(lake_root: Path) -> list[Path]:
     ]
 
 
+def _olist_rows(result: dict) -> list[dict]:
+    return [row for row in result["bronze"] if row["source"] == "olist"]
+
+
 def test_flow_lands_nine_bronze_objects_with_manifests(prefect_api, cofre_home):
-    result = full_pipeline(synthetic_orders=2000, seed=11)
+    result = full_pipeline(synthetic_orders=2000, seed=11, sources="snapshot")
     files = _bronze_data_files(cofre_home / "lake")
     assert sorted(p.name for p in files) == sorted(OLIST_FILES)
-    assert {row["written"] for row in result["bronze"]} == {True}
+    assert len(_olist_rows(result)) == 9
+    assert {row["written"] for row in _olist_rows(result)} == {True}
+    assert {(s["source"], s["mode"]) for s in result["sources"]} == {
+        ("bcb_sgs/ipca_433", "snapshot"),
+        ("openweather/current", "snapshot"),
+        ("open_meteo/daily", "snapshot"),
+    }
     for path in files:
         manifest = json.loads((path.parent / "_manifest.json").read_text())
         assert manifest["run_id"] == result["run_id"]
@@ -35,7 +46,7 @@ def test_flow_lands_nine_bronze_objects_with_manifests(prefect_api, cofre_home):
     orders = next(p for p in files if p.name == "olist_orders_dataset.csv")
     assert json.loads((orders.parent / "_manifest.json").read_text())["rows"] == 2000
     # A second run finds every object already landed and writes nothing new.
-    again = full_pipeline(synthetic_orders=2000, seed=11)
+    again = full_pipeline(synthetic_orders=2000, seed=11, sources="snapshot")
     assert {row["written"] for row in again["bronze"]} == {False}
     assert len(_bronze_data_files(cofre_home / "lake")) == 9
 
@@ -48,13 +59,24 @@ def test_cli_help_lists_the_options():
         text=True,
         check=True,
     ).stdout
-    for option in ("--olist-dir", "--synthetic-orders", "--lake", "--seed"):
+    for option in ("--olist-dir", "--synthetic-orders", "--lake", "--seed", "--sources"):
         assert option in out
 
 
 def test_cli_runs_the_pipeline_and_says_the_data_is_synthetic(prefect_api, cofre_home, tmp_path):
+    """Offline (every API on a closed port), the default auto mode lands all sources from
+    snapshots and says so."""
     lake = tmp_path / "cli-lake"
-    env = {**os.environ, "PREFECT_API_URL": prefect_api.url}
+    unreachable = f"http://127.0.0.1:{free_port()}/api"
+    env = {
+        **os.environ,
+        "PREFECT_API_URL": prefect_api.url,
+        "COFRE_SGS_BASE_URL": unreachable,
+        "COFRE_OPENWEATHER_BASE_URL": unreachable,
+        "COFRE_OPEN_METEO_BASE_URL": unreachable,
+        "COFRE_HTTP_RETRIES": "1",
+        "COFRE_HTTP_BACKOFF_SECONDS": "0.01",
+    }
     run = subprocess.run(
         [
             sys.executable,
@@ -76,6 +98,11 @@ def test_cli_runs_the_pipeline_and_says_the_data_is_synthetic(prefect_api, cofre
     assert "USING SYNTHETIC OLIST DATA" in output
     assert "--olist-dir" in output
     assert len(_bronze_data_files(lake)) == 9
+    assert "Served from bundled snapshots, not live APIs: bcb_sgs/ipca_433" in output
+    assert "fell back to the bundled snapshot: network unreachable" in output
+    assert "cofre secrets set api-key openweather" in output  # no key block saved
+    for source in ("bcb_sgs/ipca_433", "openweather/current", "open_meteo/daily"):
+        assert list((lake / "bronze" / source).rglob("_manifest.json")), source
 
 
 def test_cli_with_a_bad_directory_fails_with_the_reason(prefect_api, tmp_path):
@@ -83,7 +110,15 @@ def test_cli_with_a_bad_directory_fails_with_the_reason(prefect_api, tmp_path):
     bad.mkdir()
     env = {**os.environ, "PREFECT_API_URL": prefect_api.url}
     run = subprocess.run(
-        [sys.executable, "-m", "flows.full_pipeline", "--olist-dir", str(bad)],
+        [
+            sys.executable,
+            "-m",
+            "flows.full_pipeline",
+            "--olist-dir",
+            str(bad),
+            "--sources",
+            "snapshot",
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
