@@ -44,7 +44,12 @@ class CofreSettings(BaseSettings):
     )
     keyring_file: Path | None = Field(None, description="Default $COFRE_HOME/keyring.json.")
     audit_dir: Path | None = Field(None, description="Default $COFRE_HOME/audit.")
-    warehouse_url: str | None = Field(None, description="Default sqlite:///$COFRE_HOME/...")
+    warehouse_url: str | None = Field(
+        None, description="Warehouse URL without a password; default $COFRE_HOME/warehouse.db."
+    )
+    warehouse_block: str | None = Field(
+        None, description="Name of the encrypted PostgreSQL credentials block for the warehouse."
+    )
     sources: SourceMode = "auto"
     # External sources (issue 4)
     sgs_base_url: str = Field(
@@ -77,6 +82,14 @@ class CofreSettings(BaseSettings):
     olist_dir: Path | None = None
     synthetic_orders: int = 99_441
     seed: int = 42
+    # Silver (issue 5)
+    masking_policy: str = Field("default", description="Masking preset: default or seed.")
+    masking_key_block: str | None = Field(
+        None, description="Masking-key block name; default: a key derived from the keyring."
+    )
+    max_quarantine_share: float = Field(
+        0.01, description="A dataset fails its gate above this share of quarantined rows."
+    )
 
     @property
     def resolved_lake_url(self) -> str:
