@@ -13,6 +13,7 @@ from datetime import date
 from prefect import flow
 
 from flows.ingestion import add_ingestion_arguments, ingestion
+from flows.silver import add_silver_arguments, silver
 from tasks.external import format_source_summary
 from tasks.runlog import current_run_id, exit_on_cofre_error
 
@@ -26,6 +27,8 @@ def full_pipeline(
     sources: str | None = None,
     weather_start: date | None = None,
     weather_end: date | None = None,
+    masking_policy: str | None = None,
+    max_quarantine_share: float | None = None,
 ) -> dict:
     """Run every stage; the lake's `run_id=` is this flow run's id across all stages."""
     run_id = current_run_id()
@@ -42,7 +45,13 @@ def full_pipeline(
     bronze = ingested["bronze"]
     print(format_bronze_summary([row for row in bronze if row["source"] == "olist"]))
     print(format_source_summary(ingested["sources"]))
-    return {"run_id": run_id, "bronze": bronze, "sources": ingested["sources"]}
+    silvered = silver(
+        lake=lake,
+        masking_policy=masking_policy,
+        max_quarantine_share=max_quarantine_share,
+        run_id=run_id,
+    )
+    return {"run_id": run_id, "bronze": bronze, "sources": ingested["sources"], "silver": silvered}
 
 
 def format_bronze_summary(rows: list[dict]) -> str:
@@ -60,6 +69,7 @@ def main(argv: list[str] | None = None) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_ingestion_arguments(parser)
+    add_silver_arguments(parser)
     args = parser.parse_args(argv)
     with exit_on_cofre_error():
         full_pipeline(
@@ -70,6 +80,8 @@ def main(argv: list[str] | None = None) -> None:
             sources=args.sources,
             weather_start=args.weather_start,
             weather_end=args.weather_end,
+            masking_policy=args.masking_policy,
+            max_quarantine_share=args.max_quarantine_share,
         )
 
 

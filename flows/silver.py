@@ -12,7 +12,7 @@ from prefect import flow
 from blocks.lake import Lake
 from blocks.settings import load_settings
 from tasks.runlog import current_run_id, exit_on_cofre_error
-from tasks.silver_run import run_olist_silver_task
+from tasks.silver_run import run_silver_task
 
 
 @flow(name="silver", log_prints=True)
@@ -26,9 +26,7 @@ def silver(
     settings = load_settings(
         lake_url=lake, masking_policy=masking_policy, max_quarantine_share=max_quarantine_share
     )
-    summary = run_olist_silver_task(
-        Lake.from_settings(settings), settings, run_id or current_run_id()
-    )
+    summary = run_silver_task(Lake.from_settings(settings), settings, run_id or current_run_id())
     print(summary.report_markdown)
     return {"rows": summary.rows, "reconciliation": summary.reconciliation}
 

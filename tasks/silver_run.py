@@ -11,6 +11,7 @@ from prefect.cache_policies import NO_CACHE
 from blocks import audit
 from blocks.lake import Lake
 from blocks.settings import CofreSettings
+from tasks.external_silver import BUILDERS, build_source_silver
 from tasks.masking import get_policy, resolve_masking_key
 from tasks.quarantine import write_quarantine
 from tasks.runlog import run_logger
@@ -29,8 +30,8 @@ class SilverSummary:
     report_markdown: str = ""
 
 
-def run_olist_silver(lake: Lake, settings: CofreSettings, run_id: str) -> SilverSummary:
-    """Build every Olist silver dataset; write them only if every gate passed."""
+def run_silver(lake: Lake, settings: CofreSettings, run_id: str) -> SilverSummary:
+    """Build every silver dataset (Olist and external sources); write only if all gates pass."""
     started = time.perf_counter()
     log = run_logger(__name__)
     policy = get_policy(settings.masking_policy)
@@ -38,6 +39,7 @@ def run_olist_silver(lake: Lake, settings: CofreSettings, run_id: str) -> Silver
     log.info("Masking with policy %r, key %s.", policy.name, key_origin)
     try:
         silver = build_olist_silver(lake, policy, key, settings.max_quarantine_share)
+        sources = build_source_silver(lake, settings.max_quarantine_share)
     except Exception as exc:
         audit.record(
             audit.Action.VALIDATION_FAILED,
@@ -61,6 +63,24 @@ def run_olist_silver(lake: Lake, settings: CofreSettings, run_id: str) -> Silver
         if dataset.quarantine is not None:
             written = write_quarantine(lake, name, run_id, dataset.quarantine)
             summary.objects.append(written.url)
+    for name, gate in sources.items():
+        write_silver_dataset(lake, name, gate.clean, run_id)
+        summary.rows[name] = {
+            "rows_in": gate.rows_in,
+            "rows_out": gate.rows_out,
+            "quarantined": gate.quarantined_rows,
+            "failures": gate.failure_counts(),
+        }
+        audit.record(
+            audit.Action.VALIDATION_PASSED,
+            lake.url("silver", name),
+            details={"run_id": run_id, "rows_in": gate.rows_in, "rows_out": gate.rows_out},
+        )
+    missing = sorted(set(BUILDERS) - set(sources))
+    if missing:
+        log.warning(
+            "No bronze data yet for %s: run ingestion with its sources.", ", ".join(missing)
+        )
     write_silver_dataset(lake, CONSOLIDATED, silver.sales, run_id)
     summary.rows[CONSOLIDATED] = {"rows_in": silver.sales.height, "rows_out": silver.sales.height}
     summary.reconciliation = vars(silver.reconciliation) | {
@@ -134,10 +154,10 @@ def quality_report(silver: OlistSilver, summary: SilverSummary) -> str:
     return "\n".join(lines)
 
 
-@task(name="build-silver", task_run_name="silver olist (9 datasets + sales)", cache_policy=NO_CACHE)
-def run_olist_silver_task(lake: Lake, settings: CofreSettings, run_id: str) -> SilverSummary:
+@task(name="build-silver", task_run_name="silver (olist, ipca, weather)", cache_policy=NO_CACHE)
+def run_silver_task(lake: Lake, settings: CofreSettings, run_id: str) -> SilverSummary:
     from prefect.artifacts import create_markdown_artifact
 
-    summary = run_olist_silver(lake, settings, run_id)
+    summary = run_silver(lake, settings, run_id)
     create_markdown_artifact(summary.report_markdown, key="silver-quality-report")
     return summary

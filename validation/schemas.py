@@ -167,3 +167,59 @@ OLIST_SCHEMAS: dict[str, pa.DataFrameSchema] = {
     "geolocation": GEOLOCATION,
     "category_translation": CATEGORY_TRANSLATION,
 }
+
+
+def _index_positive(data: pa.PolarsData) -> pl.LazyFrame:
+    return data.lazyframe.select(pl.col("index") > 0)
+
+
+IPCA_MONTHLY = pa.DataFrameSchema(
+    {
+        "month": pa.Column(pl.Date, nullable=False, unique=True),
+        # Brazil's worst month since the Real plan was +3.02% (Nov 2002); -2/+5 flags garbage.
+        "pct_change": pa.Column(pl.Float64, pa.Check.in_range(-2.0, 5.0)),
+        "index": pa.Column(pl.Float64, nullable=False),
+    },
+    checks=[pa.Check(_index_positive, name="index_positive")],
+    strict=True,
+    name="ipca_monthly",
+)
+
+WEATHER_DAILY = pa.DataFrameSchema(
+    {
+        "state": pa.Column(pl.String, pa.Check.isin(UFS)),
+        "capital": pa.Column(pl.String, nullable=False),
+        "date": pa.Column(pl.Date, nullable=False),
+        "temperature_max": pa.Column(pl.Float64, pa.Check.in_range(-20, 55), nullable=True),
+        "temperature_min": pa.Column(pl.Float64, pa.Check.in_range(-20, 55), nullable=True),
+        "temperature_mean": pa.Column(pl.Float64, pa.Check.in_range(-20, 55), nullable=True),
+        "precipitation_sum": pa.Column(pl.Float64, pa.Check.ge(0), nullable=True),
+        "synthetic": pa.Column(pl.Boolean, nullable=False),
+    },
+    unique=["state", "date"],
+    strict=True,
+    name="weather_daily",
+)
+
+WEATHER_SNAPSHOTS = pa.DataFrameSchema(
+    {
+        "city": pa.Column(pl.String, nullable=True),
+        "city_id": pa.Column(pl.Int64, nullable=False),
+        "temperature": pa.Column(pl.Float64, pa.Check.in_range(-20, 55), nullable=True),
+        "description": pa.Column(pl.String, nullable=True),
+        "humidity": pa.Column(pl.Float64, pa.Check.in_range(0, 100), nullable=True),
+        "pressure": pa.Column(pl.Float64, pa.Check.in_range(850, 1100), nullable=True),
+        "wind_speed": pa.Column(pl.Float64, pa.Check.ge(0), nullable=True),
+        "collected_at": pa.Column(pl.Datetime("us", "UTC"), nullable=False),
+        "synthetic": pa.Column(pl.Boolean, nullable=False),
+    },
+    unique=["city_id", "collected_at"],
+    strict=True,
+    name="weather_snapshots",
+)
+
+SOURCE_SCHEMAS: dict[str, pa.DataFrameSchema] = {
+    "ipca_monthly": IPCA_MONTHLY,
+    "weather_daily": WEATHER_DAILY,
+    "weather_snapshots": WEATHER_SNAPSHOTS,
+}

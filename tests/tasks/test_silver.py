@@ -17,7 +17,7 @@ from tasks.masking import CITY_REMOVED, keyed_hash, resolve_masking_key, text_ha
 from tasks.olist import check_olist_dir, land_olist_file
 from tasks.olist_synthetic import generate_olist
 from tasks.silver import read_silver
-from tasks.silver_run import run_olist_silver
+from tasks.silver_run import run_silver
 
 ORDERS = 3000
 
@@ -42,7 +42,7 @@ def _read(source_dir, name) -> pl.DataFrame:
 
 def test_sales_totals_reconcile_with_the_source_files(source, tmp_path):
     lake = _land(source, tmp_path / "lake")
-    summary = run_olist_silver(lake, load_settings(), "run-1")
+    summary = run_silver(lake, load_settings(), "run-1")
     sales = read_silver(lake, "sales_consolidated")
     items = _read(source, "olist_order_items_dataset.csv")
     payments = _read(source, "olist_order_payments_dataset.csv")
@@ -76,7 +76,7 @@ def _all_silver_text(lake: Lake) -> str:
 
 def test_no_personal_data_reaches_silver(source, tmp_path):
     lake = _land(source, tmp_path / "lake")
-    run_olist_silver(lake, load_settings(), "run-1")
+    run_silver(lake, load_settings(), "run-1")
     text = _all_silver_text(lake)
     customers = _read(source, "olist_customers_dataset.csv")
     leaked_ids = [u for u in customers["customer_unique_id"].unique() if u in text]
@@ -97,19 +97,19 @@ def test_no_personal_data_reaches_silver(source, tmp_path):
 
 def test_pseudonyms_are_stable_across_runs_and_change_with_the_key(source, tmp_path, monkeypatch):
     lake = _land(source, tmp_path / "lake")
-    run_olist_silver(lake, load_settings(), "run-1")
+    run_silver(lake, load_settings(), "run-1")
     first = read_silver(lake, "customers")["customer_unique_id"]
-    run_olist_silver(lake, load_settings(), "run-2")
+    run_silver(lake, load_settings(), "run-2")
     assert read_silver(lake, "customers")["customer_unique_id"].equals(first)
     monkeypatch.setenv("COFRE_HOME", str(tmp_path / "another-home"))  # another keyring
-    run_olist_silver(lake, load_settings(), "run-3")
+    run_silver(lake, load_settings(), "run-3")
     assert not set(read_silver(lake, "customers")["customer_unique_id"]) & set(first)
 
 
 def test_seed_preset_follows_the_seed_rules(source, tmp_path):
     lake = _land(source, tmp_path / "lake")
     settings = load_settings(masking_policy="seed")
-    run_olist_silver(lake, settings, "run-1")
+    run_silver(lake, settings, "run-1")
     customers = read_silver(lake, "customers")
     key, _ = resolve_masking_key(settings)
     raw = _read(source, "olist_customers_dataset.csv")
@@ -179,7 +179,7 @@ def _corrupt(source_dir, target):
 def test_gate_quarantines_exactly_the_bad_rows_with_reasons(source, tmp_path):
     expected = _corrupt(source, tmp_path / "bad")
     lake = _land(tmp_path / "bad", tmp_path / "lake")
-    summary = run_olist_silver(lake, load_settings(masking_policy="seed"), "run-q")
+    summary = run_silver(lake, load_settings(masking_policy="seed"), "run-q")
     for dataset, rows in expected.items():
         quarantine = pl.read_parquet(
             io.BytesIO(lake.read_bytes("quarantine", f"{dataset}/run_id=run-q/rows.parquet"))
@@ -198,7 +198,7 @@ def test_gate_quarantines_exactly_the_bad_rows_with_reasons(source, tmp_path):
 def test_default_policy_scrubs_the_cpf_instead_of_quarantining(source, tmp_path):
     _corrupt(source, tmp_path / "bad")
     lake = _land(tmp_path / "bad", tmp_path / "lake")
-    summary = run_olist_silver(lake, load_settings(), "run-d")
+    summary = run_silver(lake, load_settings(), "run-d")
     assert summary.rows["reviews"]["quarantined"] == 0
     messages = read_silver(lake, "reviews")["review_comment_message"].drop_nulls()
     assert messages.str.contains("meu CPF é [CPF], liguem", literal=True).any()
@@ -219,5 +219,5 @@ def test_too_many_bad_rows_fail_the_gate_and_write_nothing(source, tmp_path):
     with pytest.raises(
         QualityGateFailed, match=r"order_items: 199 of .* above the 1\.0% threshold"
     ):
-        run_olist_silver(lake, load_settings(), "run-x")
+        run_silver(lake, load_settings(), "run-x")
     assert lake.keys("silver") == []
