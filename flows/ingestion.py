@@ -20,6 +20,13 @@ from tasks.open_meteo import ingest_open_meteo_task
 from tasks.openweather import ingest_openweather_task
 from tasks.runlog import current_run_id, exit_on_cofre_error
 
+SOURCES = {
+    "olist": None,  # landed file by file below
+    "ipca": ingest_ipca_task,
+    "openweather": ingest_openweather_task,
+    "open_meteo": ingest_open_meteo_task,
+}
+
 
 @flow(name="ingestion", log_prints=True)
 def ingestion(
@@ -31,10 +38,14 @@ def ingestion(
     sources: str | None = None,
     weather_start: date | None = None,
     weather_end: date | None = None,
+    only: list[str] | None = None,
 ) -> dict:
-    """Land Olist (real or synthetic), IPCA, OpenWeather and Open-Meteo in bronze, the four
-    in parallel. Returns {"bronze": one row per landed object (with its "source"),
-    "sources": one `SourceResult` dict per external source (mode used, fallback, reason)}."""
+    """Land Olist (real or synthetic), IPCA, OpenWeather and Open-Meteo in bronze, in parallel.
+
+    `only` picks some sources (e.g. ["ipca"] for the monthly deployment). Returns
+    {"bronze": one row per landed object (with its "source"), "sources": one `SourceResult`
+    dict per external source (mode used, fallback, reason)}.
+    """
     settings = load_settings(
         olist_dir=olist_dir,
         synthetic_orders=synthetic_orders,
@@ -44,16 +55,24 @@ def ingestion(
         weather_start=weather_start,
         weather_end=weather_end,
     )
+    chosen = set(only or SOURCES)
+    unknown = chosen - set(SOURCES)
+    if unknown:
+        raise ValueError(f"Unknown source(s) {sorted(unknown)}; choose from {', '.join(SOURCES)}.")
     run_id = run_id or current_run_id()
     target = Lake.from_settings(settings)
     target.ensure_buckets()
     external = [
-        source_task.submit(target, settings, run_id, settings.sources)
-        for source_task in (ingest_ipca_task, ingest_openweather_task, ingest_open_meteo_task)
+        SOURCES[name].submit(target, settings, run_id, settings.sources)
+        for name in SOURCES
+        if name in chosen and SOURCES[name] is not None
     ]
-    directory = resolve_olist_dir_task(settings, synthetic_requested=synthetic_orders is not None)
-    files = check_olist_dir_task(directory)
-    landings = [land_olist_file_task.submit(target, file, run_id) for file in files]
+    landings = []
+    if "olist" in chosen:
+        synthetic = synthetic_orders is not None
+        directory = resolve_olist_dir_task(settings, synthetic_requested=synthetic)
+        files = check_olist_dir_task(directory)
+        landings = [land_olist_file_task.submit(target, file, run_id) for file in files]
     bronze = [
         {
             "source": "olist",
@@ -91,12 +110,22 @@ def add_ingestion_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _source_list(value: str) -> list[str]:
+    return [name.strip() for name in value.split(",") if name.strip()]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m flows.ingestion", description=__doc__)
     add_ingestion_arguments(parser)
+    parser.add_argument(
+        "--only",
+        type=_source_list,
+        help=f"comma-separated subset of: {', '.join(SOURCES)} (default: all)",
+    )
     args = parser.parse_args(argv)
     with exit_on_cofre_error():
         ingestion(
+            only=args.only,
             olist_dir=str(args.olist_dir) if args.olist_dir else None,
             synthetic_orders=args.synthetic_orders,
             seed=args.seed,
