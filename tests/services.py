@@ -140,12 +140,15 @@ def start_prefect_server(home: Path, timeout: float = 120) -> PrefectServer:
     raise RuntimeError(f"prefect server did not start in {timeout} s: see {home / 'server.log'}")
 
 
-def start_worker(server: PrefectServer, pool: str, cwd: Path, log_path: Path) -> subprocess.Popen:
+def start_worker(
+    server: PrefectServer, pool: str, cwd: Path, log_path: Path, env: dict | None = None
+) -> subprocess.Popen:
     """A process worker in its own session, so SIGTERM to its group stops it and its runs."""
     log = open(log_path, "wb")  # noqa: SIM115 - lives as long as the worker
     return subprocess.Popen(
         [_prefect(), "worker", "start", "--pool", pool, "--type", "process"],
-        cwd=cwd, env=server.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        cwd=cwd, env=env or server.env(), stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True,
     )  # fmt: skip
 
 

@@ -1,0 +1,81 @@
+"""Deployments for real: `prefect server`, a process worker, `prefect deploy --all`, a run."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.services import start_prefect_server, start_worker, stop_process_group
+
+ROOT = Path(__file__).resolve().parents[2]
+POOL = "cofre-local"
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    """A Prefect server, the pool, every deployment of prefect.yaml and one worker."""
+    base = tmp_path_factory.mktemp("deployments")
+    server = start_prefect_server(base / "prefect-home")
+    home = base / "cofre-home"
+    env = server.env(COFRE_HOME=str(home), PWD=str(ROOT))
+    try:
+        _cli(env, "work-pool", "create", POOL, "--type", "process", "--overwrite")
+        deployed = _cli(env, "--no-prompt", "deploy", "--all")
+        assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+        worker = start_worker(server, POOL, ROOT, base / "worker.log", env=env)
+        yield {"server": server, "env": env, "home": home, "worker_log": base / "worker.log"}
+    finally:
+        if "worker" in locals():
+            stop_process_group(worker)
+        stop_process_group(server.process)
+
+
+def _cli(env: dict, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    from tests.services import _prefect
+
+    return subprocess.run(
+        [_prefect(), *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def _api(stack, method: str, path: str, **body) -> dict | list:
+    response = httpx.request(method, f"{stack['server'].url}{path}", json=body or None, timeout=30)
+    response.raise_for_status()
+    return response.json()
+
+
+def test_every_deployment_is_registered_with_its_schedule(stack):
+    deployments = _api(stack, "POST", "/deployments/filter")
+    by_name = {d["name"]: d for d in deployments}
+    expected = {"full-pipeline-daily", "ipca-monthly", "weather-snapshot-hourly",
+                "weather-history-daily", "silver", "lifecycle-daily"}  # fmt: skip
+    assert expected <= set(by_name)
+    crons = {d["name"]: [s["schedule"].get("cron") for s in d["schedules"]] for d in deployments}
+    assert crons["full-pipeline-daily"] == ["0 2 * * *"]
+    assert crons["weather-snapshot-hourly"] == ["0 * * * *"]
+    assert by_name["ipca-monthly"]["parameters"] == {"only": ["ipca"], "sources": "live"}
+    assert by_name["full-pipeline-daily"]["work_pool_name"] == POOL
+    assert by_name["silver"]["job_variables"]["working_dir"] == str(ROOT)
+
+
+def test_full_pipeline_deployment_runs_to_completion_on_the_worker(stack):
+    run = _cli(
+        stack["env"], "deployment", "run", "full-pipeline/full-pipeline-daily",
+        "--param", "synthetic_orders=400", "--param", "sources=snapshot",
+        "--watch", "--watch-timeout", "900",
+    )  # fmt: skip
+    log = stack["worker_log"].read_text(errors="replace")[-4000:]
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:] + log
+    runs = _api(stack, "POST", "/flow_runs/filter")
+    pipeline = next(r for r in runs if r["deployment_id"] and r["name"] in run.stdout)
+    assert pipeline["state_type"] == "COMPLETED"
+    artifacts = _api(stack, "POST", "/artifacts/filter")
+    keys = {a["key"] for a in artifacts}
+    assert "silver-quality-report" in keys
+    manifests = list((stack["home"] / "lake" / "bronze" / "olist").rglob("_manifest.json"))
+    assert len(manifests) == 9
+    assert json.loads(manifests[0].read_text())["run_id"] == pipeline["id"]
