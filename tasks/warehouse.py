@@ -1,0 +1,250 @@
+"""The warehouse: PostgreSQL (loads with COPY) or the embedded SQLite file, same schema.
+
+Connection precedence: `--warehouse URL` > `COFRE_WAREHOUSE_URL` (a URL without a password) >
+the encrypted PostgreSQL block named by `COFRE_WAREHOUSE_BLOCK` > `$COFRE_HOME/warehouse.db`.
+
+A load is one transaction: every table is staged first (PostgreSQL: `COPY` into temporary
+tables), then the targets are emptied (facts before dimensions) and refilled (dimensions
+first) from the stages. Re-loading the same gold gives identical tables; a failure anywhere
+rolls everything back and the previous data stays intact and queryable meanwhile (MVCC).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import polars as pl
+from sqlalchemy import Engine, MetaData, Table, create_engine, event, select, text
+from sqlalchemy.engine import make_url
+
+from blocks.errors import ConfigurationError
+from blocks.settings import CofreSettings
+
+
+@dataclass
+class Warehouse:
+    engine: Engine
+    description: str  # safe to print: never holds a password
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_engine(url: str) -> Engine:
+    engine = create_engine(url, execution_options={"schema_translate_map": {"dw": None}})
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection, _record) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (see below)
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")  # readers keep reading during a load
+        cursor.execute("PRAGMA cache_size=-262144")  # 256 MiB: index pages stay in memory
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection) -> None:  # pysqlite's implicit transactions are not DDL-safe
+        connection.exec_driver_sql("BEGIN")
+
+    return engine
+
+
+def connect_warehouse(settings: CofreSettings, url: str | None = None) -> Warehouse:
+    """The configured warehouse (see the module docstring for the precedence)."""
+    url = url or settings.warehouse_url
+    if url:
+        parsed = make_url(url)
+        if parsed.password:
+            raise ConfigurationError(
+                "The warehouse URL contains a password. Keep it out of URLs, flags and env: "
+                "save it encrypted with `cofre secrets set postgres NAME` and set "
+                "COFRE_WAREHOUSE_BLOCK=NAME (or use ~/.pgpass)."
+            )
+        if parsed.drivername in ("postgresql", "postgres"):
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        if parsed.drivername.startswith("sqlite"):
+            return Warehouse(_sqlite_engine(parsed.render_as_string()), str(parsed))
+        return Warehouse(create_engine(parsed), parsed.render_as_string(hide_password=True))
+    if settings.warehouse_block:
+        from blocks.credentials import PostgresCredentials
+
+        block = PostgresCredentials.require(settings.warehouse_block)
+        engine = block.sqlalchemy_connector().get_engine()
+        return Warehouse(engine, f"{block.safe_url()} (block {block.label})")
+    path = (settings.home / "warehouse.db").resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return Warehouse(_sqlite_engine(f"sqlite:///{path}"), f"sqlite:///{path}")
+
+
+# -- loading ------------------------------------------------------------------------------
+def _frame_for(table: Table, frame: pl.DataFrame) -> pl.DataFrame:
+    columns = [c.name for c in table.columns]
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ConfigurationError(
+            f"Gold table {table.name} lacks column(s) {missing} the warehouse schema expects; "
+            "re-run the gold stage, or migrate the warehouse schema."
+        )
+    return frame.select(columns)
+
+
+def _postgres_stage(raw, table: Table, frame: pl.DataFrame) -> str:
+    from psycopg import sql
+
+    stage = f"stage_{table.name}"
+    target = sql.Identifier(table.schema or "public", table.name)
+    raw.execute(
+        sql.SQL("CREATE TEMP TABLE {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DROP").format(
+            sql.Identifier(stage), target
+        )
+    )
+    columns = sql.SQL(", ").join(sql.Identifier(c) for c in frame.columns)
+    buffer = io.BytesIO()
+    frame.write_csv(
+        buffer, include_header=False, null_value="\\N", datetime_format="%Y-%m-%d %H:%M:%S%.f"
+    )
+    copy_sql = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv, NULL '\\N')").format(
+        sql.Identifier(stage), columns
+    )
+    with raw.cursor() as cursor, cursor.copy(copy_sql) as copy:
+        view = buffer.getbuffer()
+        for start in range(0, len(view), 1 << 20):
+            copy.write(view[start : start + (1 << 20)])
+    return stage
+
+
+def load_tables(
+    warehouse: Warehouse, metadata: MetaData, frames: Mapping[str, pl.DataFrame]
+) -> dict[str, int]:
+    """Replace every table in `frames` in one transaction; return row counts loaded."""
+    tables = [t for t in metadata.sorted_tables if t.name in frames]
+    unknown = set(frames) - {t.name for t in tables}
+    if unknown:
+        raise ConfigurationError(f"No warehouse table for gold table(s) {sorted(unknown)}.")
+    prepared = {t.name: _frame_for(t, frames[t.name]) for t in tables}
+    with warehouse.engine.begin() as conn:
+        if warehouse.dialect == "postgresql":
+            _load_postgres(conn, tables, prepared)
+        else:
+            _load_generic(conn, tables, prepared)
+    return {name: frame.height for name, frame in prepared.items()}
+
+
+def _load_postgres(conn, tables: list[Table], frames: dict[str, pl.DataFrame]) -> None:
+    """Stage with COPY, then reconcile each target with its stage.
+
+    Keyed tables are upserted (rows whose content did not change are not rewritten) and rows
+    missing from the stage are deleted, facts before dimensions; so reloading the same gold
+    writes nothing, and readers see the old rows until commit. Unkeyed marts (a few dozen
+    rows, nullable keys) are emptied and refilled.
+    """
+    from psycopg import sql
+
+    raw = conn.connection.driver_connection
+    stages = {t.name: _postgres_stage(raw, t, frames[t.name]) for t in tables}
+    for table in reversed(tables):
+        target, stage = sql.Identifier(table.schema, table.name), sql.Identifier(stages[table.name])
+        keys = [c.name for c in table.primary_key.columns]
+        if not keys:
+            raw.execute(sql.SQL("DELETE FROM {}").format(target))
+            continue
+        match = sql.SQL(" AND ").join(
+            sql.SQL("s.{k} = t.{k}").format(k=sql.Identifier(k)) for k in keys
+        )
+        raw.execute(
+            sql.SQL("DELETE FROM {} t WHERE NOT EXISTS (SELECT 1 FROM {} s WHERE {})").format(
+                target, stage, match
+            )
+        )
+    for table in tables:
+        raw.execute(_upsert_sql(table, frames[table.name].columns, stages[table.name]))
+
+
+def _upsert_sql(table: Table, columns: list[str], stage: str):
+    from psycopg import sql
+
+    target = sql.Identifier(table.schema, table.name)
+    names = sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+    insert = sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {}").format(
+        target, names, names, sql.Identifier(stage)
+    )
+    keys = [c.name for c in table.primary_key.columns]
+    values = [c for c in columns if c not in keys]
+    if not keys or not values:
+        return insert if not keys else insert + sql.SQL(" ON CONFLICT DO NOTHING")
+    current = sql.SQL(", ").join(sql.SQL("{}.{}").format(target, sql.Identifier(c)) for c in values)
+    new = sql.SQL(", ").join(sql.SQL("EXCLUDED.{}").format(sql.Identifier(c)) for c in values)
+    return insert + sql.SQL(
+        " ON CONFLICT ({}) DO UPDATE SET {} WHERE ({}) IS DISTINCT FROM ({})"
+    ).format(
+        sql.SQL(", ").join(sql.Identifier(k) for k in keys),
+        sql.SQL(", ").join(
+            sql.SQL("{} = EXCLUDED.{}").format(sql.Identifier(c), sql.Identifier(c)) for c in values
+        ),
+        current,
+        new,
+    )
+
+
+def _sqlite_ready(frame: pl.DataFrame) -> pl.DataFrame:
+    """Values as SQLAlchemy's SQLite types store them: ISO text dates, 0/1 booleans."""
+    conversions = []
+    for name, dtype in frame.schema.items():
+        if dtype == pl.Datetime or isinstance(dtype, pl.Datetime):
+            conversions.append(pl.col(name).dt.strftime("%Y-%m-%d %H:%M:%S.%6f"))
+        elif dtype == pl.Date:
+            conversions.append(pl.col(name).dt.strftime("%Y-%m-%d"))
+        elif dtype == pl.Boolean:
+            conversions.append(pl.col(name).cast(pl.Int8))
+    return frame.with_columns(conversions) if conversions else frame
+
+
+def _load_generic(conn, tables: list[Table], frames: dict[str, pl.DataFrame]) -> None:
+    """SQLite: plain DB-API executemany inside the load's transaction (no per-row ORM work)."""
+    raw = conn.connection.driver_connection
+    for table in reversed(tables):
+        conn.execute(table.delete())
+    for table in tables:
+        frame = _sqlite_ready(frames[table.name])
+        columns = ", ".join(f'"{c}"' for c in frame.columns)
+        marks = ", ".join("?" for _ in frame.columns)
+        # Identifiers come from our own metadata, values are bound parameters.
+        statement = f'INSERT INTO "{table.name}" ({columns}) VALUES ({marks})'  # noqa: S608
+        raw.executemany(statement, frame.iter_rows())
+
+
+# -- reading back ---------------------------------------------------------------------------
+def _canonical(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.6f}"
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return repr(value)
+
+
+def table_checksum(warehouse: Warehouse, table: Table) -> tuple[int, str]:
+    """(row count, sha256 of every row in primary-key order): equal content, equal checksum."""
+    order = list(table.primary_key.columns) or list(table.columns)
+    digest, count = hashlib.sha256(), 0
+    with warehouse.engine.connect() as conn:
+        for row in conn.execute(select(table).order_by(*order)):
+            digest.update("\x1f".join(_canonical(v) for v in row).encode())
+            digest.update(b"\x1e")
+            count += 1
+    return count, digest.hexdigest()
+
+
+def table_counts(warehouse: Warehouse, metadata: MetaData) -> dict[str, int]:
+    with warehouse.engine.connect() as conn:
+        return {
+            t.name: conn.execute(select(text("count(*)")).select_from(t)).scalar_one()
+            for t in metadata.sorted_tables
+        }

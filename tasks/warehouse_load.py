@@ -1,0 +1,99 @@
+"""The warehouse stage: gold Parquet from the lake into `dw.*`, in one transaction, audited."""
+
+from __future__ import annotations
+
+import io
+import time
+from dataclasses import dataclass, field
+
+import polars as pl
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from blocks import audit
+from blocks.errors import InvalidSourceData
+from blocks.lake import Lake
+from blocks.settings import CofreSettings
+from tasks.runlog import run_logger
+from tasks.warehouse import Warehouse, connect_warehouse, load_tables
+from tasks.warehouse_schema import GOLD_TABLES, METADATA, migrate
+
+
+@dataclass
+class WarehouseSummary:
+    target: str
+    rows: dict[str, int] = field(default_factory=dict)
+    migrations_applied: list[int] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def read_gold_table(lake: Lake, table: str) -> pl.DataFrame:
+    """Every Parquet part of `gold/<table>/` as one frame."""
+    parts = [k for k in lake.keys("gold", table) if k.endswith(".parquet")]
+    if not parts:
+        raise InvalidSourceData(
+            f"No gold table {table} in {lake.url('gold')}: run the gold stage first "
+            "(python -m flows.gold)."
+        )
+    frames = [pl.read_parquet(io.BytesIO(lake.read_bytes("gold", key))) for key in sorted(parts)]
+    return pl.concat(frames, how="vertical_relaxed")
+
+
+def load_warehouse(
+    lake: Lake, settings: CofreSettings, run_id: str, url: str | None = None
+) -> WarehouseSummary:
+    """Migrate the schema if needed, then replace every table from gold in one transaction."""
+    started = time.perf_counter()
+    frames = {table: read_gold_table(lake, table) for table in GOLD_TABLES}
+    warehouse = connect_warehouse(settings, url)
+    try:
+        return _load(warehouse, frames, run_id, started)
+    finally:
+        warehouse.dispose()
+
+
+def _load(warehouse: Warehouse, frames: dict, run_id: str, started: float) -> WarehouseSummary:
+    log = run_logger(__name__)
+    summary = WarehouseSummary(warehouse.description)
+    summary.migrations_applied = migrate(warehouse)
+    if summary.migrations_applied:
+        log.info("Warehouse schema migrated: versions %s applied.", summary.migrations_applied)
+    try:
+        summary.rows = load_tables(warehouse, METADATA, frames)
+    except Exception as exc:
+        audit.record(
+            audit.Action.WAREHOUSE_LOAD,
+            warehouse.description,
+            details={"run_id": run_id, "error": type(exc).__name__, "rolled_back": True},
+            outcome="failure",
+        )
+        raise
+    summary.seconds = time.perf_counter() - started
+    audit.record(
+        audit.Action.WAREHOUSE_LOAD,
+        warehouse.description,
+        details={"run_id": run_id, "rows": summary.rows, "seconds": round(summary.seconds, 2)},
+    )
+    log.info(
+        "Loaded %s table(s), %s rows into %s in %.1f s.",
+        len(summary.rows),
+        f"{sum(summary.rows.values()):,}",
+        warehouse.description,
+        summary.seconds,
+    )
+    return summary
+
+
+@task(name="load-warehouse", task_run_name="warehouse load (dw.*)", cache_policy=NO_CACHE)
+def load_warehouse_task(
+    lake: Lake, settings: CofreSettings, run_id: str, url: str | None = None
+) -> WarehouseSummary:
+    from prefect.artifacts import create_table_artifact
+
+    summary = load_warehouse(lake, settings, run_id, url)
+    create_table_artifact(
+        [{"table": f"dw.{name}", "rows": rows} for name, rows in summary.rows.items()],
+        key="warehouse-load",
+        description=f"Rows loaded into {summary.target}",
+    )
+    return summary

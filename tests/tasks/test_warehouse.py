@@ -1,0 +1,140 @@
+"""The warehouse on a real PostgreSQL 15 and on SQLite: create, load, reload, fail, read back."""
+
+from __future__ import annotations
+
+import uuid
+
+import polars as pl
+import pytest
+from sqlalchemy import select, text
+
+from blocks.errors import ConfigurationError
+from blocks.settings import load_settings
+from tasks.warehouse import connect_warehouse, load_tables, table_checksum, table_counts
+from tasks.warehouse_schema import GOLD_TABLES, LATEST, METADATA, current_version, migrate
+from tests.tasks.gold_frames import NASTY_CATEGORY, gold_frames
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def warehouse(request, tmp_path, monkeypatch):
+    if request.param == "sqlite":
+        wh = connect_warehouse(load_settings(home=str(tmp_path)))
+    else:
+        pg = request.getfixturevalue("postgres")
+        database = pg.create_database(f"wh_{uuid.uuid4().hex[:8]}")
+        monkeypatch.setenv("PGPASSWORD", pg.password)  # libpq reads it; never in the URL
+        wh = connect_warehouse(load_settings(), pg.url(database, with_password=False))
+    yield wh
+    wh.dispose()
+
+
+def _checksums(wh) -> dict:
+    return {t: table_checksum(wh, METADATA.tables[f"dw.{t}"]) for t in GOLD_TABLES}
+
+
+def test_schema_creation_is_idempotent(warehouse):
+    assert migrate(warehouse) == [1, 2]
+    assert migrate(warehouse) == []
+    assert current_version(warehouse) == LATEST
+    assert set(table_counts(warehouse, METADATA)) >= set(GOLD_TABLES)
+
+
+def test_load_then_reload_leaves_identical_tables(warehouse):
+    migrate(warehouse)
+    frames = gold_frames()
+    counts = load_tables(warehouse, METADATA, frames)
+    assert counts == {t: frames[t].height for t in GOLD_TABLES}
+    first = _checksums(warehouse)
+    load_tables(warehouse, METADATA, gold_frames())
+    assert _checksums(warehouse) == first
+
+
+def test_marts_totals_equal_the_gold_totals(warehouse):
+    migrate(warehouse)
+    frames = gold_frames()
+    load_tables(warehouse, METADATA, frames)
+    with warehouse.engine.connect() as conn:
+        for name, frame in frames.items():
+            table = METADATA.tables[f"dw.{name}"]
+            for column, dtype in frame.schema.items():
+                if dtype in (pl.Float64, pl.Int64, pl.Int32):
+                    stored = conn.execute(
+                        select(text(f'sum("{column}")')).select_from(table)
+                    ).scalar()
+                    assert (stored or 0) == pytest.approx(frame[column].sum()), (name, column)
+
+
+def test_a_failure_midway_rolls_back_and_old_rows_stay(warehouse, monkeypatch):
+    migrate(warehouse)
+    load_tables(warehouse, METADATA, gold_frames())
+    before = _checksums(warehouse)
+    broken = gold_frames(price_bump=5.0)
+    # A fact row pointing at a product that does not exist: the FK fails after every
+    # dimension has already been rewritten inside the transaction.
+    broken["fact_sales"] = broken["fact_sales"].with_columns(
+        pl.when(pl.col("order_id") == "o2")
+        .then(pl.lit("ghost"))
+        .otherwise(pl.col("product_key"))
+        .alias("product_key")
+    )
+    broken["dim_customer"] = broken["dim_customer"].with_columns(
+        pl.lit("XX").alias("customer_state")
+    )
+    with pytest.raises(Exception, match=r"(?i)foreign key"):
+        load_tables(warehouse, METADATA, broken)
+    assert _checksums(warehouse) == before
+
+
+def test_quotes_and_semicolons_load_and_read_back_intact(warehouse):
+    migrate(warehouse)
+    load_tables(warehouse, METADATA, gold_frames())
+    products = METADATA.tables["dw.dim_product"]
+    with warehouse.engine.connect() as conn:
+        found = (
+            conn.execute(
+                select(products.c.product_key).where(products.c.category_label == NASTY_CATEGORY)
+            )
+            .scalars()
+            .all()
+        )
+        assert found == ["p1"]
+        assert (
+            conn.execute(
+                select(text("count(*)")).select_from(METADATA.tables["dw.fact_sales"])
+            ).scalar()
+            == 3
+        )
+
+
+def test_an_older_schema_is_migrated_without_losing_data(warehouse):
+    assert migrate(warehouse, upto=1) == [1]
+    load_tables(warehouse, METADATA, gold_frames())
+    before = _checksums(warehouse)
+    assert migrate(warehouse) == [2]
+    assert _checksums(warehouse) == before
+    assert current_version(warehouse) == 2
+
+
+def test_a_password_in_the_url_is_refused():
+    with pytest.raises(ConfigurationError, match="cofre secrets set postgres"):
+        connect_warehouse(load_settings(), "postgresql://cofre:hunter2@db/cofre")
+
+
+def test_the_encrypted_block_connects_to_postgres(prefect_api, postgres, monkeypatch):
+    from blocks.credentials import PostgresCredentials
+    from blocks.keyring import ensure_keyring
+
+    ensure_keyring()
+    database = postgres.create_database(f"wh_{uuid.uuid4().hex[:8]}")
+    PostgresCredentials.encrypt(
+        host=postgres.host, port=postgres.port, database=database, user=postgres.user,
+        password=postgres.password, sslmode="disable",
+    ).save("test-warehouse", overwrite=True)  # fmt: skip
+    monkeypatch.setenv("COFRE_WAREHOUSE_BLOCK", "test-warehouse")
+    wh = connect_warehouse(load_settings())
+    try:
+        assert postgres.password not in wh.description and "***" in wh.description
+        migrate(wh)
+        assert load_tables(wh, METADATA, gold_frames())["fact_sales"] == 3
+    finally:
+        wh.dispose()
