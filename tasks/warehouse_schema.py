@@ -76,6 +76,13 @@ TABLES: dict[str, tuple[dict[str, str], tuple[str, ...], tuple[str, ...]]] = {
          "delivery_days": "int", "is_late": "bool", "review_score": "int"},
         ("order_id", "order_item_id"), (),
     ),
+    "fact_orders": (
+        {"order_id": "str", "date_key": "int", "customer_key": "str", "order_status": "str",
+         "status_bucket": "str", "payment_type": "str", "items": "int", "items_value": "double",
+         "paid_value": "double", "review_score": "int", "delivery_days": "int",
+         "is_late": "bool", "order_purchase_timestamp": "ts"},
+        ("order_id",), (),
+    ),
     "sales_monthly": (
         {"month": "date", "orders": "long", "items": "long", "price_total": "double",
          "freight_total": "double", "revenue": "double", "ipca_pct_change": "double",
@@ -131,6 +138,8 @@ FOREIGN_KEYS = {
     ("fact_sales", "customer_key"): "dim_customer.customer_key",
     ("fact_sales", "product_key"): "dim_product.product_key",
     ("fact_sales", "seller_key"): "dim_seller.seller_key",
+    ("fact_orders", "date_key"): "dim_date.date_key",
+    ("fact_orders", "customer_key"): "dim_customer.customer_key",
 }
 # The dashboard filters by date, state and category: version 2 indexes those paths.
 DASHBOARD_INDEXES = {
@@ -140,6 +149,8 @@ DASHBOARD_INDEXES = {
     "ix_dim_customer_state": ("dim_customer", ("customer_state",)),
     "ix_dim_product_category_label": ("dim_product", ("category_label",)),
     "ix_sales_weather_daily_date": ("sales_weather_daily", ("date",)),
+    "ix_fact_orders_date_key": ("fact_orders", ("date_key",)),
+    "ix_fact_orders_customer_key": ("fact_orders", ("customer_key",)),
 }
 
 

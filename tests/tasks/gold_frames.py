@@ -69,7 +69,21 @@ def gold_frames(price_bump: float = 0.0) -> dict[str, pl.DataFrame]:
          "payment_type": "boleto", "price": 7.5, "freight_value": 0.0,
          "allocated_payment": 7.5, "order_purchase_timestamp": datetime(2017, 2, 10, 8, 30)},
     ]  # fmt: skip
+    orders = [
+        {"order_id": "o1", "date_key": 20170105, "customer_key": "c1", "order_status": "delivered",
+         "status_bucket": "fulfilled", "payment_type": "credit_card", "items": 2,
+         "items_value": 32.0, "paid_value": 32.33, "review_score": 5, "delivery_days": 5,
+         "is_late": False, "order_purchase_timestamp": datetime(2017, 1, 5, 10, 0)},
+        {"order_id": "o2", "date_key": 20170210, "customer_key": "c2", "order_status": "canceled",
+         "status_bucket": "lost", "payment_type": "boleto", "items": 1, "items_value": 7.5,
+         "paid_value": 7.5, "order_purchase_timestamp": datetime(2017, 2, 10, 8, 30)},
+        {"order_id": "o3", "date_key": 20170210, "customer_key": "c2",
+         "order_status": "unavailable", "status_bucket": "lost", "payment_type": "voucher",
+         "items": 0, "items_value": 0.0, "paid_value": 12.0,
+         "order_purchase_timestamp": datetime(2017, 2, 10, 9, 0)},
+    ]  # fmt: skip
     frames = {
+        "fact_orders": _frame("fact_orders", orders),
         "dim_date": _frame("dim_date", dates),
         "dim_customer": _frame("dim_customer", customers),
         "dim_product": _frame("dim_product", products),
