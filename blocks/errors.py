@@ -67,3 +67,7 @@ class SourceRejected(SourceUnavailable):
 
     def __reduce__(self):  # keep `status` when Prefect pickles the exception
         return type(self), (str(self), self.status)
+
+
+class PipelineStageFailed(CofreError):
+    """A stage of the full pipeline failed; the message names the stage and the cause."""

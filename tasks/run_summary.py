@@ -1,0 +1,116 @@
+"""The run summary: one row per stage, written to the lake and shown in the Prefect UI.
+
+`gold/_runs/<run_id>.json` keeps every run's summary next to the data it produced, so the
+dashboard's operations tab can show recent runs even when the Prefect API is not reachable.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+
+from blocks.lake import Lake
+
+RUNS_PREFIX = "_runs"
+
+
+@dataclass
+class StageResult:
+    stage: str
+    status: str = "completed"  # completed | failed | skipped
+    rows_in: int = 0
+    rows_out: int = 0
+    quarantined: int = 0
+    seconds: float = 0.0
+    note: str = ""
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    flow_run_name: str = ""
+    state: str = "running"
+    started_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
+    finished_at: str | None = None
+    stages: list[StageResult] = field(default_factory=list)
+    sources: list[dict] = field(default_factory=list)
+    quality: dict[str, dict] = field(default_factory=dict)
+    objects: list[str] = field(default_factory=list)
+
+    def stage(self, name: str) -> StageTimer:
+        return StageTimer(self, StageResult(name))
+
+    def finish(self, state: str) -> None:
+        self.state = state
+        self.finished_at = datetime.now(UTC).isoformat()
+
+    @property
+    def fallbacks(self) -> list[dict]:
+        return [s for s in self.sources if s.get("fell_back")]
+
+    def table_rows(self) -> list[dict]:
+        return [
+            {
+                "stage": s.stage,
+                "status": s.status,
+                "rows in": s.rows_in,
+                "rows out": s.rows_out,
+                "quarantined": s.quarantined,
+                "seconds": round(s.seconds, 1),
+                "note": s.note,
+            }
+            for s in self.stages
+        ]
+
+    def to_markdown(self) -> str:
+        lines = [
+            f"# Run {self.flow_run_name or self.run_id}: {self.state}",
+            "",
+            "| stage | status | rows in | rows out | quarantined | seconds | note |",
+            "|---|---|---:|---:|---:|---:|---|",
+        ]
+        for s in self.stages:
+            lines.append(
+                f"| {s.stage} | {s.status} | {s.rows_in:,} | {s.rows_out:,} | {s.quarantined:,}"
+                f" | {s.seconds:.1f} | {s.note} |"
+            )
+        if self.fallbacks:
+            lines += ["", "**Sources served from bundled snapshots (not live):**"]
+            lines += [
+                f"- {s['source']}: {s.get('reason') or 'network unreachable'}"
+                for s in self.fallbacks
+            ]
+        return "\n".join(lines)
+
+
+class StageTimer:
+    """`with summary.stage("silver") as stage:` times a stage and records a failure."""
+
+    def __init__(self, summary: RunSummary, result: StageResult) -> None:
+        self.summary, self.result = summary, result
+
+    def __enter__(self) -> StageResult:
+        self._started = time.perf_counter()
+        self.summary.stages.append(self.result)
+        return self.result
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.result.seconds = time.perf_counter() - self._started
+        if exc is not None:
+            self.result.status = "failed"
+            self.result.note = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}"
+
+
+def write_run_summary(lake: Lake, summary: RunSummary) -> str:
+    key = f"{RUNS_PREFIX}/{summary.run_id}.json"
+    lake.write_bytes("gold", key, json.dumps(asdict(summary), indent=2, default=str).encode())
+    return lake.url("gold", key)
+
+
+def read_run_summaries(lake: Lake, limit: int = 10) -> list[dict]:
+    """The newest run summaries in the lake, newest first."""
+    keys = [k for k in lake.keys("gold", RUNS_PREFIX) if k.endswith(".json")]
+    summaries = [json.loads(lake.read_bytes("gold", k)) for k in keys]
+    return sorted(summaries, key=lambda s: s.get("started_at", ""), reverse=True)[:limit]
