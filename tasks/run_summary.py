@@ -7,6 +7,7 @@ dashboard's operations tab can show recent runs even when the Prefect API is not
 from __future__ import annotations
 
 import json
+import resource
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -24,6 +25,7 @@ class StageResult:
     rows_out: int = 0
     quarantined: int = 0
     seconds: float = 0.0
+    peak_rss_mib: float = 0.0  # the process's peak RSS when the stage ended (monotonic)
     note: str = ""
 
 
@@ -98,6 +100,9 @@ class StageTimer:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         self.result.seconds = time.perf_counter() - self._started
+        self.result.peak_rss_mib = round(
+            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
+        )
         if exc is not None:
             self.result.status = "failed"
             self.result.note = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}"
