@@ -1,0 +1,59 @@
+"""pt-BR formatting: money, thousands, percentages, dates, sizes."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+
+from panel_dashboard import formatting as fmt
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (1234.56, "R$ 1.234,56"),
+        (0, "R$ 0,00"),
+        (0.005, "R$ 0,01"),
+        (2.675, "R$ 2,68"),
+        (16008872.12, "R$ 16.008.872,12"),
+        (-5, "-R$ 5,00"),
+        (-0.001, "R$ 0,00"),
+        (None, "—"),
+        (float("nan"), "—"),
+    ],
+)
+def test_brl_writes_reais_with_dot_thousands_and_decimal_comma(value, expected):
+    assert fmt.brl(value) == expected
+
+
+def test_integers_group_thousands_with_dots():
+    assert fmt.integer(99441) == "99.441"
+    assert fmt.integer(1_000_163) == "1.000.163"
+    assert fmt.integer(7) == "7"
+    assert fmt.integer(-1200) == "-1.200"
+
+
+def test_percentages_and_decimals_use_a_comma():
+    assert fmt.percent(0.9312) == "93,1%"
+    assert fmt.percent(1.0, 0) == "100%"
+    assert fmt.percent(None) == "—"
+    assert fmt.decimal(4.0867) == "4,09"
+    assert fmt.number(1234567.891, 2) == "1.234.567,89"
+
+
+def test_compact_money_for_chart_labels():
+    assert fmt.brl_compact(1_234_567) == "R$ 1,2 mi"
+    assert fmt.brl_compact(950_300) == "R$ 950,3 mil"
+    assert fmt.brl_compact(12) == "R$ 12,00"
+
+
+def test_dates_months_sizes_and_seconds():
+    assert fmt.day(date(2017, 1, 5)) == "05/01/2017"
+    assert fmt.timestamp(datetime(2017, 1, 5, 10, 7)) == "05/01/2017 10:07"
+    assert fmt.month(date(2017, 3, 1)) == "mar/2017"
+    assert fmt.month(date(2017, 3, 1), "en") == "Mar 2017"
+    assert fmt.size(500) == "500 B"
+    assert fmt.size(1536) == "1,5 KiB"
+    assert fmt.size(3 * 1024**3) == "3,0 GiB"
+    assert fmt.seconds(75.25) == "75,3 s"

@@ -1,0 +1,111 @@
+"""The operations tab's facts: runs (Prefect API or lake), gates, quarantine, audit, layers."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import polars as pl
+import pytest
+
+from blocks import audit
+from blocks.errors import LakeError
+from blocks.lake import Lake
+from blocks.settings import load_settings
+from panel_dashboard import operations as ops
+from panel_dashboard import render
+
+
+def _summary(run_id: str, started: str, quality: dict | None = None) -> dict:
+    return {"run_id": run_id, "flow_run_name": f"name-{run_id}", "state": "completed",
+            "started_at": started, "finished_at": started.replace("10:00", "10:02"),
+            "stages": [{"stage": "silver", "status": "completed"}], "sources": [],
+            "quality": quality or {}}  # fmt: skip
+
+
+@pytest.fixture
+def home(cofre_home):
+    settings = load_settings()
+    lake = Lake.from_settings(settings)
+    gate = {"geolocation": {"rows_in": 10, "rows_out": 8, "quarantined": 2,
+                            "failures": {"lat_in_brazil": 2}}}  # fmt: skip
+    runs = [("r1", "2026-11-20T10:00:00+00:00", gate), ("r2", "2026-11-21T10:00:00-03:00", None)]
+    for run_id, started, quality in runs:
+        lake.write_bytes(
+            "gold", f"_runs/{run_id}.json", json.dumps(_summary(run_id, started, quality)).encode()
+        )
+    lake.write_bytes("gold", "_runs/broken.json", b"{not json")
+    for run_id, rows in (("r0", 5), ("r1", 2)):
+        buffer = io.BytesIO()
+        pl.DataFrame({"_check": ["lat_in_brazil"] * rows}).write_parquet(buffer)
+        lake.write_bytes(
+            "quarantine", f"geolocation/run_id={run_id}/rows.parquet", buffer.getvalue()
+        )
+    audit.record(audit.Action.PIPELINE_RUN, "operations-test", settings=settings)
+    return settings
+
+
+def test_without_a_prefect_api_runs_come_from_the_lake_summaries(home, monkeypatch):
+    monkeypatch.setattr(ops, "prefect_api_url", lambda: None)
+    snapshot = ops.operations_snapshot(home)
+    assert snapshot.runs.source == "lake"
+    assert [r["name"] for r in snapshot.runs.rows] == ["name-r2", "name-r1"]  # newest first
+    assert snapshot.runs.rows[0]["started"].isoformat() == "2026-11-21T13:00:00+00:00"  # UTC
+    assert snapshot.runs.rows[0]["seconds"] == 120.0
+    assert snapshot.errors == {}
+
+
+def test_an_unreachable_prefect_api_falls_back_quickly(home, monkeypatch):
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")  # discard port: refused
+    assert ops.prefect_runs() is None
+    assert ops.operations_snapshot(home).runs.source == "lake"
+
+
+def test_gates_quarantine_audit_and_layers(home):
+    snapshot = ops.operations_snapshot(home)
+    assert snapshot.quality_run == "r1"  # the newest run that recorded gate results
+    assert snapshot.quality[0]["failures"] == {"lat_in_brazil": 2}
+    assert snapshot.quarantine == [
+        {"dataset": "geolocation", "objects": 2, "rows": 7, "latest_run_rows": 2}
+    ]
+    assert snapshot.audit["ok"] and snapshot.audit["records"] >= 1
+    layers = {row["layer"]: row for row in snapshot.layers}
+    assert layers["gold"]["objects"] == 3 and layers["quarantine"]["bytes"] > 0
+    page = render.operations(snapshot, "pt")
+    assert "lat_in_brazil: 2" in page and "Íntegra" in page
+
+
+def test_a_tampered_audit_trail_shows_as_failed(home):
+    trail = home.resolved_audit_dir / audit.TRAIL_FILE
+    trail.write_text(trail.read_text().replace("operations-test", "operations-edit"))
+    snapshot = ops.operations_snapshot(home)
+    assert snapshot.audit["ok"] is False
+    assert "FALHOU" in render.operations(snapshot, "pt")
+
+
+def test_a_lake_that_cannot_be_opened_leaves_the_rest_of_the_tab(home, monkeypatch):
+    def unreachable(settings):
+        raise LakeError("No lake at s3://nowhere: bucket missing.")
+
+    monkeypatch.setattr(ops, "prefect_api_url", lambda: None)
+    monkeypatch.setattr(ops.Lake, "from_settings", unreachable)
+    snapshot = ops.operations_snapshot(home)
+    assert snapshot.errors == {"lake": "LakeError: No lake at s3://nowhere: bucket missing."}
+    assert snapshot.runs.rows == [] and snapshot.audit["ok"]
+    assert "Indisponível (lake)" in render.operations(snapshot, "pt")
+
+
+@pytest.mark.integration
+def test_runs_come_from_the_prefect_api_when_it_answers(prefect_api, home):
+    from prefect import flow
+
+    @flow(name="dashboard-ops-probe")
+    def probe() -> int:
+        return 1
+
+    probe()
+    view = ops.prefect_runs()
+    assert view is not None and view.source == "prefect"
+    newest = view.rows[0]
+    assert newest["flow"] == "dashboard-ops-probe" and newest["state"] == "Completed"
+    assert ops.operations_snapshot(home).runs.source == "prefect"
