@@ -1,8 +1,11 @@
 """Cofre's main job: every stage, in one process, on embedded defaults unless configured.
 
-python -m flows.full_pipeline                          # synthetic Olist, local lake
-python -m flows.full_pipeline --olist-dir ~/olist      # the real Kaggle CSVs
-python -m flows.full_pipeline --lake s3://my-lake      # S3/MinIO (see COFRE_S3_*)
+    python -m flows.full_pipeline                          # synthetic Olist, local lake, SQLite
+    python -m flows.full_pipeline --olist-dir ~/olist      # the real Kaggle CSVs
+    python -m flows.full_pipeline --lake s3://my-lake      # S3/MinIO (see COFRE_S3_*)
+
+Stages: ingestion -> silver -> gold (Spark) -> warehouse. The run stops at the first stage
+that fails (a quality gate, a source in `--sources live`), names it, and loads nothing.
 """
 
 from __future__ import annotations
@@ -11,10 +14,17 @@ import argparse
 from datetime import date
 
 from prefect import flow
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
+from blocks.errors import PipelineStageFailed
+from blocks.lake import Lake
+from blocks.settings import load_settings
+from flows.gold import add_gold_arguments, gold
 from flows.ingestion import add_ingestion_arguments, ingestion
 from flows.silver import add_silver_arguments, silver
+from flows.warehouse import add_warehouse_arguments, warehouse
 from tasks.external import format_source_summary
+from tasks.run_summary import RunSummary, write_run_summary
 from tasks.runlog import current_run_id, exit_on_cofre_error
 
 
@@ -29,37 +39,78 @@ def full_pipeline(
     weather_end: date | None = None,
     masking_policy: str | None = None,
     max_quarantine_share: float | None = None,
+    master: str | None = None,
+    warehouse_url: str | None = None,
 ) -> dict:
     """Run every stage; the lake's `run_id=` is this flow run's id across all stages."""
+    from prefect.runtime import flow_run
+
     run_id = current_run_id()
-    ingested = ingestion(
-        olist_dir=olist_dir,
-        synthetic_orders=synthetic_orders,
-        seed=seed,
-        lake=lake,
-        run_id=run_id,
-        sources=sources,
-        weather_start=weather_start,
-        weather_end=weather_end,
-    )
-    bronze = ingested["bronze"]
-    print(format_bronze_summary([row for row in bronze if row["source"] == "olist"]))
-    print(format_source_summary(ingested["sources"]))
-    silvered = silver(
-        lake=lake,
-        masking_policy=masking_policy,
-        max_quarantine_share=max_quarantine_share,
-        run_id=run_id,
-    )
-    return {"run_id": run_id, "bronze": bronze, "sources": ingested["sources"], "silver": silvered}
+    summary = RunSummary(run_id, flow_run_name=flow_run.name or "")
+    target = Lake.from_settings(load_settings(lake_url=lake))
+    try:
+        with summary.stage("ingestion") as stage:
+            ingested = ingestion(
+                olist_dir=olist_dir, synthetic_orders=synthetic_orders, seed=seed, lake=lake,
+                run_id=run_id, sources=sources, weather_start=weather_start,
+                weather_end=weather_end,
+            )  # fmt: skip
+            summary.sources = ingested["sources"]
+            rows = sum(row["rows"] or 0 for row in ingested["bronze"])
+            stage.rows_in = stage.rows_out = rows
+            summary.objects += [row["object"] for row in ingested["bronze"] if row["written"]]
+            stage.note = _fallback_note(summary)
+            print(format_source_summary(ingested["sources"]))
+        with summary.stage("silver") as stage:
+            silvered = silver(
+                lake=lake, masking_policy=masking_policy,
+                max_quarantine_share=max_quarantine_share, run_id=run_id,
+            )  # fmt: skip
+            summary.quality = silvered["rows"]
+            stage.rows_in = sum(
+                r["rows_in"] for n, r in silvered["rows"].items() if "quarantined" in r
+            )
+            stage.rows_out = sum(r["rows_out"] for r in silvered["rows"].values())
+            stage.quarantined = sum(r.get("quarantined", 0) for r in silvered["rows"].values())
+        with summary.stage("gold") as stage:
+            golden = gold(lake=lake, master=master, run_id=run_id)
+            stage.rows_out = sum(golden["rows"].values())
+            summary.objects += golden["objects"]
+        with summary.stage("warehouse") as stage:
+            loaded = warehouse(lake=lake, warehouse_url=warehouse_url, run_id=run_id)
+            stage.rows_in = stage.rows_out = sum(loaded["rows"].values())
+            stage.note = loaded["target"]
+    except Exception as exc:
+        summary.finish("failed")
+        _publish(target, summary)
+        failed = summary.stages[-1]
+        raise PipelineStageFailed(
+            f"Stage '{failed.stage}' failed, so the later stages did not run and nothing was "
+            f"loaded into the warehouse. Cause: {failed.note}"
+        ) from exc
+    summary.finish("completed")
+    _publish(target, summary)
+    return {"run_id": run_id, "stages": summary.table_rows(), "sources": summary.sources}
 
 
-def format_bronze_summary(rows: list[dict]) -> str:
-    lines = ["Bronze objects:"]
-    for row in rows:
-        state = "written" if row["written"] else "unchanged (already landed)"
-        lines.append(f"  {row['object']}  rows={row['rows']}  bytes={row['bytes']}  {state}")
-    return "\n".join(lines)
+def _fallback_note(summary: RunSummary) -> str:
+    names = [s["source"] for s in summary.fallbacks]
+    return f"from bundled snapshots: {', '.join(names)}" if names else ""
+
+
+def _publish(lake: Lake, summary: RunSummary) -> None:
+    """The run summary as Prefect artifacts and as a JSON object in the lake."""
+    create_table_artifact(
+        summary.table_rows(), key="run-summary", description=summary.to_markdown()
+    )
+    create_markdown_artifact(summary.to_markdown(), key="run-summary-report")
+    objects = summary.objects[:200]
+    listing = "\n".join(f"- `{url}`" for url in objects) or "- (nothing new was written)"
+    more = len(summary.objects) - len(objects)
+    suffix = f"\n- … and {more} more" if more > 0 else ""
+    create_markdown_artifact(f"# Lake objects written\n\n{listing}{suffix}", key="lake-objects")
+    print(summary.to_markdown())
+    print(f"Run summary: {write_run_summary(lake, summary)}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -70,6 +121,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     add_ingestion_arguments(parser)
     add_silver_arguments(parser)
+    add_gold_arguments(parser)
+    add_warehouse_arguments(parser)
     args = parser.parse_args(argv)
     with exit_on_cofre_error():
         full_pipeline(
@@ -82,6 +135,8 @@ def main(argv: list[str] | None = None) -> None:
             weather_end=args.weather_end,
             masking_policy=args.masking_policy,
             max_quarantine_share=args.max_quarantine_share,
+            master=args.master,
+            warehouse_url=args.warehouse_url,
         )
 
 

@@ -1,4 +1,4 @@
-"""compose.yaml validates with docker-compose, and its secrets come only from a git-ignored env file."""
+"""compose.yaml validates with docker-compose; its secrets come only from a git-ignored env file."""
 
 from __future__ import annotations
 

@@ -1,0 +1,46 @@
+"""Gold stage: silver -> star schema and BI aggregates with Spark, gated, then published.
+
+python -m flows.gold --help
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from prefect import flow
+
+from blocks.lake import Lake
+from blocks.settings import load_settings
+from tasks.gold import run_gold_task
+from tasks.runlog import current_run_id, exit_on_cofre_error
+
+
+@flow(name="gold", log_prints=True)
+def gold(lake: str | None = None, master: str | None = None, run_id: str | None = None) -> dict:
+    """Build gold from the lake's silver (Spark `local[*]` unless `master` names a cluster)."""
+    settings = load_settings(lake_url=lake)
+    summary = run_gold_task(Lake.from_settings(settings), run_id or current_run_id(), master)
+    print(summary.report_markdown)
+    return {"rows": summary.rows, "objects": summary.objects, "staging": summary.staging}
+
+
+def add_gold_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--master",
+        "--spark-master",
+        dest="master",
+        help="Spark master URL, e.g. spark://host:7077 (default: local[*] in this process)",
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m flows.gold", description=__doc__)
+    parser.add_argument("--lake", help="lake URL: a directory or s3://bucket[/prefix]")
+    add_gold_arguments(parser)
+    args = parser.parse_args(argv)
+    with exit_on_cofre_error():
+        gold(lake=args.lake, master=args.master)
+
+
+if __name__ == "__main__":
+    main()

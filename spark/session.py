@@ -1,0 +1,187 @@
+"""The SparkSession builder: `local[*]` by default, any master URL, S3A when it is there.
+
+The same builder serves the job in process (a Prefect task calls `run_gold`), from
+`python -m spark.gold_job` and under `spark-submit`. Under spark-submit the settings given on
+its command line (`--master`, `--conf`) win: the defaults here only fill the gaps.
+
+S3: Spark reads `s3a://` only when the hadoop-aws connector is on the classpath (see
+docs/gold.md). Credentials never go on a command line: S3A's default provider chain reads the
+standard AWS environment variables, instance profiles and Hadoop credential providers; when a
+caller holds decrypted keys (the lake's credentials block) they are set on the driver's Hadoop
+configuration, which Spark's redaction (`spark.redaction.regex`) masks in the UI and logs.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+
+from pyspark import SparkConf, SparkContext
+from pyspark.sql import SparkSession
+
+LOG = logging.getLogger(__name__)
+DEFAULT_MASTER = "local[*]"
+DEFAULT_APP_NAME = "cofre-gold"
+S3A_FILESYSTEM = "org.apache.hadoop.fs.s3a.S3AFileSystem"
+S3A_SECRET_KEYS = ("fs.s3a.access.key", "fs.s3a.secret.key", "fs.s3a.session.token")
+
+# Sized for a laptop or a small VM: the Olist set is ~100k rows per table, so the default
+# 200 shuffle partitions would be 200 tiny tasks per stage.
+SMALL_MACHINE_CONF: dict[str, str] = {
+    "spark.api.mode": "classic",  # the job uses the JVM (Hadoop FileSystem, S3A checks)
+    "spark.sql.shuffle.partitions": "8",
+    "spark.default.parallelism": "8",
+    "spark.sql.adaptive.enabled": "true",
+    "spark.sql.session.timeZone": "UTC",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.parquet.compression.codec": "zstd",
+}
+
+
+@dataclass(frozen=True)
+class S3AOptions:
+    """Where an S3/MinIO lake is and, optionally, the keys to reach it (never printed)."""
+
+    endpoint: str | None = None
+    region: str | None = None
+    access_key: str | None = field(default=None, repr=False)
+    secret_key: str | None = field(default=None, repr=False)
+    session_token: str | None = field(default=None, repr=False)
+    sse: str | None = "AES256"
+
+    @classmethod
+    def from_env(cls) -> S3AOptions:
+        """Endpoint and region from the AWS SDK's variables; keys stay with S3A's chain."""
+        return cls(
+            endpoint=os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL"),
+            region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"),
+        )
+
+    def hadoop_conf(self) -> dict[str, str]:
+        """The `fs.s3a.*` Hadoop settings for these options."""
+        conf: dict[str, str] = {}
+        if self.endpoint:
+            conf["fs.s3a.endpoint"] = self.endpoint
+            conf["fs.s3a.path.style.access"] = "true"  # MinIO and moto serve path-style
+            conf["fs.s3a.connection.ssl.enabled"] = str(self.endpoint.startswith("https")).lower()
+        if self.region:
+            conf["fs.s3a.endpoint.region"] = self.region
+        if self.sse == "AES256":
+            conf["fs.s3a.encryption.algorithm"] = "SSE-S3"
+        elif self.sse == "aws:kms":
+            conf["fs.s3a.encryption.algorithm"] = "SSE-KMS"
+        if self.access_key and self.secret_key:
+            conf["fs.s3a.access.key"] = self.access_key
+            conf["fs.s3a.secret.key"] = self.secret_key
+            provider = "SimpleAWSCredentialsProvider"
+            if self.session_token:
+                conf["fs.s3a.session.token"] = self.session_token
+                provider = "TemporaryAWSCredentialsProvider"
+            conf["fs.s3a.aws.credentials.provider"] = f"org.apache.hadoop.fs.s3a.{provider}"
+        return conf
+
+
+def launched_by_spark_submit() -> bool:
+    """True inside a driver started by spark-submit (it hands Python a running gateway)."""
+    return "PYSPARK_GATEWAY_PORT" in os.environ
+
+
+def _already_set() -> set[str]:
+    """Settings spark-submit was given (`--master`, `--conf`, spark-defaults.conf)."""
+    if not launched_by_spark_submit():
+        return set()
+    SparkContext._ensure_initialized()  # connects to spark-submit's gateway, starts nothing
+    return {key for key, _ in SparkConf().getAll()}
+
+
+def build_session(
+    master: str | None = None,
+    *,
+    app_name: str = DEFAULT_APP_NAME,
+    ui: bool | None = None,
+    s3: S3AOptions | None = None,
+    conf: dict[str, str] | None = None,
+) -> SparkSession:
+    """A SparkSession for the gold job (the running one, if this process already has one).
+
+    `master`: a master URL (`spark://host:7077`, `yarn`, `local[4]`); default `local[*]`, or
+    whatever spark-submit was told. `ui`: start the Spark UI (default: off in process, as
+    spark-submit says under it). `s3`: S3A settings, applied when the connector is loadable.
+    """
+    given = _already_set()
+    defaults = dict(SMALL_MACHINE_CONF)  # only where spark-submit was not told otherwise
+    if not launched_by_spark_submit():
+        defaults["spark.ui.enabled"] = "false"
+    explicit = dict(conf or {})  # what the caller asked for always wins
+    if ui is not None:
+        explicit["spark.ui.enabled"] = str(ui).lower()
+    builder = SparkSession.builder.appName(app_name)
+    if master:
+        builder = builder.master(master)
+    elif "spark.master" not in given:
+        builder = builder.master(DEFAULT_MASTER)
+    settings = {key: value for key, value in defaults.items() if key not in given} | explicit
+    for key, value in settings.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    if s3 is not None:
+        configure_s3a(spark, s3)
+    return spark
+
+
+def s3a_available(spark: SparkSession) -> bool:
+    """Whether the driver can load `S3AFileSystem` (the hadoop-aws jar is on the classpath)."""
+    from py4j.protocol import Py4JJavaError
+
+    try:
+        spark._jvm.org.apache.spark.util.Utils.classForName(S3A_FILESYSTEM, False, False)
+    except Py4JJavaError:
+        return False
+    return True
+
+
+def configure_s3a(spark: SparkSession, s3: S3AOptions) -> bool:
+    """Set the `fs.s3a.*` options on the driver's Hadoop configuration; False if no S3A.
+
+    They travel to executors with each job's serialised Hadoop configuration, so keys are
+    never written to a command line or spark-defaults. Raises `RuntimeError` if Spark's
+    redaction pattern would show one of them in the UI.
+    """
+    if not s3a_available(spark):
+        return False
+    hadoop = spark.sparkContext._jsc.hadoopConfiguration()
+    settings = s3.hadoop_conf()
+    exposed = [
+        key for key, hidden in redaction_covers(spark, S3A_SECRET_KEYS).items() if not hidden
+    ]
+    if exposed and any(key in settings for key in exposed):
+        raise RuntimeError(
+            f"spark.redaction.regex does not cover {exposed}: the Spark UI would show these "
+            "credentials. Restore the default pattern or extend it before passing S3 keys."
+        )
+    for key, value in settings.items():
+        hadoop.set(key, value)
+    LOG.info(
+        "S3A configured (endpoint %s); credentials: %s.",
+        s3.endpoint or "AWS default",
+        "from the caller, redacted in the Spark UI" if s3.access_key else "S3A provider chain",
+    )
+    return True
+
+
+def redaction_covers(spark: SparkSession, keys: tuple[str, ...]) -> dict[str, bool]:
+    """For each setting name, whether Spark itself redacts its value (UI, event log, logs).
+
+    Asks the JVM's own `Utils.redact` with this session's `spark.redaction.regex`, so a
+    customised pattern is checked too.
+    """
+    jvm = spark._jvm
+    pairs = jvm.java.util.ArrayList()
+    for key in keys:
+        pairs.add(jvm.scala.Tuple2(key, "probe"))
+    converters = jvm.scala.jdk.javaapi.CollectionConverters
+    redacted = jvm.org.apache.spark.util.Utils.redact(
+        spark.sparkContext._jsc.sc().conf(), converters.asScala(pairs).toSeq()
+    )
+    return {pair._1(): pair._2() != "probe" for pair in converters.asJava(redacted)}

@@ -1,0 +1,84 @@
+"""Orchestration behaviour against a real Prefect API: retries, failed gates, artifacts."""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+
+import pytest
+from prefect import flow
+
+from blocks.errors import PipelineStageFailed
+from blocks.lake import Lake
+from tasks import bronze
+from tasks.olist import check_olist_dir, land_olist_file_task
+from tasks.olist_synthetic import generate_olist
+
+
+def test_an_io_task_that_fails_twice_then_succeeds_shows_its_retries(
+    prefect_api, tmp_path, monkeypatch
+):
+    from prefect.client.orchestration import get_client
+
+    source = tmp_path / "olist"
+    generate_olist(source, orders=200, seed=1)
+    file = next(f for f in check_olist_dir(source) if f.dataset == "sellers")
+    lake = Lake.from_url(str(tmp_path / "lake"))
+    real, calls = bronze.land_bronze, {"n": 0}
+
+    def flaky(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] <= 2:
+            raise ConnectionError(f"simulated S3 hiccup #{calls['n']}")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr("tasks.olist.land_bronze", flaky)
+    monkeypatch.setattr(land_olist_file_task, "retry_delay_seconds", [0, 0])
+
+    @flow
+    def land_one():
+        return land_olist_file_task(lake, file, "retry-run", return_state=True)
+
+    state = land_one(return_state=True)
+    assert state.is_completed() and calls["n"] == 3
+    task_state = state.result()
+    with get_client(sync_client=True) as client:
+        history = client.read_task_run_states(task_state.state_details.task_run_id)
+    names = [s.name for s in history]
+    assert names.count("Retrying") == 2 and names[-1] == "Completed", names
+
+
+def _many_bad_prices(source, target):
+    shutil.copytree(source, target)
+    path = target / "olist_order_items_dataset.csv"
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"), newline="")))
+    price = rows[0].index("price")
+    for row in rows[1:60]:
+        row[price] = "-5.00"
+    out = io.StringIO()
+    csv.writer(out, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n").writerows(rows)
+    path.write_text(out.getvalue(), encoding="utf-8")
+
+
+def test_a_failed_gate_fails_the_run_names_the_stage_and_loads_nothing(
+    prefect_api, tmp_path, cofre_home
+):
+    from flows.full_pipeline import full_pipeline
+    from tasks.run_summary import read_run_summaries
+
+    source = tmp_path / "src"
+    generate_olist(source, orders=1500, seed=4)
+    _many_bad_prices(source, tmp_path / "bad")
+    state = full_pipeline(olist_dir=str(tmp_path / "bad"), sources="snapshot", return_state=True)
+    assert state.is_failed()
+    with pytest.raises(PipelineStageFailed, match="Stage 'silver' failed") as caught:
+        state.result()
+    assert "order_items" in str(caught.value) and "threshold" in str(caught.value)
+    assert not (cofre_home / "warehouse.db").exists()
+    lake = Lake.from_url(str(cofre_home / "lake"))
+    assert lake.keys("silver") == []
+    (latest,) = read_run_summaries(lake)
+    assert latest["state"] == "failed"
+    assert [s["stage"] for s in latest["stages"]] == ["ingestion", "silver"]
+    assert latest["stages"][-1]["status"] == "failed"
