@@ -47,6 +47,7 @@ def full_pipeline(
 
     run_id = current_run_id()
     summary = RunSummary(run_id, flow_run_name=flow_run.name or "")
+    bronze: list[dict] = []
     target = Lake.from_settings(load_settings(lake_url=lake))
     try:
         with summary.stage("ingestion") as stage:
@@ -55,7 +56,7 @@ def full_pipeline(
                 run_id=run_id, sources=sources, weather_start=weather_start,
                 weather_end=weather_end,
             )  # fmt: skip
-            summary.sources = ingested["sources"]
+            summary.sources, bronze = ingested["sources"], ingested["bronze"]
             rows = sum(row["rows"] or 0 for row in ingested["bronze"])
             stage.rows_in = stage.rows_out = rows
             summary.objects += [row["object"] for row in ingested["bronze"] if row["written"]]
@@ -90,7 +91,12 @@ def full_pipeline(
         ) from exc
     summary.finish("completed")
     _publish(target, summary)
-    return {"run_id": run_id, "stages": summary.table_rows(), "sources": summary.sources}
+    return {
+        "run_id": run_id,
+        "stages": summary.table_rows(),
+        "sources": summary.sources,
+        "bronze": bronze,
+    }
 
 
 def _fallback_note(summary: RunSummary) -> str:

@@ -45,10 +45,37 @@ def test_flow_lands_nine_bronze_objects_with_manifests(prefect_api, cofre_home):
         assert manifest["bytes"] == path.stat().st_size
     orders = next(p for p in files if p.name == "olist_orders_dataset.csv")
     assert json.loads((orders.parent / "_manifest.json").read_text())["rows"] == 2000
+    # Every stage ran, and the warehouse holds exactly the source's items and payments.
+    assert [s["stage"] for s in result["stages"]] == ["ingestion", "silver", "gold", "warehouse"]
+    assert {s["status"] for s in result["stages"]} == {"completed"}
+    items = next(p for p in files if p.name == "olist_order_items_dataset.csv")
+    payments = next(p for p in files if p.name == "olist_order_payments_dataset.csv")
+    _assert_warehouse_matches(cofre_home / "warehouse.db", items, payments)
     # A second run finds every object already landed and writes nothing new.
     again = full_pipeline(synthetic_orders=2000, seed=11, sources="snapshot")
     assert {row["written"] for row in again["bronze"]} == {False}
     assert len(_bronze_data_files(cofre_home / "lake")) == 9
+
+
+def _assert_warehouse_matches(database: Path, items_csv: Path, payments_csv: Path) -> None:
+    import sqlite3
+
+    import polars as pl
+
+    items = pl.read_csv(items_csv)
+    payments = pl.read_csv(payments_csv)
+    with sqlite3.connect(database) as conn:
+        rows, price = conn.execute(
+            "select count(*), round(sum(price), 2) from fact_sales"
+        ).fetchone()
+        paid = conn.execute("select round(sum(paid_value), 2) from fact_orders").fetchone()[0]
+        status_total = conn.execute(
+            "select orders, round(value, 2) from order_status_summary where bucket = 'total'"
+        ).fetchone()
+    assert rows == items.height
+    assert price == round(items["price"].sum(), 2)
+    assert paid == round(payments["payment_value"].sum(), 2)
+    assert status_total == (2000, round(payments["payment_value"].sum(), 2))
 
 
 def test_cli_help_lists_the_options():
