@@ -3,10 +3,11 @@
 Connection precedence: `--warehouse URL` > `COFRE_WAREHOUSE_URL` (a URL without a password) >
 the encrypted PostgreSQL block named by `COFRE_WAREHOUSE_BLOCK` > `$COFRE_HOME/warehouse.db`.
 
-A load is one transaction: every table is staged first (PostgreSQL: `COPY` into temporary
-tables), then the targets are emptied (facts before dimensions) and refilled (dimensions
-first) from the stages. Re-loading the same gold gives identical tables; a failure anywhere
-rolls everything back and the previous data stays intact and queryable meanwhile (MVCC).
+A load is one transaction that replaces the loaded tables. PostgreSQL: keys, indexes and
+foreign keys are set aside, the tables truncated and refilled with `COPY`, then keys and
+indexes rebuilt and foreign keys re-validated set-wise (see `_load_postgres`). SQLite: rows
+deleted and re-inserted with `executemany`. Re-loading the same gold gives identical tables;
+a failure anywhere rolls everything back and the previous data stays intact.
 """
 
 from __future__ import annotations
@@ -96,29 +97,26 @@ def _frame_for(table: Table, frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(columns)
 
 
-def _postgres_stage(raw, table: Table, frame: pl.DataFrame) -> str:
+def _copy_into(raw, table: Table, frame: pl.DataFrame, chunk_rows: int = 32_768) -> None:
+    """Stream `frame` into `table` with COPY, as CSV written by polars chunk by chunk (the
+    server parses one chunk while the next is being written). FREEZE: the table was
+    truncated in this transaction, so rows go in already frozen (no later hint-bit writes)."""
     from psycopg import sql
 
-    stage = f"stage_{table.name}"
-    target = sql.Identifier(table.schema or "public", table.name)
-    raw.execute(
-        sql.SQL("CREATE TEMP TABLE {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DROP").format(
-            sql.Identifier(stage), target
-        )
-    )
     columns = sql.SQL(", ").join(sql.Identifier(c) for c in frame.columns)
-    buffer = io.BytesIO()
-    frame.write_csv(
-        buffer, include_header=False, null_value="\\N", datetime_format="%Y-%m-%d %H:%M:%S%.f"
-    )
-    copy_sql = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv, NULL '\\N')").format(
-        sql.Identifier(stage), columns
+    copy_sql = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv, NULL '\\N', FREEZE)").format(
+        sql.Identifier(table.schema or "public", table.name), columns
     )
     with raw.cursor() as cursor, cursor.copy(copy_sql) as copy:
-        view = buffer.getbuffer()
-        for start in range(0, len(view), 1 << 20):
-            copy.write(view[start : start + (1 << 20)])
-    return stage
+        for start in range(0, frame.height, chunk_rows):
+            buffer = io.BytesIO()
+            frame.slice(start, chunk_rows).write_csv(
+                buffer,
+                include_header=False,
+                null_value="\\N",
+                datetime_format="%Y-%m-%d %H:%M:%S%.f",
+            )
+            copy.write(buffer.getbuffer())
 
 
 def load_tables(
@@ -138,60 +136,70 @@ def load_tables(
     return {name: frame.height for name, frame in prepared.items()}
 
 
-def _load_postgres(conn, tables: list[Table], frames: dict[str, pl.DataFrame]) -> None:
-    """Stage with COPY, then reconcile each target with its stage.
+# Keys and indexes of the loaded tables, plus foreign keys pointing at them from elsewhere,
+# exactly as the migrations (or a DBA) created them: dropped before the bulk copy and
+# re-created from these definitions after it, inside the load's transaction.
+_KEYS_SQL = """
+SELECT c.contype, c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid)
+FROM pg_constraint c
+WHERE c.contype IN ('p', 'u', 'f')
+  AND (c.conrelid = ANY(%(tables)s::regclass[]) OR c.confrelid = ANY(%(tables)s::regclass[]))
+ORDER BY c.conrelid::regclass::text, c.conname
+"""
+_INDEXES_SQL = """
+SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+FROM pg_index i
+WHERE i.indrelid = ANY(%(tables)s::regclass[])
+  AND NOT EXISTS (
+    SELECT 1 FROM pg_constraint c
+    WHERE c.conindid = i.indexrelid AND c.contype IN ('p', 'u', 'x')
+  )
+ORDER BY 1
+"""
 
-    Keyed tables are upserted (rows whose content did not change are not rewritten) and rows
-    missing from the stage are deleted, facts before dimensions; so reloading the same gold
-    writes nothing, and readers see the old rows until commit. Unkeyed marts (a few dozen
-    rows, nullable keys) are emptied and refilled.
+
+def _load_postgres(conn, tables: list[Table], frames: dict[str, pl.DataFrame]) -> None:
+    """Bulk replace, the way PostgreSQL loads fastest, inside the caller's transaction.
+
+    Drop the foreign keys, keys and indexes that touch the loaded tables (remembering their
+    exact definitions), TRUNCATE, `COPY` straight into the tables, then re-create keys and
+    indexes (one sorted build each) and re-add the foreign keys (one set-based check each,
+    instead of a trigger per row). Everything is transactional in PostgreSQL: a failure
+    anywhere, a dangling foreign key included, rolls back to the previous tables with all
+    their constraints. Readers wait for the commit and never see a partial load.
     """
     from psycopg import sql
 
     raw = conn.connection.driver_connection
-    stages = {t.name: _postgres_stage(raw, t, frames[t.name]) for t in tables}
-    for table in reversed(tables):
-        target, stage = sql.Identifier(table.schema, table.name), sql.Identifier(stages[table.name])
-        keys = [c.name for c in table.primary_key.columns]
-        if not keys:
-            raw.execute(sql.SQL("DELETE FROM {}").format(target))
-            continue
-        match = sql.SQL(" AND ").join(
-            sql.SQL("s.{k} = t.{k}").format(k=sql.Identifier(k)) for k in keys
-        )
+    names = [f"{t.schema}.{t.name}" for t in tables]
+    raw.execute("SET LOCAL maintenance_work_mem = '256MB'")  # index builds sort in memory
+    keys = raw.execute(_KEYS_SQL, {"tables": names}).fetchall()
+    indexes = raw.execute(_INDEXES_SQL, {"tables": names}).fetchall()
+    # Foreign keys first (they depend on the referenced keys), then keys; indexes last.
+    for _kind, table, name, _ in sorted(keys, key=lambda k: k[0] != "f"):
         raw.execute(
-            sql.SQL("DELETE FROM {} t WHERE NOT EXISTS (SELECT 1 FROM {} s WHERE {})").format(
-                target, stage, match
+            sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(
+                sql.SQL(table), sql.Identifier(name)
             )
         )
+    for index, _ in indexes:
+        raw.execute(sql.SQL("DROP INDEX {}").format(sql.SQL(index)))
+    raw.execute(
+        sql.SQL("TRUNCATE {}").format(
+            sql.SQL(", ").join(sql.Identifier(t.schema, t.name) for t in tables)
+        )
+    )
     for table in tables:
-        raw.execute(_upsert_sql(table, frames[table.name].columns, stages[table.name]))
-
-
-def _upsert_sql(table: Table, columns: list[str], stage: str):
-    from psycopg import sql
-
-    target = sql.Identifier(table.schema, table.name)
-    names = sql.SQL(", ").join(sql.Identifier(c) for c in columns)
-    insert = sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {}").format(
-        target, names, names, sql.Identifier(stage)
-    )
-    keys = [c.name for c in table.primary_key.columns]
-    values = [c for c in columns if c not in keys]
-    if not keys or not values:
-        return insert if not keys else insert + sql.SQL(" ON CONFLICT DO NOTHING")
-    current = sql.SQL(", ").join(sql.SQL("{}.{}").format(target, sql.Identifier(c)) for c in values)
-    new = sql.SQL(", ").join(sql.SQL("EXCLUDED.{}").format(sql.Identifier(c)) for c in values)
-    return insert + sql.SQL(
-        " ON CONFLICT ({}) DO UPDATE SET {} WHERE ({}) IS DISTINCT FROM ({})"
-    ).format(
-        sql.SQL(", ").join(sql.Identifier(k) for k in keys),
-        sql.SQL(", ").join(
-            sql.SQL("{} = EXCLUDED.{}").format(sql.Identifier(c), sql.Identifier(c)) for c in values
-        ),
-        current,
-        new,
-    )
+        _copy_into(raw, table, frames[table.name])
+    # Keys before the foreign keys that reference them.
+    for _kind, table, name, definition in sorted(keys, key=lambda k: k[0] == "f"):
+        raw.execute(
+            sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}").format(
+                sql.SQL(table), sql.Identifier(name), sql.SQL(definition)
+            )
+        )
+    for _, definition in indexes:
+        raw.execute(sql.SQL(definition))
 
 
 def _sqlite_ready(frame: pl.DataFrame) -> pl.DataFrame:

@@ -1,7 +1,8 @@
 """The warehouse schema `dw`, owned by code, with versioned migrations.
 
 Every gold table has a warehouse table of the same name and columns. Version 1 creates the
-tables with their keys; version 2 adds the indexes the dashboard's filters use. `migrate`
+tables with their keys; version 2 adds the indexes the dashboard's filters use; version 3 puts
+PostgreSQL's text keys in byte order (C collation). `migrate`
 applies what a database lacks, in order, recording each version in `dw.schema_version`, so
 an older warehouse is brought up to date without losing data.
 """
@@ -154,6 +155,22 @@ DASHBOARD_INDEXES = {
 }
 
 
+# Text keys (hash-like ids) compare byte-wise on PostgreSQL: the C collation makes index
+# builds, key checks and joins on them faster than a locale collation, and ids have no
+# linguistic order to respect. SQLite's default (BINARY) already is byte-wise.
+KEY_TEXT = Text().with_variant(Text(collation="C"), "postgresql")
+
+
+def key_columns() -> dict[str, list[str]]:
+    """Text columns that are primary or foreign keys, per table (they get `KEY_TEXT`)."""
+    keys: dict[str, list[str]] = {}
+    for name, (columns, primary_key, _) in TABLES.items():
+        for column, kind in columns.items():
+            if kind == "str" and (column in primary_key or (name, column) in FOREIGN_KEYS):
+                keys.setdefault(name, []).append(column)
+    return keys
+
+
 def build_metadata() -> MetaData:
     metadata = MetaData(schema=SCHEMA)
     Table(
@@ -168,7 +185,8 @@ def build_metadata() -> MetaData:
         for column, kind in columns.items():
             target = FOREIGN_KEYS.get((name, column))
             args = [ForeignKey(f"{SCHEMA}.{target}")] if target else []
-            items.append(Column(column, TYPES[kind], *args, nullable=column not in primary_key))
+            type_ = KEY_TEXT if column in key_columns().get(name, ()) else TYPES[kind]
+            items.append(Column(column, type_, *args, nullable=column not in primary_key))
         if primary_key:
             items.append(PrimaryKeyConstraint(*primary_key, name=f"pk_{name}"))
         if unique:
@@ -202,11 +220,30 @@ def _dashboard_indexes(conn: Connection, metadata: MetaData) -> None:
         conn.execute(text(f'CREATE INDEX IF NOT EXISTS {name} ON {prefix}"{table}" ({quoted})'))
 
 
+def _byte_order_keys(conn: Connection, metadata: MetaData) -> None:
+    """Text keys to the C collation (PostgreSQL; tables created by version 1 before it)."""
+    if conn.dialect.name != "postgresql":
+        return
+    for table, columns in key_columns().items():
+        for column in columns:
+            collation = conn.execute(
+                text(
+                    "SELECT collation_name FROM information_schema.columns "
+                    "WHERE table_schema = :schema AND table_name = :table AND column_name = :column"
+                ),
+                {"schema": SCHEMA, "table": table, "column": column},
+            ).scalar()
+            if collation != "C":  # ALTER rebuilds the column's indexes and foreign keys
+                alter = f'ALTER TABLE {SCHEMA}."{table}" ALTER COLUMN "{column}"'
+                conn.execute(text(f'{alter} TYPE text COLLATE "C"'))
+
+
 MIGRATIONS = (
     Migration(1, "star schema and marts with keys", _create_tables),
     Migration(
         2, "indexes for the dashboard's date, state and category filters", _dashboard_indexes
     ),
+    Migration(3, "text keys in byte order (C collation) on PostgreSQL", _byte_order_keys),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -33,7 +33,7 @@ def _checksums(wh) -> dict:
 
 
 def test_schema_creation_is_idempotent(warehouse):
-    assert migrate(warehouse) == [1, 2]
+    assert migrate(warehouse) == [1, 2, 3]
     assert migrate(warehouse) == []
     assert current_version(warehouse) == LATEST
     assert set(table_counts(warehouse, METADATA)) >= set(GOLD_TABLES)
@@ -110,9 +110,39 @@ def test_an_older_schema_is_migrated_without_losing_data(warehouse):
     assert migrate(warehouse, upto=1) == [1]
     load_tables(warehouse, METADATA, gold_frames())
     before = _checksums(warehouse)
-    assert migrate(warehouse) == [2]
+    assert migrate(warehouse) == [2, 3]
     assert _checksums(warehouse) == before
-    assert current_version(warehouse) == 2
+    assert current_version(warehouse) == 3
+
+
+def test_text_keys_of_an_older_postgres_schema_move_to_byte_order(postgres, monkeypatch):
+    """Version 3 on tables created before it (locale collation): keys move to C, rows stay."""
+    monkeypatch.setenv("PGPASSWORD", postgres.password)
+    database = postgres.create_database(f"wh_{uuid.uuid4().hex[:8]}")
+    wh = connect_warehouse(load_settings(), postgres.url(database, with_password=False))
+    collations = text(
+        "SELECT table_name || '.' || column_name, collation_name FROM information_schema.columns "
+        "WHERE table_schema = 'dw' AND column_name IN ('order_id', 'customer_key', 'product_key')"
+    )
+    try:
+        migrate(wh, upto=2)
+        with wh.engine.begin() as conn:  # as version 1 created them before version 3 existed
+            for qualified, _collation in conn.execute(collations).all():
+                name, col = qualified.split(".")
+                conn.execute(
+                    text(
+                        f'ALTER TABLE dw."{name}" ALTER COLUMN "{col}" TYPE text COLLATE "default"'
+                    )
+                )
+        load_tables(wh, METADATA, gold_frames())
+        before = _checksums(wh)
+        assert migrate(wh) == [3]
+        assert _checksums(wh) == before
+        with wh.engine.connect() as conn:
+            found = dict(conn.execute(collations).all())
+        assert found and set(found.values()) == {"C"}, found
+    finally:
+        wh.dispose()
 
 
 def test_a_password_in_the_url_is_refused():
@@ -136,5 +166,61 @@ def test_the_encrypted_block_connects_to_postgres(prefect_api, postgres, monkeyp
         assert postgres.password not in wh.description and "***" in wh.description
         migrate(wh)
         assert load_tables(wh, METADATA, gold_frames())["fact_sales"] == 3
+    finally:
+        wh.dispose()
+
+
+def _catalog(wh) -> dict:
+    """Every key, foreign key and index on dw.* (PostgreSQL), as definitions."""
+    with wh.engine.connect() as conn:
+        constraints = conn.execute(
+            text(
+                "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) "
+                "FROM pg_constraint WHERE connamespace = 'dw'::regnamespace"
+            )
+        ).all()
+        indexes = conn.execute(
+            text("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'dw'")
+        ).all()
+    return {"constraints": sorted(constraints), "indexes": sorted(indexes)}
+
+
+def test_postgres_bulk_load_restores_every_key_index_and_outside_reference(postgres, monkeypatch):
+    """The bulk path drops and re-creates keys, indexes and foreign keys inside the load's
+    transaction: afterwards (and after a failed load) the catalog is exactly as before, a
+    DBA's own foreign key into a dimension included, and foreign keys are enforced again."""
+    monkeypatch.setenv("PGPASSWORD", postgres.password)
+    database = postgres.create_database(f"wh_{uuid.uuid4().hex[:8]}")
+    wh = connect_warehouse(load_settings(), postgres.url(database, with_password=False))
+    try:
+        migrate(wh)
+        with wh.engine.begin() as conn:  # a table Cofre does not own, pointing at a dimension
+            conn.execute(
+                text(
+                    "CREATE TABLE dw.analyst_notes (product_key text "
+                    "REFERENCES dw.dim_product (product_key), note text)"
+                )
+            )
+        load_tables(wh, METADATA, gold_frames())
+        with wh.engine.begin() as conn:
+            conn.execute(text("INSERT INTO dw.analyst_notes VALUES ('p1', 'check')"))
+        before = _catalog(wh)
+        assert len(before["indexes"]) > len(GOLD_TABLES)  # keys and the dashboard's indexes
+        load_tables(wh, METADATA, gold_frames(price_bump=1.0))
+        assert _catalog(wh) == before
+        # A reload that would orphan the analyst's row fails as a whole: nothing changes.
+        without_p1 = gold_frames()
+        without_p1["dim_product"] = without_p1["dim_product"].filter(pl.col("product_key") != "p1")
+        without_p1["fact_sales"] = without_p1["fact_sales"].filter(pl.col("product_key") != "p1")
+        with pytest.raises(Exception, match="analyst_notes"):
+            load_tables(wh, METADATA, without_p1)
+        assert _catalog(wh) == before
+        with wh.engine.begin() as conn, pytest.raises(Exception, match=r"(?i)foreign key"):
+            conn.execute(
+                text(
+                    "INSERT INTO dw.fact_sales (order_id, order_item_id, product_key) "
+                    "VALUES ('x', 1, 'ghost')"
+                )
+            )
     finally:
         wh.dispose()
