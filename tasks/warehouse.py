@@ -22,7 +22,7 @@ import polars as pl
 from sqlalchemy import Engine, MetaData, Table, create_engine, event, select, text
 from sqlalchemy.engine import make_url
 
-from blocks.errors import ConfigurationError
+from blocks.errors import ConfigurationError, InvalidSourceData
 from blocks.settings import CofreSettings
 
 
@@ -128,11 +128,12 @@ def load_tables(
     if unknown:
         raise ConfigurationError(f"No warehouse table for gold table(s) {sorted(unknown)}.")
     prepared = {t.name: _frame_for(t, frames[t.name]) for t in tables}
-    with warehouse.engine.begin() as conn:
-        if warehouse.dialect == "postgresql":
+    if warehouse.dialect == "postgresql":
+        with warehouse.engine.begin() as conn:
             _load_postgres(conn, tables, prepared)
-        else:
-            _load_generic(conn, tables, prepared)
+    else:
+        with warehouse.engine.connect() as conn:
+            _load_sqlite(conn.connection.driver_connection, tables, prepared)
     return {name: frame.height for name, frame in prepared.items()}
 
 
@@ -215,18 +216,61 @@ def _sqlite_ready(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(conversions) if conversions else frame
 
 
-def _load_generic(conn, tables: list[Table], frames: dict[str, pl.DataFrame]) -> None:
-    """SQLite: plain DB-API executemany inside the load's transaction (no per-row ORM work)."""
-    raw = conn.connection.driver_connection
-    for table in reversed(tables):
-        conn.execute(table.delete())
-    for table in tables:
-        frame = _sqlite_ready(frames[table.name])
-        columns = ", ".join(f'"{c}"' for c in frame.columns)
-        marks = ", ".join("?" for _ in frame.columns)
-        # Identifiers come from our own metadata, values are bound parameters.
-        statement = f'INSERT INTO "{table.name}" ({columns}) VALUES ({marks})'  # noqa: S608
-        raw.executemany(statement, frame.iter_rows())
+def _load_sqlite(raw, tables: list[Table], frames: dict[str, pl.DataFrame]) -> None:
+    """SQLite's bulk path, in one transaction on the raw connection (autocommit mode).
+
+    Foreign keys are switched off for the load (SQLite only allows that outside a
+    transaction) and checked set-wise with `PRAGMA foreign_key_check` before COMMIT; the
+    secondary indexes are dropped and re-created around the inserts. Any failure, a dangling
+    key included, rolls everything back.
+    """
+    raw.execute("PRAGMA foreign_keys=OFF")
+    try:
+        raw.execute("BEGIN IMMEDIATE")  # take the write lock now, not halfway through
+        try:
+            loaded = {t.name for t in tables}
+            indexes = [
+                (name, definition)
+                for name, table, definition in raw.execute(
+                    "SELECT name, tbl_name, sql FROM sqlite_master "
+                    "WHERE type = 'index' AND sql IS NOT NULL"  # automatic key indexes: no sql
+                )
+                if table in loaded
+            ]
+            for name, _ in indexes:
+                raw.execute(f'DROP INDEX "{name}"')
+            for table in reversed(tables):
+                raw.execute(f'DELETE FROM "{table.name}"')  # noqa: S608 (our own metadata)
+            for table in tables:
+                frame = _sqlite_ready(frames[table.name])
+                columns = ", ".join(f'"{c}"' for c in frame.columns)
+                marks = ", ".join("?" for _ in frame.columns)
+                # Identifiers come from our own metadata, values are bound parameters.
+                statement = f'INSERT INTO "{table.name}" ({columns}) VALUES ({marks})'  # noqa: S608
+                raw.executemany(statement, frame.iter_rows())
+            for _, definition in indexes:
+                raw.execute(definition)
+            _check_foreign_keys(raw)
+        except BaseException:
+            raw.execute("ROLLBACK")
+            raise
+        raw.execute("COMMIT")
+    finally:
+        raw.execute("PRAGMA foreign_keys=ON")
+
+
+def _check_foreign_keys(raw) -> None:
+    dangling = raw.execute("PRAGMA foreign_key_check").fetchall()
+    if not dangling:
+        return
+    counts: dict[tuple[str, str], int] = {}
+    for table, _rowid, parent, _fk in dangling:
+        counts[(table, parent)] = counts.get((table, parent), 0) + 1
+    detail = "; ".join(f"{n} row(s) of {t} point at no {p} row" for (t, p), n in counts.items())
+    raise InvalidSourceData(
+        f"Warehouse load rolled back, foreign key check failed: {detail}. The previous tables "
+        "are intact. Re-run the gold stage (its gate checks these keys) and load again."
+    )
 
 
 # -- reading back ---------------------------------------------------------------------------

@@ -224,3 +224,26 @@ def test_postgres_bulk_load_restores_every_key_index_and_outside_reference(postg
             )
     finally:
         wh.dispose()
+
+
+def test_sqlite_bulk_load_restores_indexes_and_foreign_keys(tmp_path):
+    wh = connect_warehouse(load_settings(home=str(tmp_path)))
+    catalog = text("SELECT name, sql FROM sqlite_master WHERE type = 'index' ORDER BY name")
+    try:
+        migrate(wh)
+        with wh.engine.connect() as conn:
+            before = conn.execute(catalog).all()
+        assert any(name == "ix_fact_sales_product_key" for name, _ in before)
+        load_tables(wh, METADATA, gold_frames())
+        broken = gold_frames()
+        broken["fact_sales"] = broken["fact_sales"].with_columns(
+            pl.lit("ghost").alias("seller_key")
+        )
+        with pytest.raises(Exception, match=r"3 row\(s\) of fact_sales point at no dim_seller row"):
+            load_tables(wh, METADATA, broken)
+        with wh.engine.connect() as conn:
+            assert conn.execute(catalog).all() == before
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            assert conn.execute(text("SELECT count(*) FROM fact_sales")).scalar() == 3
+    finally:
+        wh.dispose()
