@@ -1,13 +1,23 @@
 """Cofre end to end at 1x and 10x, side by side with the seed's way, on the same data.
 
-    python -m benchmarks.pipeline_benchmark                 # 1x and 10x, 3 runs each
-    python -m benchmarks.pipeline_benchmark --scales 1 --repeats 1
+    python -m benchmarks.pipeline_benchmark                        # 1x and 10x, 3 runs each
+    python -m benchmarks.pipeline_benchmark --scales 1 --repeats 3 --modes plain temporary server
 
-For each scale: generate the synthetic Olist set (1x = 99,441 orders; 10x = 994,410 orders,
-geolocation stays the 1x reference table), start a `prefect server`, run
-`python -m flows.full_pipeline --olist-dir DIR --sources snapshot` against it (per-stage time,
-rows/s and peak RSS come from the run summary), then the seed's way in a subprocess. Prints a
-Markdown table and writes JSON to benchmarks/results/. Medians of `--repeats` runs.
+For each scale: generate the synthetic Olist set once (1x = 99,441 orders; 10x = 994,410,
+geolocation stays the 1x reference table), then, `--repeats` times each, in a fresh COFRE_HOME:
+
+- `server` (always): `python -m flows.full_pipeline --olist-dir DIR --sources snapshot`
+  against a running `prefect server` started here;
+- `temporary` (optional): the same command with no server configured, so Prefect starts its
+  temporary API in the process (what `./dev run` does);
+- `plain` (optional): the same functions without Prefect (`benchmarks.plain_pipeline`), which
+  separates data work from orchestration;
+- the seed's way (`benchmarks.seed_baseline`): pandas, payments x items joins, row-wise
+  sha256 masking, `to_sql`; plus the masking step alone, the seed's versus Cofre's.
+
+Wall time and peak RSS are measured from outside (the RSS of the whole process tree, Spark's
+JVM included); per-stage time, rows and Spark start-up come from the run summary. Prints
+Markdown (medians) and writes JSON to benchmarks/results/.
 """
 
 from __future__ import annotations
@@ -16,7 +26,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,61 +33,102 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL_ORDERS = 99_441
+STAGES = ("ingestion", "silver", "gold", "warehouse")
 
 
-def _dataset(scale: int, cache: Path) -> Path:
+def _dataset(scale: int, cache: Path, base_orders: int = REAL_ORDERS) -> Path:
     from tasks.olist_synthetic import generate_olist
 
-    directory = cache / f"olist-{scale}x"
+    directory = cache / f"olist-{base_orders * scale}"
     if not (directory / "_COMPLETE").exists():
-        generate_olist(directory, orders=REAL_ORDERS * scale, seed=42)
+        generate_olist(directory, orders=base_orders * scale, seed=42)
         (directory / "_COMPLETE").write_text("ok")
     return directory
 
 
-def _run(command: list[str], env: dict) -> tuple[float, subprocess.CompletedProcess]:
-    started = time.perf_counter()
-    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
-    return time.perf_counter() - started, result
-
-
-def cofre_run(directory: Path, server_url: str, work: Path) -> dict:
+def _env(work: Path, **extra: str) -> tuple[dict, Path]:
     home = work / f"home-{time.time_ns()}"
-    env = {
-        **os.environ,
-        "PREFECT_API_URL": server_url,
-        "COFRE_HOME": str(home),
-        "DO_NOT_TRACK": "1",
-    }
-    wall, peak, result = _run(
-        [
-            sys.executable,
-            "-m",
-            "flows.full_pipeline",
-            "--olist-dir",
-            str(directory),
-            "--sources",
-            "snapshot",
-        ],
-        env,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"full_pipeline failed:\n{result.stdout[-3000:]}")
+    env = {**os.environ, "COFRE_HOME": str(home), "DO_NOT_TRACK": "1", **extra}
+    env["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    env.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    return env, home
+
+
+def _check(measured, what: str) -> None:
+    if measured.result.returncode != 0:
+        tail = (measured.result.stdout + measured.result.stderr)[-3000:]
+        raise RuntimeError(f"{what} failed:\n{tail}")
+
+
+def cofre_run(directory: Path, work: Path, server_url: str | None) -> dict:
+    """One `flows.full_pipeline` run; `server_url` None = Prefect's temporary API."""
+    from benchmarks.measure import run_measured
+
+    env, home = _env(work)
+    env.pop("PREFECT_API_URL", None)
+    if server_url:
+        env["PREFECT_API_URL"] = server_url
+    else:
+        env["PREFECT_HOME"] = str(work / "prefect-temporary")  # shared: migrated once
+        Path(env["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "flows.full_pipeline", "--olist-dir", str(directory)]
+    measured = run_measured([*command, "--sources", "snapshot"], env, ROOT)
+    _check(measured, "full_pipeline")
     (summary_path,) = (home / "lake" / "gold" / "_runs").glob("*.json")
     summary = json.loads(summary_path.read_text())
-    return {"wall": wall, "peak_rss_mib": peak, "stages": summary["stages"]}
+    return {
+        "wall": measured.wall,
+        "peak_rss_mib": measured.peak_rss_mib,
+        "spark_startup": summary.get("spark_startup_seconds", 0.0),
+        "stages": {s["stage"]: s for s in summary["stages"]},
+    }
+
+
+def plain_run(directory: Path, work: Path) -> dict:
+    from benchmarks.measure import run_measured
+
+    env, _ = _env(work)
+    command = [sys.executable, "-m", "benchmarks.plain_pipeline", "--olist-dir", str(directory)]
+    measured = run_measured(command, env, ROOT)
+    _check(measured, "plain pipeline")
+    seconds = json.loads(measured.result.stdout.strip().splitlines()[-1])
+    return {
+        "wall": measured.wall,
+        "peak_rss_mib": measured.peak_rss_mib,
+        "spark_startup": seconds["spark_startup"],
+        "stages": {name: {"seconds": seconds[name]} for name in STAGES},
+    }
 
 
 def baseline_run(directory: Path, work: Path) -> dict:
-    """The seed's way, in its own process so its peak RSS is its own."""
-    started = time.perf_counter()
-    result = subprocess.run(
-        [sys.executable, "-m", "benchmarks.seed_baseline", str(directory), str(work / "seed.db")],
-        cwd=ROOT, capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    out = json.loads(result.stdout.strip().splitlines()[-1])
-    out["wall"] = time.perf_counter() - started
+    """The seed's way, in its own process so its memory is its own."""
+    from benchmarks.measure import run_measured
+
+    command = [sys.executable, "-m", "benchmarks.seed_baseline", str(directory)]
+    measured = run_measured([*command, str(work / f"seed-{time.time_ns()}.db")], os.environ, ROOT)
+    _check(measured, "seed baseline")
+    out = json.loads(measured.result.stdout.strip().splitlines()[-1])
+    out.update(wall=measured.wall, peak_rss_mib=measured.peak_rss_mib)
     return out
+
+
+def masking_run(directory: Path) -> dict[str, float]:
+    """Masking the customers file: the seed's row-wise sha256 `apply` vs Cofre's policy."""
+    import pandas as pd
+    import polars as pl
+
+    from benchmarks.seed_baseline import mask_seed_way
+    from tasks.masking import apply_masking, get_policy
+
+    path = directory / "olist_customers_dataset.csv"
+    pandas_frame = pd.read_csv(path)
+    started = time.perf_counter()
+    mask_seed_way(pandas_frame)
+    seed = time.perf_counter() - started
+    frame = pl.read_csv(path, infer_schema=False)
+    started = time.perf_counter()
+    apply_masking(frame, "customers", get_policy("default"), b"k" * 32)
+    return {"seed": seed, "cofre": time.perf_counter() - started, "rows": len(pandas_frame)}
 
 
 def source_totals(directory: Path) -> dict[str, float]:
@@ -99,6 +149,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--scales", type=int, nargs="+", default=[1, 10])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--modes", nargs="+", default=["server"], choices=["server", "temporary", "plain"]
+    )
+    parser.add_argument("--no-baseline", action="store_true", help="skip the seed's way")
+    parser.add_argument(
+        "--orders", type=int, default=REAL_ORDERS, help="orders at 1x (smaller: a quick check)"
+    )
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "cofre-bench")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
@@ -106,13 +163,25 @@ def main(argv: list[str] | None = None) -> None:
 
     args.cache.mkdir(parents=True, exist_ok=True)
     server = start_prefect_server(args.cache / f"prefect-{time.time_ns()}")
-    results = {}
+    results: dict = {"machine": _machine(), "command": " ".join(sys.argv), "scales": {}}
     try:
         for scale in args.scales:
-            directory = _dataset(scale, args.cache)
-            runs = [cofre_run(directory, server.url, args.cache) for _ in range(args.repeats)]
-            baselines = [baseline_run(directory, args.cache) for _ in range(args.repeats)]
-            results[f"{scale}x"] = summarise(runs, baselines, source_totals(directory))
+            directory = _dataset(scale, args.cache, args.orders)
+            runs: dict[str, list[dict]] = {mode: [] for mode in args.modes}
+            for _ in range(args.repeats):  # interleaved, so load drift hits every mode alike
+                for mode in args.modes:
+                    if mode == "plain":
+                        runs[mode].append(plain_run(directory, args.cache))
+                    else:
+                        url = server.url if mode == "server" else None
+                        runs[mode].append(cofre_run(directory, args.cache, url))
+            baselines = [] if args.no_baseline else [
+                baseline_run(directory, args.cache) for _ in range(args.repeats)
+            ]  # fmt: skip
+            masking = [masking_run(directory) for _ in range(args.repeats)]
+            results["scales"][f"{scale}x"] = summarise(
+                runs, baselines, masking, source_totals(directory)
+            )
     finally:
         stop_process_group(server.process)
     out_dir = ROOT / "benchmarks" / "results"
@@ -123,63 +192,110 @@ def main(argv: list[str] | None = None) -> None:
     print(f"\nJSON: {path}")
 
 
-def summarise(runs: list[dict], baselines: list[dict], truth: dict) -> dict:
-    stages = {}
-    for stage in runs[0]["stages"]:
-        name = stage["stage"]
-        seconds = statistics.median(
-            next(s for s in r["stages"] if s["stage"] == name)["seconds"] for r in runs
-        )
-        stages[name] = {
-            "seconds": round(seconds, 2),
-            "rows_out": stage["rows_out"],
-            "rows_per_second": round(stage["rows_out"] / seconds) if seconds else None,
-            "peak_rss_mib": max(
-                next(s for s in r["stages"] if s["stage"] == name)["peak_rss_mib"] for r in runs
-            ),
-        }
-    baseline_stages = {
-        key: round(statistics.median(b["timings"][key] for b in baselines), 2)
-        for key in baselines[0]["timings"]
-    }
-    return {
-        "cofre": {
-            "wall_median": round(statistics.median(r["wall"] for r in runs), 2),
-            "peak_rss_mib": round(max(r["peak_rss_mib"] for r in runs), 1),
+def _machine() -> str:
+    import platform
+
+    return (
+        f"{os.cpu_count()} CPUs, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}"
+    )
+
+
+def _median(values) -> float:
+    return round(statistics.median(values), 2)
+
+
+def summarise(runs: dict, baselines: list[dict], masking: list[dict], truth: dict) -> dict:
+    modes = {}
+    for mode, mode_runs in runs.items():
+        stages = {}
+        for name in STAGES:
+            seconds = _median(r["stages"][name]["seconds"] for r in mode_runs)
+            rows = mode_runs[0]["stages"][name].get("rows_out")
+            stages[name] = {
+                "seconds": seconds,
+                "rows_out": rows,
+                "rows_per_second": round(rows / seconds) if rows and seconds else None,
+                "peak_rss_mib": max(r["stages"][name].get("peak_rss_mib", 0) for r in mode_runs),
+            }
+        modes[mode] = {
+            "wall_median": _median(r["wall"] for r in mode_runs),
+            "walls": [round(r["wall"], 2) for r in mode_runs],
+            "peak_rss_mib": max(r["peak_rss_mib"] for r in mode_runs),
+            "spark_startup_median": _median(r["spark_startup"] for r in mode_runs),
             "stages": stages,
-        },
-        "seed_baseline": {
-            "wall_median": round(statistics.median(b["wall"] for b in baselines), 2),
-            "peak_rss_mib": round(max(b["peak_rss_mib"] for b in baselines), 1),
-            "stages": baseline_stages,
+        }
+    out: dict = {"cofre": modes, "source_totals": truth}
+    if baselines:
+        steps = baselines[0]["timings"]
+        out["seed_baseline"] = {
+            "wall_median": _median(b["wall"] for b in baselines),
+            "peak_rss_mib": max(b["peak_rss_mib"] for b in baselines),
+            "stages": {k: _median(b["timings"][k] for b in baselines) for k in steps},
             "inflated_totals": baselines[0]["totals"],
-        },
-        "source_totals": truth,
+        }
+    out["masking_customers"] = {
+        "rows": masking[0]["rows"],
+        "seed_seconds": _median(m["seed"] for m in masking),
+        "cofre_seconds": _median(m["cofre"] for m in masking),
     }
+    return out
+
+
+def breakdown(modes: dict) -> list[str]:
+    """Where the wall time goes: data work (from the Prefect-free run), Spark start-up, and
+    the rest (imports, Prefect's API, flow/task-run bookkeeping, artifacts)."""
+    if "plain" not in modes:
+        return []
+    plain = modes["plain"]
+    work = sum(s["seconds"] for s in plain["stages"].values()) - plain["spark_startup_median"]
+    lines = [
+        "| mode | wall (s) | data work (s) | Spark start-up (s) | orchestration + start-up (s) |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for mode, m in modes.items():
+        rest = m["wall_median"] - work - m["spark_startup_median"]
+        cells = [mode, m["wall_median"], round(work, 1), m["spark_startup_median"], round(rest, 1)]
+        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
+    return ["", *lines]
 
 
 def to_markdown(results: dict) -> str:
-    lines = []
-    for scale, result in results.items():
-        cofre, seed = result["cofre"], result["seed_baseline"]
-        lines += [f"### {scale}", "", "| stage | seconds | rows out | rows/s | peak RSS (MiB) |"]
-        lines.append("|---|---:|---:|---:|---:|")
-        for name, s in cofre["stages"].items():
-            rate = s["rows_per_second"] or "—"
-            cells = [name, s["seconds"], f"{s['rows_out']:,}", rate, s["peak_rss_mib"]]
-            lines.append("| " + " | ".join(str(c) for c in cells) + " |")
-        ratio = seed["wall_median"] / cofre["wall_median"]
+    lines = [f"Machine: {results['machine']}", ""]
+    for scale, result in results["scales"].items():
+        lines += [f"### {scale}", ""]
+        for mode, m in result["cofre"].items():
+            lines += [
+                f"**{mode}**: wall {m['wall_median']} s (median of {m['walls']}), peak RSS "
+                f"{m['peak_rss_mib']} MiB, Spark start-up {m['spark_startup_median']} s",
+                "",
+                "| stage | seconds | rows out | rows/s | peak RSS (MiB) |",
+                "|---|---:|---:|---:|---:|",
+            ]
+            for name, s in m["stages"].items():
+                rate = f"{s['rows_per_second']:,}" if s["rows_per_second"] else "—"
+                rows = f"{s['rows_out']:,}" if s["rows_out"] is not None else "—"
+                cells = [name, s["seconds"], rows, rate, s["peak_rss_mib"] or "—"]
+                lines.append("| " + " | ".join(str(c) for c in cells) + " |")
+            lines.append("")
+        lines += breakdown(result["cofre"])
+        masking = result["masking_customers"]
         lines += [
             "",
-            f"Cofre end to end: {cofre['wall_median']} s (median); "
-            f"peak RSS {cofre['peak_rss_mib']} MiB.",
-            f"Seed's way: {seed['wall_median']} s; peak RSS {seed['peak_rss_mib']} MiB; "
-            f"stages {seed['stages']}.",
-            f"Ratio (seed / Cofre, wall): {ratio:.2f}x.",
-            f"Seed's totals (fan-out): {seed['inflated_totals']}.",
-            f"Source truth: {result['source_totals']}.",
-            "",
+            f"Masking the customers file ({masking['rows']:,} rows): seed "
+            f"{masking['seed_seconds']} s, Cofre {masking['cofre_seconds']} s "
+            f"({masking['seed_seconds'] / masking['cofre_seconds']:.1f}x).",
         ]
+        seed = result.get("seed_baseline")
+        if seed:
+            reference = result["cofre"].get("server") or next(iter(result["cofre"].values()))
+            lines += [
+                f"Seed's way: {seed['wall_median']} s, peak RSS {seed['peak_rss_mib']} MiB, "
+                f"stages {seed['stages']}; Cofre/seed wall: "
+                f"{seed['wall_median'] / reference['wall_median']:.2f}x faster.",
+                f"Seed's totals (fan-out): {seed['inflated_totals']}.",
+            ]
+        lines += [f"Source truth: {result['source_totals']}.", ""]
     return "\n".join(lines)
 
 

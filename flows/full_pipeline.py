@@ -76,6 +76,7 @@ def full_pipeline(
         with summary.stage("gold") as stage:
             golden = gold(lake=lake, master=master, run_id=run_id)
             stage.rows_out = sum(golden["rows"].values())
+            summary.spark_startup_seconds = golden.get("spark_startup_seconds", 0.0)
             summary.objects += golden["objects"]
         with summary.stage("warehouse") as stage:
             loaded = warehouse(lake=lake, warehouse_url=warehouse_url, run_id=run_id)

@@ -21,7 +21,12 @@ def gold(lake: str | None = None, master: str | None = None, run_id: str | None 
     settings = load_settings(lake_url=lake)
     summary = run_gold_task(Lake.from_settings(settings), run_id or current_run_id(), master)
     print(summary.report_markdown)
-    return {"rows": summary.rows, "objects": summary.objects, "staging": summary.staging}
+    return {
+        "rows": summary.rows,
+        "objects": summary.objects,
+        "staging": summary.staging,
+        "spark_startup_seconds": round(summary.session_seconds, 2),
+    }
 
 
 def add_gold_arguments(parser: argparse.ArgumentParser) -> None:

@@ -40,6 +40,7 @@ class RunSummary:
     sources: list[dict] = field(default_factory=list)
     quality: dict[str, dict] = field(default_factory=dict)
     objects: list[str] = field(default_factory=list)
+    spark_startup_seconds: float = 0.0  # part of the gold stage: starting the SparkSession
 
     def stage(self, name: str) -> StageTimer:
         return StageTimer(self, StageResult(name))
@@ -78,6 +79,8 @@ class RunSummary:
                 f"| {s.stage} | {s.status} | {s.rows_in:,} | {s.rows_out:,} | {s.quarantined:,}"
                 f" | {s.seconds:.1f} | {s.note} |"
             )
+        if self.spark_startup_seconds:
+            lines += ["", f"Spark session start-up: {self.spark_startup_seconds:.1f} s (in gold)."]
         if self.fallbacks:
             lines += ["", "**Sources served from bundled snapshots (not live):**"]
             lines += [

@@ -1,0 +1,65 @@
+"""The benchmark scripts' own logic: measuring a process tree and summarising runs.
+
+The full benchmark takes many minutes and its figures live in docs/performance.md; here we
+check that what it reports is computed right, so a published figure can be trusted.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from benchmarks.measure import run_measured
+from benchmarks.pipeline_benchmark import breakdown, summarise, to_markdown
+
+ROOT = Path(__file__).resolve().parents[1]
+
+CHILD = "import time; block = bytearray(150 * 2**20); time.sleep(1.0)"
+PARENT = (
+    "import subprocess, sys, time; block = bytearray(100 * 2**20); "
+    f"subprocess.run([sys.executable, '-c', {CHILD!r}]); print('done')"
+)
+
+
+def test_peak_rss_counts_the_whole_process_tree():
+    measured = run_measured([sys.executable, "-c", PARENT], {}, ROOT)
+    assert measured.result.returncode == 0 and measured.result.stdout.strip() == "done"
+    assert measured.wall >= 1.0
+    # parent (100 MiB) and child (150 MiB) alive together: more than either alone
+    assert 250 <= measured.peak_rss_mib < 600, measured.peak_rss_mib
+
+
+def _run(wall: float, gold: float, spark: float) -> dict:
+    stages = {
+        "ingestion": {"seconds": 2.0, "rows_out": 1000, "peak_rss_mib": 300.0},
+        "silver": {"seconds": 5.0, "rows_out": 500, "peak_rss_mib": 900.0},
+        "gold": {"seconds": gold, "rows_out": 200, "peak_rss_mib": 950.0},
+        "warehouse": {"seconds": 3.0, "rows_out": 200, "peak_rss_mib": 990.0},
+    }
+    return {"wall": wall, "peak_rss_mib": 2000.0, "spark_startup": spark, "stages": stages}
+
+
+def test_summary_takes_medians_and_splits_the_wall_time():
+    runs = {
+        "server": [_run(40.0, 20.0, 8.0), _run(44.0, 24.0, 9.0), _run(90.0, 70.0, 30.0)],
+        "plain": [_run(33.0, 18.0, 8.0), _run(35.0, 20.0, 8.0), _run(34.0, 19.0, 8.0)],
+    }
+    baselines = [
+        {"wall": w, "peak_rss_mib": 3000.0, "timings": {"read": 4.0, "warehouse": w - 4},
+         "totals": {"payment_value": 2.0}}
+        for w in (80.0, 88.0, 84.0)
+    ]  # fmt: skip
+    masking = [{"seed": 1.0, "cofre": 0.1, "rows": 99441}] * 3
+    result = summarise(runs, baselines, masking, {"payment_value": 1.0})
+    server = result["cofre"]["server"]
+    assert server["wall_median"] == 44.0 and server["spark_startup_median"] == 9.0
+    assert server["stages"]["gold"]["seconds"] == 24.0
+    assert server["stages"]["ingestion"]["rows_per_second"] == 500
+    assert result["seed_baseline"]["wall_median"] == 84.0
+    # data work = plain stages (2 + 5 + 19 + 3) - plain Spark start-up (8) = 21 s;
+    # server: 44 - 21 - 9 = 14 s of orchestration and process start-up
+    rows = breakdown(result["cofre"])
+    assert "| server | 44.0 | 21.0 | 9.0 | 14.0 |" in rows
+    text = to_markdown({"machine": "test", "scales": {"1x": result}})
+    assert "1.91x faster" in text  # 84 / 44
+    assert "(10.0x)" in text  # masking 1.0 s / 0.1 s
