@@ -236,8 +236,8 @@ def summarise(runs: dict, baselines: list[dict], masking: list[dict], truth: dic
         }
     out["masking_customers"] = {
         "rows": masking[0]["rows"],
-        "seed_seconds": _median(m["seed"] for m in masking),
-        "cofre_seconds": _median(m["cofre"] for m in masking),
+        "seed_seconds": round(statistics.median(m["seed"] for m in masking), 4),
+        "cofre_seconds": round(statistics.median(m["cofre"] for m in masking), 4),
     }
     return out
 
@@ -291,8 +291,8 @@ def to_markdown(results: dict) -> str:
             reference = result["cofre"].get("server") or next(iter(result["cofre"].values()))
             lines += [
                 f"Seed's way: {seed['wall_median']} s, peak RSS {seed['peak_rss_mib']} MiB, "
-                f"stages {seed['stages']}; Cofre/seed wall: "
-                f"{seed['wall_median'] / reference['wall_median']:.2f}x faster.",
+                f"stages {seed['stages']}; seed wall / Cofre wall = "
+                f"{seed['wall_median'] / reference['wall_median']:.2f} (above 1: Cofre faster).",
                 f"Seed's totals (fan-out): {seed['inflated_totals']}.",
             ]
         lines += [f"Source truth: {result['source_totals']}.", ""]

@@ -61,5 +61,5 @@ def test_summary_takes_medians_and_splits_the_wall_time():
     rows = breakdown(result["cofre"])
     assert "| server | 44.0 | 21.0 | 9.0 | 14.0 |" in rows
     text = to_markdown({"machine": "test", "scales": {"1x": result}})
-    assert "1.91x faster" in text  # 84 / 44
+    assert "seed wall / Cofre wall = 1.91" in text  # 84 / 44
     assert "(10.0x)" in text  # masking 1.0 s / 0.1 s
