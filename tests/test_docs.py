@@ -54,6 +54,7 @@ COVERED = {
     "cofre secrets list": RUN_HERE,
     "cofre keys rotate && cofre keys retire": RUN_HERE,
     "cofre audit verify": RUN_HERE,
+    "python -m benchmarks.pipeline_benchmark": "tests/test_benchmarks.py (its measuring and summarising; the full run takes ~20 min and its figures are in docs/performance.md)",
     "cp .env.example .env": "tests/test_compose.py (compose config with the example env file)",
     "docker compose up -d --build": "not runnable here: no Docker engine; tests/test_compose.py validates compose.yaml",
 }  # fmt: skip
