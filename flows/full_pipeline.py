@@ -24,6 +24,7 @@ from flows.ingestion import add_ingestion_arguments, ingestion
 from flows.silver import add_silver_arguments, silver
 from flows.warehouse import add_warehouse_arguments, warehouse
 from tasks.external import format_source_summary
+from tasks.gold import warm_up_spark
 from tasks.run_summary import RunSummary, write_run_summary
 from tasks.runlog import current_run_id, exit_on_cofre_error
 
@@ -49,6 +50,7 @@ def full_pipeline(
     summary = RunSummary(run_id, flow_run_name=flow_run.name or "")
     bronze: list[dict] = []
     target = Lake.from_settings(load_settings(lake_url=lake))
+    warm_up_spark(master)  # the JVM boots while ingestion and silver run
     try:
         with summary.stage("ingestion") as stage:
             ingested = ingestion(

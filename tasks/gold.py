@@ -20,6 +20,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -46,6 +47,7 @@ MANIFEST = "_manifest.json"
 
 _spark: SparkSession | None = None
 _spark_master: str | None = None
+_spark_lock = threading.Lock()  # a warm-up thread and the gold stage may both ask
 
 
 def get_spark(master: str | None = None) -> SparkSession:
@@ -54,15 +56,32 @@ def get_spark(master: str | None = None) -> SparkSession:
     Asking for a different master than the running session's stops it and starts anew.
     """
     global _spark, _spark_master
-    if _spark is not None and _spark.sparkContext._jsc is None:
-        _spark = None  # stopped elsewhere (a test fixture, spark.stop())
-    if _spark is not None and master not in (None, _spark_master):
-        _spark.stop()
-        _spark = None
-    if _spark is None:
-        _spark = build_session(master, app_name="cofre-gold")
-        _spark_master = master or _spark.sparkContext.master
-    return _spark
+    with _spark_lock:
+        if _spark is not None and _spark.sparkContext._jsc is None:
+            _spark = None  # stopped elsewhere (a test fixture, spark.stop())
+        if _spark is not None and master not in (None, _spark_master):
+            _spark.stop()
+            _spark = None
+        if _spark is None:
+            _spark = build_session(master, app_name="cofre-gold")
+            _spark_master = master or _spark.sparkContext.master
+        return _spark
+
+
+def warm_up_spark(master: str | None = None) -> threading.Thread:
+    """Start the SparkSession in the background (the JVM takes 8+ s to boot) while the
+    earlier stages run; the gold stage then finds it ready. A failure here is left for
+    the gold stage to raise with its own message."""
+
+    def start() -> None:
+        try:
+            get_spark(master)
+        except Exception as exc:  # the gold stage retries and reports
+            run_logger(__name__).debug("Spark warm-up failed (%s); gold will retry.", exc)
+
+    thread = threading.Thread(target=start, name="spark-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 @dataclass
