@@ -3,8 +3,8 @@
 Money is summed in integer cents and divided once, so every total is exact to the cent and
 identical however Spark partitions the work (a sum of doubles is not). Sales aggregates cover
 every order item in the fact, whatever the order's status, so they reconcile with silver;
-the status panels (`order_status_summary`) and `payment_type_summary` are order-level, from
-silver orders and payments, so they include orders that have no items.
+the status panels (`order_status_summary`, from `fact_orders`) and `payment_type_summary` are
+order-level, from silver orders and payments, so they include orders that have no items.
 """
 
 from __future__ import annotations
@@ -146,23 +146,13 @@ def sales_by_category(fact: DataFrame, dim_product: DataFrame) -> DataFrame:
     )
 
 
-def _paid_per_order(silver: Silver) -> DataFrame:
-    return (
-        silver.table("payments")
-        .groupBy("order_id")
-        .agg(F.sum(cents("payment_value")).alias("paid_cents"))
-    )
-
-
-def order_status_summary(silver: Silver) -> DataFrame:
-    """The seed dashboard's panels, order-level from silver: total orders, fulfilled
-    (delivered, shipped), awaiting release (created, approved, invoiced, processing) and lost
-    (canceled, unavailable), each as a count and a value (Σ the orders' payments, BRL)."""
-    orders = (
-        silver.table("orders")
-        .select("order_id", "order_status")
-        .join(_paid_per_order(silver), "order_id", "left")
-        .withColumn("bucket", status_bucket(F.col("order_status")))
+def order_status_summary(fact_orders: DataFrame) -> DataFrame:
+    """The seed dashboard's panels, order-level (every silver order, from `fact_orders`):
+    total orders, fulfilled (delivered, shipped), awaiting release (created, approved,
+    invoiced, processing) and lost (canceled, unavailable), each as a count and a value
+    (Σ the orders' payments, BRL; `paid_value` is exact cents, so summing its cents is exact)."""
+    orders = fact_orders.select(
+        F.col("status_bucket").alias("bucket"), cents("paid_value").alias("paid_cents")
     )
     totals = [
         F.count(F.lit(1)).alias("orders"),
@@ -171,11 +161,17 @@ def order_status_summary(silver: Silver) -> DataFrame:
     buckets = orders.groupBy("bucket").agg(*totals)
     overall = orders.agg(*totals).select(F.lit("total").alias("bucket"), "orders", "value")
     panels = {"total": (), **STATUS_BUCKETS}
-    described = silver.spark.createDataFrame(
-        [(name, BUCKET_LABELS[name], ", ".join(statuses), order) for order, (name, statuses)
-         in enumerate(panels.items(), start=1)],
-        "bucket string, label string, statuses string, panel_order int",
-    )  # fmt: skip
+    # Literals built in the JVM: createDataFrame from Python rows would start Python workers.
+    rows = [
+        F.struct(
+            F.lit(name).alias("bucket"),
+            F.lit(BUCKET_LABELS[name]).alias("label"),
+            F.lit(", ".join(statuses)).alias("statuses"),
+            F.lit(order).alias("panel_order"),
+        )
+        for order, (name, statuses) in enumerate(panels.items(), start=1)
+    ]
+    described = fact_orders.sparkSession.range(1).select(F.inline(F.array(*rows)))
     return (
         overall.unionByName(buckets)
         .join(described, "bucket", "left")
