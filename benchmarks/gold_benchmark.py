@@ -2,6 +2,7 @@
 
     python -m benchmarks.gold_benchmark                      # 99,441 orders, local[*]
     python -m benchmarks.gold_benchmark --orders 20000 --conf spark.driver.memory=2g
+    python -m benchmarks.gold_benchmark --silver /tmp/lake/silver   # reuse a built silver
 
 Generates the synthetic Olist set (real proportions), lands it in bronze with the bundled IPCA
 and weather snapshots, builds silver with Cofre's own stage, then times: the SparkSession
@@ -46,14 +47,25 @@ def build_silver(workdir: Path, orders: int, seed: int):
     return lake
 
 
-def run(orders: int, seed: int, master: str, conf: dict[str, str], workdir: Path) -> list:
+def run(
+    orders: int,
+    seed: int,
+    master: str,
+    conf: dict[str, str],
+    workdir: Path,
+    silver_url: str | None = None,
+) -> list:
     os.environ["COFRE_HOME"] = str(workdir)  # keyring and audit of the silver build
+    from blocks.lake import Lake
     from spark.gold_job import GOLD_TABLES, run_gold
     from spark.session import build_session
     from tasks.silver import read_silver
     from validation.gold import SILVER_INPUTS, gold_gate, read_gold_table
 
-    lake, silver_seconds = _timed(lambda: build_silver(workdir, orders, seed))
+    if silver_url:  # reuse a silver layer (the gate reads it with polars from its lake)
+        lake, silver_seconds = Lake.from_url(silver_url.rstrip("/").removesuffix("/silver")), 0.0
+    else:
+        lake, silver_seconds = _timed(lambda: build_silver(workdir, orders, seed))
     spark, session_seconds = _timed(lambda: build_session(master, conf=conf))
     gold = workdir / "gold"
     rows, cold_seconds = _timed(lambda: run_gold(spark, lake.url("silver"), f"{gold}/1"))
@@ -101,12 +113,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--master", default="local[*]")
     parser.add_argument("--conf", action="append", default=[], help="KEY=VALUE Spark setting")
     parser.add_argument("--workdir", type=Path, help="keep the data here (default: a temp dir)")
+    parser.add_argument(
+        "--silver", help="time gold on this existing <lake>/silver instead of building one"
+    )
     args = parser.parse_args(argv)
     conf = dict(item.split("=", 1) for item in args.conf)
     with tempfile.TemporaryDirectory(prefix="cofre-gold-bench-") as tmp:
         workdir = args.workdir or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
-        timings, rows = run(args.orders, args.seed, args.master, conf, workdir)
+        timings, rows = run(args.orders, args.seed, args.master, conf, workdir, args.silver)
     print(markdown(args.orders, args.master, conf, timings, rows))
 
 
