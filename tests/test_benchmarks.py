@@ -49,7 +49,7 @@ def test_summary_takes_medians_and_splits_the_wall_time():
          "totals": {"payment_value": 2.0}}
         for w in (80.0, 88.0, 84.0)
     ]  # fmt: skip
-    masking = [{"seed": 1.0, "cofre": 0.1, "rows": 99441}] * 3
+    masking = [{"seed": 1.0, "cofre_seed": 0.1, "cofre_default": 0.5, "rows": 99441}] * 3
     result = summarise(runs, baselines, masking, {"payment_value": 1.0})
     server = result["cofre"]["server"]
     assert server["wall_median"] == 44.0 and server["spark_startup_median"] == 9.0
