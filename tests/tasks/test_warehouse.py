@@ -247,3 +247,22 @@ def test_sqlite_bulk_load_restores_indexes_and_foreign_keys(tmp_path):
             assert conn.execute(text("SELECT count(*) FROM fact_sales")).scalar() == 3
     finally:
         wh.dispose()
+
+
+def test_control_characters_and_backslashes_round_trip(warehouse):
+    """Backslash, tab, newline and CR survive the COPY (CSV quoting); a literal "\\N" stays a
+    string, and a null stays null."""
+    migrate(warehouse)
+    frames = gold_frames()
+    tricky = ["back\\slash", "tab\there", "line\nbreak", "carriage\rreturn", "\\N", None]
+    products = frames["dim_product"]
+    extra = pl.concat([products.head(1)] * len(tricky)).with_columns(
+        pl.Series("product_key", [f"extra-{i}" for i in range(len(tricky))]),
+        pl.Series("category_label", tricky, dtype=pl.String),
+    )
+    frames["dim_product"] = pl.concat([products, extra])
+    load_tables(warehouse, METADATA, frames)
+    table = METADATA.tables["dw.dim_product"]
+    with warehouse.engine.connect() as conn:
+        stored = dict(conn.execute(select(table.c.product_key, table.c.category_label)).all())
+    assert [stored[f"extra-{i}"] for i in range(len(tricky))] == tricky
