@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 from sqlalchemy import select, text
 
-from blocks.errors import ConfigurationError
+from blocks.errors import ConfigurationError, InvalidSourceData
 from blocks.settings import load_settings
 from tasks.warehouse import connect_warehouse, load_tables, table_checksum, table_counts
 from tasks.warehouse_schema import GOLD_TABLES, LATEST, METADATA, current_version, migrate
@@ -266,3 +266,32 @@ def test_control_characters_and_backslashes_round_trip(warehouse):
     with warehouse.engine.connect() as conn:
         stored = dict(conn.execute(select(table.c.product_key, table.c.category_label)).all())
     assert [stored[f"extra-{i}"] for i in range(len(tricky))] == tricky
+
+
+def test_a_value_postgres_cannot_hold_aborts_the_copy_and_rolls_back(postgres, monkeypatch):
+    """An error raised while the binary COPY is streaming (here a delivery_days beyond int4,
+    caught by the encoder) aborts the COPY and the whole load; the connection stays usable."""
+    monkeypatch.setenv("PGPASSWORD", postgres.password)
+    database = postgres.create_database(f"wh_{uuid.uuid4().hex[:8]}")
+    wh = connect_warehouse(load_settings(), postgres.url(database, with_password=False))
+    try:
+        migrate(wh)
+        load_tables(wh, METADATA, gold_frames())
+        before, catalog = _checksums(wh), _catalog(wh)
+        broken = gold_frames(price_bump=2.0)
+        broken["fact_sales"] = broken["fact_sales"].with_columns(
+            pl.when(pl.col("order_id") == "o2")
+            .then(pl.lit(2**31, dtype=pl.Int64))
+            .otherwise(pl.col("delivery_days").cast(pl.Int64))
+            .alias("delivery_days")
+        )
+        with pytest.raises(
+            InvalidSourceData,
+            match=r"fact_sales, row 3, column delivery_days: 2147483648 does not fit",
+        ):
+            load_tables(wh, METADATA, broken)
+        assert _checksums(wh) == before
+        assert _catalog(wh) == catalog
+        assert load_tables(wh, METADATA, gold_frames())["fact_sales"] == 3  # usable again
+    finally:
+        wh.dispose()
