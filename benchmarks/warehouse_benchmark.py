@@ -13,7 +13,10 @@ key, four foreign keys, three indexes), the dimensions already loaded:
 - for reference, `to_sql` into a table of the same columns without any key or index (`LIKE`),
   the most favourable case for to_sql.
 
-Prints medians of `--repeats` runs as a Markdown table.
+Then the whole warehouse (every gold table, one `load_tables` call) into PostgreSQL and into
+the embedded SQLite file, as `full_pipeline` loads it.
+
+Prints medians of `--repeats` runs as Markdown tables.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import argparse
 import os
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -50,13 +54,14 @@ def main(argv: list[str] | None = None) -> None:
     from tasks.warehouse_schema import GOLD_TABLES, METADATA, migrate
     from tests.services import start_postgres, stop_postgres
 
-    needed = [t for t in GOLD_TABLES if t.startswith("dim_")] + ["fact_sales"]
-    frames = {t: pl.read_parquet(args.gold / t / "*.parquet") for t in needed}
+    everything = {t: pl.read_parquet(args.gold / t / "*.parquet") for t in GOLD_TABLES}
+    frames = {t: f for t, f in everything.items() if t.startswith("dim_") or t == "fact_sales"}
     fact = frames["fact_sales"]
     columns = [c.name for c in METADATA.tables["dw.fact_sales"].columns]
     pandas_fact = fact.select(columns).to_pandas()
     server = start_postgres()
     timings: dict[str, list[float]] = {"copy": [], "to_sql": [], "to_sql_unconstrained": []}
+    whole: dict[str, list[float]] = {"postgresql": [], "sqlite": []}
     try:
         os.environ["PGPASSWORD"] = server.password
         url = server.url(server.create_database("bench"), with_password=False)
@@ -80,10 +85,26 @@ def main(argv: list[str] | None = None) -> None:
             timings["to_sql"].append(_timed(lambda: seed_way("fact_sales")))
             timings["to_sql_unconstrained"].append(_timed(lambda: seed_way("fact_sales_plain")))
         assert table_counts(warehouse, METADATA)["fact_sales"] == fact.height
+        with tempfile.TemporaryDirectory() as home:
+            sqlite = connect_warehouse(load_settings(home=home))
+            migrate(sqlite)
+            for _ in range(args.repeats):
+                for name, target in (("postgresql", warehouse), ("sqlite", sqlite)):
+                    whole[name].append(
+                        _timed(lambda t=target: load_tables(t, METADATA, everything))
+                    )
+            sqlite.dispose()
         warehouse.dispose()
     finally:
         stop_postgres(server)
     print(to_markdown(fact.height, {k: statistics.median(v) for k, v in timings.items()}, args))
+    rows = sum(frame.height for frame in everything.values())
+    print(
+        f"\nthe whole warehouse: {len(everything)} tables, {rows:,} rows, median of {args.repeats}"
+    )
+    print("\n| warehouse | seconds |\n|---|---:|")
+    for name, seconds in whole.items():
+        print(f"| {name} | {statistics.median(seconds):.2f} |")
 
 
 def to_markdown(rows: int, median: dict[str, float], args: argparse.Namespace) -> str:

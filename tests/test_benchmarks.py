@@ -6,6 +6,7 @@ check that what it reports is computed right, so a published figure can be trust
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -63,3 +64,22 @@ def test_summary_takes_medians_and_splits_the_wall_time():
     text = to_markdown({"machine": "test", "scales": {"1x": result}})
     assert "seed wall / Cofre wall = 1.91" in text  # 84 / 44
     assert "(10.0x)" in text  # masking 1.0 s / 0.1 s
+
+
+def test_warehouse_benchmark_runs_end_to_end(tmp_path, monkeypatch, capsys):
+    """The published COPY-vs-to_sql figures come from this script: run it on a tiny gold
+    (its own throwaway PostgreSQL) and check every method loaded and was reported."""
+    from benchmarks import warehouse_benchmark
+    from tests.tasks.gold_frames import gold_frames
+
+    for name, frame in gold_frames().items():
+        (tmp_path / name).mkdir()
+        frame.write_parquet(tmp_path / name / "part-0.parquet")
+    monkeypatch.setenv("PGPASSWORD", "")  # the script sets it; restored after the test
+    warehouse_benchmark.main(["--gold", str(tmp_path), "--repeats", "1"])
+    report = capsys.readouterr().out
+    assert "fact_sales, 3 rows, median of 1" in report
+    for label in ("Cofre: COPY bulk replace", "seed: TRUNCATE + `to_sql`", "without keys"):
+        assert label in report
+    assert re.search(r"\| postgresql \| \d+\.\d\d \|", report)
+    assert re.search(r"\| sqlite \| \d+\.\d\d \|", report)
