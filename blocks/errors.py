@@ -69,5 +69,10 @@ class SourceRejected(SourceUnavailable):
         return type(self), (str(self), self.status)
 
 
+class WarehouseBusy(CofreError):
+    """Another session held a warehouse table past the load's lock timeout. The load rolled
+    back and nothing changed; the warehouse task retries it."""
+
+
 class PipelineStageFailed(CofreError):
     """A stage of the full pipeline failed; the message names the stage and the cause."""

@@ -14,6 +14,7 @@ a failure anywhere rolls everything back and the previous data stays intact.
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -22,7 +23,7 @@ import polars as pl
 from sqlalchemy import Engine, MetaData, Table, create_engine, event, select, text
 from sqlalchemy.engine import make_url
 
-from blocks.errors import ConfigurationError, InvalidSourceData
+from blocks.errors import ConfigurationError, InvalidSourceData, WarehouseBusy
 from blocks.settings import CofreSettings
 from tasks.pg_copy import binary_copy_stream
 
@@ -121,6 +122,12 @@ def _copy_into(raw, table: Table, frame: pl.DataFrame) -> None:
             copy.write(chunk)
 
 
+# How long a load waits for a table another session is using (a long dashboard query, an
+# open transaction) before giving up. Waiting longer would also stall every new reader queued
+# behind the load's lock; giving up rolls back cleanly and the task retries later.
+LOCK_TIMEOUT_SECONDS = 30
+
+
 def load_tables(
     warehouse: Warehouse, metadata: MetaData, frames: Mapping[str, pl.DataFrame]
 ) -> dict[str, int]:
@@ -130,13 +137,31 @@ def load_tables(
     if unknown:
         raise ConfigurationError(f"No warehouse table for gold table(s) {sorted(unknown)}.")
     prepared = {t.name: _frame_for(t, frames[t.name]) for t in tables}
-    if warehouse.dialect == "postgresql":
-        with warehouse.engine.begin() as conn:
-            _load_postgres(conn, tables, prepared)
-    else:
-        with warehouse.engine.connect() as conn:
-            _load_sqlite(conn.connection.driver_connection, tables, prepared)
+    try:
+        if warehouse.dialect == "postgresql":
+            with warehouse.engine.begin() as conn:
+                _load_postgres(conn, tables, prepared)
+        else:
+            with warehouse.engine.connect() as conn:
+                _load_sqlite(conn.connection.driver_connection, tables, prepared)
+    except Exception as error:
+        if _is_lock_timeout(error):
+            raise WarehouseBusy(
+                f"Warehouse {warehouse.description}: another session kept one of the "
+                f"{len(tables)} tables being loaded busy for over {LOCK_TIMEOUT_SECONDS} s. "
+                "Nothing changed. The load is retried; if it keeps failing, look for a long "
+                "query or an idle open transaction (PostgreSQL: pg_stat_activity)."
+            ) from None
+        raise
     return {name: frame.height for name, frame in prepared.items()}
+
+
+def _is_lock_timeout(error: Exception) -> bool:
+    from psycopg.errors import LockNotAvailable
+
+    if isinstance(error, LockNotAvailable):
+        return True
+    return isinstance(error, sqlite3.OperationalError) and "database is locked" in str(error)
 
 
 # Keys and indexes of the loaded tables, plus foreign keys pointing at them from elsewhere,
@@ -177,6 +202,7 @@ def _load_postgres(conn, tables: list[Table], frames: dict[str, pl.DataFrame]) -
     raw = conn.connection.driver_connection
     names = [f"{t.schema}.{t.name}" for t in tables]
     raw.execute("SET LOCAL maintenance_work_mem = '256MB'")  # index builds sort in memory
+    raw.execute(f"SET LOCAL lock_timeout = '{int(LOCK_TIMEOUT_SECONDS * 1000)}ms'")
     keys = raw.execute(_KEYS_SQL, {"tables": names}).fetchall()
     indexes = raw.execute(_INDEXES_SQL, {"tables": names}).fetchall()
     # Foreign keys first (they depend on the referenced keys), then keys, then indexes.
@@ -228,6 +254,7 @@ def _load_sqlite(raw, tables: list[Table], frames: dict[str, pl.DataFrame]) -> N
     key included, rolls everything back.
     """
     raw.execute("PRAGMA foreign_keys=OFF")
+    raw.execute(f"PRAGMA busy_timeout = {int(LOCK_TIMEOUT_SECONDS * 1000)}")  # another writer
     try:
         raw.execute("BEGIN IMMEDIATE")  # take the write lock now, not halfway through
         try:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import io
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import polars as pl
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from blocks import audit
-from blocks.errors import InvalidSourceData
+from blocks.errors import InvalidSourceData, WarehouseBusy
 from blocks.lake import Lake
 from blocks.settings import CofreSettings
 from tasks.runlog import run_logger
@@ -84,7 +85,26 @@ def _load(warehouse: Warehouse, frames: dict, run_id: str, started: float) -> Wa
     return summary
 
 
-@task(name="load-warehouse", task_run_name="warehouse load (dw.*)", cache_policy=NO_CACHE)
+def retry_when_busy(task: Any, task_run: Any, state: Any) -> bool:
+    """Prefect `retry_condition_fn`: retry a load only when another session kept a table busy
+    (it rolled back; later it may get through). Bad data or configuration never retries."""
+    try:
+        state.result()
+    except WarehouseBusy:
+        return True
+    except Exception:
+        return False
+    return False
+
+
+@task(
+    name="load-warehouse",
+    task_run_name="warehouse load (dw.*)",
+    cache_policy=NO_CACHE,
+    retries=2,
+    retry_delay_seconds=30,
+    retry_condition_fn=retry_when_busy,
+)
 def load_warehouse_task(
     lake: Lake, settings: CofreSettings, run_id: str, url: str | None = None
 ) -> WarehouseSummary:

@@ -82,3 +82,69 @@ def test_a_failed_gate_fails_the_run_names_the_stage_and_loads_nothing(
     assert latest["state"] == "failed"
     assert [s["stage"] for s in latest["stages"]] == ["ingestion", "silver"]
     assert latest["stages"][-1]["status"] == "failed"
+
+
+def test_a_warehouse_load_kept_waiting_by_a_reader_is_retried_then_lands(
+    prefect_api, postgres, tmp_path, monkeypatch
+):
+    """Attempt 1 meets a reader holding dim_seller, gives up at the lock timeout and rolls
+    back; the task's retry condition sees WarehouseBusy and retries; attempt 2 lands."""
+    import threading
+    import time
+    import uuid
+
+    import psycopg
+    from prefect.client.orchestration import get_client
+
+    from blocks.settings import load_settings
+    from tasks.warehouse import connect_warehouse, table_counts
+    from tasks.warehouse_load import load_warehouse_task
+    from tasks.warehouse_schema import METADATA, migrate
+    from tests.tasks.gold_frames import gold_frames
+
+    lake = Lake.from_url(str(tmp_path / "lake"))
+    for name, frame in gold_frames().items():
+        buffer = io.BytesIO()
+        frame.write_parquet(buffer)
+        lake.write_bytes("gold", f"{name}/part-0.parquet", buffer.getvalue())
+    monkeypatch.setenv("PGPASSWORD", postgres.password)
+    monkeypatch.setattr("tasks.warehouse.LOCK_TIMEOUT_SECONDS", 0.5)
+    monkeypatch.setattr(load_warehouse_task, "retry_delay_seconds", [0, 0])
+    url = postgres.url(postgres.create_database(f"wh_{uuid.uuid4().hex[:8]}"), with_password=False)
+    wh = connect_warehouse(load_settings(), url)
+    migrate(wh)
+    waiting = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+
+    def reader_until_one_load_gave_up(ready: threading.Event) -> None:
+        with (
+            psycopg.connect(url, autocommit=False) as reader,
+            psycopg.connect(url, autocommit=True) as watch,
+        ):
+            reader.execute("SELECT count(*) FROM dw.dim_seller").fetchone()  # holds the table
+            ready.set()
+            deadline = time.monotonic() + 60
+            while watch.execute(waiting).fetchone()[0] == 0 and time.monotonic() < deadline:
+                time.sleep(0.05)  # attempt 1 now waits for our lock ...
+            while watch.execute(waiting).fetchone()[0] > 0 and time.monotonic() < deadline:
+                time.sleep(0.05)  # ... and gives up at its lock timeout; then we leave
+
+    ready = threading.Event()
+    reader = threading.Thread(target=reader_until_one_load_gave_up, args=(ready,))
+    reader.start()
+    ready.wait(30)
+
+    @flow
+    def load_once():
+        return load_warehouse_task(lake, load_settings(), "busy-run", url, return_state=True)
+
+    try:
+        state = load_once(return_state=True)
+    finally:
+        reader.join(60)
+    assert state.is_completed()
+    with get_client(sync_client=True) as client:
+        history = client.read_task_run_states(state.result().state_details.task_run_id)
+    names = [s.name for s in history]
+    assert names.count("Retrying") == 1 and names[-1] == "Completed", names
+    assert table_counts(wh, METADATA)["fact_sales"] == 3
+    wh.dispose()

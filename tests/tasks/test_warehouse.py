@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 
 import polars as pl
+import psycopg
 import pytest
 from sqlalchemy import select, text
 
-from blocks.errors import ConfigurationError, InvalidSourceData
+from blocks.errors import ConfigurationError, InvalidSourceData, WarehouseBusy
 from blocks.settings import load_settings
 from tasks.warehouse import connect_warehouse, load_tables, table_checksum, table_counts
 from tasks.warehouse_schema import GOLD_TABLES, LATEST, METADATA, current_version, migrate
@@ -293,5 +294,29 @@ def test_a_value_postgres_cannot_hold_aborts_the_copy_and_rolls_back(postgres, m
         assert _checksums(wh) == before
         assert _catalog(wh) == catalog
         assert load_tables(wh, METADATA, gold_frames())["fact_sales"] == 3  # usable again
+    finally:
+        wh.dispose()
+
+
+def test_a_table_kept_busy_by_another_session_times_out_cleanly(postgres, monkeypatch):
+    """A reader holding a table (a long query, an idle open transaction) makes the load give
+    up after the lock timeout instead of queueing every later reader behind it."""
+    monkeypatch.setenv("PGPASSWORD", postgres.password)
+    monkeypatch.setattr("tasks.warehouse.LOCK_TIMEOUT_SECONDS", 0.5)
+    database = postgres.create_database(f"wh_{uuid.uuid4().hex[:8]}")
+    url = postgres.url(database, with_password=False)
+    wh = connect_warehouse(load_settings(), url)
+    try:
+        migrate(wh)
+        load_tables(wh, METADATA, gold_frames())
+        before = _checksums(wh)
+        with psycopg.connect(url) as reader:  # its transaction stays open until the block ends
+            reader.execute("SELECT count(*) FROM dw.dim_seller").fetchone()
+            with pytest.raises(WarehouseBusy, match=r"busy for over 0.5 s\. Nothing changed"):
+                load_tables(wh, METADATA, gold_frames(price_bump=3.0))
+            assert reader.execute("SELECT count(*) FROM dw.fact_sales").fetchone() == (3,)
+        assert _checksums(wh) == before
+        load_tables(wh, METADATA, gold_frames(price_bump=3.0))  # the reader is gone
+        assert _checksums(wh) != before
     finally:
         wh.dispose()
