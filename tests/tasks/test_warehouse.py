@@ -320,3 +320,25 @@ def test_a_table_kept_busy_by_another_session_times_out_cleanly(postgres, monkey
         assert _checksums(wh) != before
     finally:
         wh.dispose()
+
+
+def test_sqlite_held_by_another_writer_times_out_cleanly(tmp_path, monkeypatch):
+    import sqlite3
+
+    monkeypatch.setattr("tasks.warehouse.LOCK_TIMEOUT_SECONDS", 0.3)
+    wh = connect_warehouse(load_settings(home=str(tmp_path)))
+    try:
+        migrate(wh)
+        load_tables(wh, METADATA, gold_frames())
+        before = _checksums(wh)
+        writer = sqlite3.connect(tmp_path / "warehouse.db", isolation_level=None)
+        writer.execute("BEGIN IMMEDIATE")  # another process's write transaction
+        with pytest.raises(WarehouseBusy, match=r"busy for over 0.3 s"):
+            load_tables(wh, METADATA, gold_frames(price_bump=3.0))
+        writer.execute("ROLLBACK")
+        writer.close()
+        assert _checksums(wh) == before
+        load_tables(wh, METADATA, gold_frames(price_bump=3.0))
+        assert _checksums(wh) != before
+    finally:
+        wh.dispose()
