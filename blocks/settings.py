@@ -50,6 +50,11 @@ class CofreSettings(BaseSettings):
     warehouse_block: str | None = Field(
         None, description="Name of the encrypted PostgreSQL credentials block for the warehouse."
     )
+    spark_master: str | None = Field(
+        None,
+        description="Spark master for the gold stage (spark://host:7077, local[4]); "
+        "default local[*] in the pipeline's process.",
+    )
     sources: SourceMode = "auto"
     # External sources (issue 4)
     sgs_base_url: str = Field(

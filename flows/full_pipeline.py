@@ -49,7 +49,9 @@ def full_pipeline(
     run_id = current_run_id()
     summary = RunSummary(run_id, flow_run_name=flow_run.name or "")
     bronze: list[dict] = []
-    target = Lake.from_settings(load_settings(lake_url=lake))
+    settings = load_settings(lake_url=lake, spark_master=master)
+    target = Lake.from_settings(settings)
+    master = settings.spark_master  # --master, else COFRE_SPARK_MASTER, else local[*]
     warm_up_spark(master)  # the JVM boots while ingestion and silver run
     try:
         with summary.stage("ingestion") as stage:

@@ -18,8 +18,10 @@ from tasks.runlog import current_run_id, exit_on_cofre_error
 @flow(name="gold", log_prints=True)
 def gold(lake: str | None = None, master: str | None = None, run_id: str | None = None) -> dict:
     """Build gold from the lake's silver (Spark `local[*]` unless `master` names a cluster)."""
-    settings = load_settings(lake_url=lake)
-    summary = run_gold_task(Lake.from_settings(settings), run_id or current_run_id(), master)
+    settings = load_settings(lake_url=lake, spark_master=master)
+    summary = run_gold_task(
+        Lake.from_settings(settings), run_id or current_run_id(), settings.spark_master
+    )
     print(summary.report_markdown)
     return {
         "rows": summary.rows,
@@ -34,7 +36,8 @@ def add_gold_arguments(parser: argparse.ArgumentParser) -> None:
         "--master",
         "--spark-master",
         dest="master",
-        help="Spark master URL, e.g. spark://host:7077 (default: local[*] in this process)",
+        help="Spark master URL, e.g. spark://host:7077 (default: COFRE_SPARK_MASTER, else "
+        "local[*] in this process)",
     )
 
 

@@ -170,3 +170,22 @@ def test_cli_help_lists_the_options():
     ).stdout
     for option in ("--lake", "--master"):
         assert option in out
+
+
+def test_cofre_spark_master_reaches_the_gold_stage(
+    prefect_api, s3_bucket, moto_endpoint, monkeypatch
+):
+    """COFRE_SPARK_MASTER is the gold flow's master when --master is not given: a cluster
+    master meets the S3A check (the local session stands in for the cluster)."""
+    from flows.gold import gold
+
+    spark = gold_stage.get_spark()
+    seen: list = []
+    monkeypatch.setattr(gold_stage, "get_spark", lambda master=None: seen.append(master) or spark)
+    monkeypatch.setenv("COFRE_SPARK_MASTER", "spark://cluster:7077")
+    monkeypatch.setenv("COFRE_S3_ENDPOINT_URL", moto_endpoint)
+    with pytest.raises(ConfigurationError, match="'spark://cluster:7077' cannot read this S3"):
+        gold(lake=f"s3://{s3_bucket}")
+    with pytest.raises(ConfigurationError, match="'spark://flag:7077' cannot read"):
+        gold(lake=f"s3://{s3_bucket}", master="spark://flag:7077")  # the flag wins
+    assert seen == ["spark://cluster:7077", "spark://flag:7077"]
