@@ -56,7 +56,7 @@ def _length_prefixes(lengths: np.ndarray) -> pa.Array:
 # SQL type -> (the polars type its values are cast to, their big-endian numpy layout).
 # Subclasses before their bases: BigInteger and SmallInteger are Integers, Double a Float.
 _FIXED_WIDTH: list[tuple[type[TypeEngine], pl.DataType, str]] = [
-    (Boolean, pl.UInt8(), ">u1"),
+    (Boolean, pl.Boolean(), ">u1"),
     (BigInteger, pl.Int64(), ">i8"),
     (SmallInteger, pl.Int16(), ">i2"),
     (Integer, pl.Int32(), ">i4"),
@@ -76,10 +76,24 @@ def _target(sql_type: TypeEngine) -> tuple[pl.DataType, str | None] | None:
     return None
 
 
+def _misfits(series: pl.Series, polars_type: pl.DataType) -> pl.Series:
+    """True where a value does not survive the cast: out of range, unparseable, or a fraction
+    an integer column would drop (polars truncates 2.7 to 2 without a word)."""
+    cast = series.cast(polars_type, strict=False)
+    lost = cast.is_null() & series.is_not_null()
+    if polars_type.is_integer() and series.dtype.is_float():
+        lost = lost | (cast.cast(pl.Float64) != series).fill_null(False)
+    return lost
+
+
 def _fixed_width(series: pl.Series, polars_type: pl.DataType, layout: str) -> np.ndarray:
     """Big-endian value bytes, (rows, width); NULL rows hold zeros."""
+    if polars_type.is_integer() and series.dtype.is_float() and _misfits(series, polars_type).any():
+        raise pl.exceptions.InvalidOperationError("a fractional value for an integer column")
     values = series.cast(polars_type)  # strict: a value that does not fit raises
-    if polars_type == pl.Datetime("us"):
+    if polars_type == pl.Boolean:
+        values = values.cast(pl.UInt8)
+    elif polars_type == pl.Datetime("us"):
         values = values.dt.epoch("us") - _MICROS_1970_TO_2000
     elif polars_type == pl.Date:
         values = values.cast(pl.Int32) - _DAYS_1970_TO_2000
@@ -112,8 +126,7 @@ def _fields(series: pl.Series, sql_type: TypeEngine) -> list[pa.Array]:
 def _first_misfit(chunk: pl.DataFrame, sql_types: Sequence[TypeEngine], first_row: int) -> str:
     """Where the first value its column's SQL type cannot hold is (rows counted from 1)."""
     for series, sql_type in zip(chunk.iter_columns(), sql_types, strict=True):
-        cast = series.cast(_target(sql_type)[0], strict=False)
-        misfits = (cast.is_null() & series.is_not_null()).arg_true()
+        misfits = _misfits(series, _target(sql_type)[0]).arg_true()
         if len(misfits):
             row = misfits[0]
             return (

@@ -129,3 +129,12 @@ def test_the_warehouse_schema_uses_only_encodable_types():
     for table in METADATA.sorted_tables:
         frame = pl.DataFrame({c.name: [None] for c in table.columns})
         list(binary_copy_stream(frame, [c.type for c in table.columns], table=table.name))
+
+
+def test_a_fraction_is_never_truncated_into_an_integer_column():
+    """polars casts 2.7 to 2 silently; the encoder refuses, naming the row."""
+    frame = pl.DataFrame({"items": [1.0, 2.0, 2.7, None]})
+    with pytest.raises(InvalidSourceData, match=r"row 3, column items: 2.7 does not fit"):
+        list(binary_copy_stream(frame, [Integer()], table="t"))
+    whole = pl.DataFrame({"items": [1.0, 2.0, None]})
+    assert len(list(binary_copy_stream(whole, [Integer()], table="t"))) == 3
