@@ -27,7 +27,7 @@ from blocks.errors import (
 )
 from blocks.lake import Lake
 from tasks.bronze import BronzeLanding, land_bronze
-from tasks.runlog import run_logger
+from tasks.runlog import retry_only_on, run_logger
 
 SOURCE_MODES = ("live", "snapshot", "auto")
 T = TypeVar("T")
@@ -203,19 +203,10 @@ def bronze_row(lake: Lake, landing: BronzeLanding) -> dict[str, Any]:
     }
 
 
-def retry_on_fetch_failure(task: Any, task_run: Any, state: Any) -> bool:
-    """Prefect `retry_condition_fn`: retry a source task only when its fetch failed in a way
-    time may cure (the HTTP layer gave up on 5xx, 429, timeouts or an unreachable network in
-    live mode). A 4xx, a malformed payload or a configuration error is never retried."""
-    try:
-        state.result()
-    except SourceRejected:
-        return False
-    except SourceUnavailable:
-        return True
-    except Exception:
-        return False
-    return False
+# Retry a source task only when its fetch failed in a way time may cure (the HTTP layer gave
+# up on 5xx, 429, timeouts or an unreachable network in live mode). A 4xx, a malformed
+# payload or a configuration error is never retried.
+retry_on_fetch_failure = retry_only_on(SourceUnavailable, never=(SourceRejected,))
 
 
 def format_source_summary(results: list[dict[str, Any]]) -> str:

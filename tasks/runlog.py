@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from prefect.exceptions import MissingContextError
 from prefect.logging import get_run_logger
@@ -17,6 +18,26 @@ def run_logger(name: str) -> logging.Logger | logging.LoggerAdapter:
         return get_run_logger()
     except MissingContextError:
         return logging.getLogger(name)
+
+
+def retry_only_on(
+    retryable: type[Exception], *, never: tuple[type[Exception], ...] = ()
+) -> Callable[[Any, Any, Any], bool]:
+    """A Prefect `retry_condition_fn`: retry a failed task run only when its exception is a
+    `retryable` (and not one of `never`); any other failure ends the run at once."""
+
+    def condition(task: Any, task_run: Any, state: Any) -> bool:
+        try:
+            state.result()
+        except never:
+            return False
+        except retryable:
+            return True
+        except Exception:
+            return False
+        return False
+
+    return condition
 
 
 def current_run_id() -> str:

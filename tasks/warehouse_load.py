@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 import polars as pl
 from prefect import task
@@ -15,7 +14,7 @@ from blocks import audit
 from blocks.errors import InvalidSourceData, WarehouseBusy
 from blocks.lake import Lake
 from blocks.settings import CofreSettings
-from tasks.runlog import run_logger
+from tasks.runlog import retry_only_on, run_logger
 from tasks.warehouse import Warehouse, connect_warehouse, load_tables
 from tasks.warehouse_schema import GOLD_TABLES, METADATA, migrate
 
@@ -85,16 +84,9 @@ def _load(warehouse: Warehouse, frames: dict, run_id: str, started: float) -> Wa
     return summary
 
 
-def retry_when_busy(task: Any, task_run: Any, state: Any) -> bool:
-    """Prefect `retry_condition_fn`: retry a load only when another session kept a table busy
-    (it rolled back; later it may get through). Bad data or configuration never retries."""
-    try:
-        state.result()
-    except WarehouseBusy:
-        return True
-    except Exception:
-        return False
-    return False
+# Retry a load only when another session kept a table busy (it rolled back; later it may get
+# through). Bad data or configuration never retries.
+retry_when_busy = retry_only_on(WarehouseBusy)
 
 
 @task(
