@@ -16,14 +16,9 @@ import argparse
 import os
 import platform
 import tempfile
-import time
 from pathlib import Path
 
-
-def _timed(action):
-    started = time.perf_counter()
-    result = action()
-    return result, time.perf_counter() - started
+from benchmarks.measure import timed
 
 
 def build_silver(workdir: Path, orders: int, seed: int):
@@ -65,18 +60,18 @@ def run(
     if silver_url:  # reuse a silver layer (the gate reads it with polars from its lake)
         lake, silver_seconds = Lake.from_url(silver_url.rstrip("/").removesuffix("/silver")), 0.0
     else:
-        lake, silver_seconds = _timed(lambda: build_silver(workdir, orders, seed))
-    spark, session_seconds = _timed(lambda: build_session(master, conf=conf))
+        lake, silver_seconds = timed(lambda: build_silver(workdir, orders, seed))
+    spark, session_seconds = timed(lambda: build_session(master, conf=conf))
     gold = workdir / "gold"
-    rows, cold_seconds = _timed(lambda: run_gold(spark, lake.url("silver"), f"{gold}/1"))
-    _, warm_seconds = _timed(lambda: run_gold(spark, lake.url("silver"), f"{gold}/2"))
+    rows, cold_seconds = timed(lambda: run_gold(spark, lake.url("silver"), f"{gold}/1"))
+    _, warm_seconds = timed(lambda: run_gold(spark, lake.url("silver"), f"{gold}/2"))
     silver = {name: read_silver(lake, name) for name in SILVER_INPUTS}
 
     def gate() -> None:
         tables = {t: read_gold_table(f"{gold}/2/{t}") for t in GOLD_TABLES}
         gold_gate(silver, tables)
 
-    _, gate_seconds = _timed(gate)
+    _, gate_seconds = timed(gate)
     spark.stop()
     return [
         ("silver build (polars, not Spark)", silver_seconds, ""),

@@ -1,5 +1,6 @@
-"""Run a command and measure it from outside: wall time and the peak RSS of its whole
-process tree (Python plus the Spark JVM it starts), sampled from /proc every 100 ms."""
+"""Measuring for the benchmarks: a call's wall time (`timed`), and a command from outside,
+its wall time and the peak RSS of its whole process tree (Python plus the Spark JVM it
+starts), sampled from /proc every 100 ms (`run_measured`)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,19 @@ import contextlib
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+def timed(action: Callable[[], T]) -> tuple[T, float]:
+    """`action()`'s result and the seconds it took."""
+    started = time.perf_counter()
+    result = action()
+    return result, time.perf_counter() - started
 
 
 @dataclass

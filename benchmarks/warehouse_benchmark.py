@@ -26,16 +26,11 @@ import os
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
+from benchmarks.measure import timed
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _timed(action) -> float:
-    started = time.perf_counter()
-    action()
-    return time.perf_counter() - started
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -80,10 +75,10 @@ def main(argv: list[str] | None = None) -> None:
 
         for _ in range(args.repeats):
             timings["copy"].append(
-                _timed(lambda: load_tables(warehouse, METADATA, {"fact_sales": fact}))
+                timed(lambda: load_tables(warehouse, METADATA, {"fact_sales": fact}))[1]
             )
-            timings["to_sql"].append(_timed(lambda: seed_way("fact_sales")))
-            timings["to_sql_unconstrained"].append(_timed(lambda: seed_way("fact_sales_plain")))
+            timings["to_sql"].append(timed(lambda: seed_way("fact_sales"))[1])
+            timings["to_sql_unconstrained"].append(timed(lambda: seed_way("fact_sales_plain"))[1])
         assert table_counts(warehouse, METADATA)["fact_sales"] == fact.height
         with tempfile.TemporaryDirectory() as home:
             sqlite = connect_warehouse(load_settings(home=home))
@@ -91,7 +86,7 @@ def main(argv: list[str] | None = None) -> None:
             for _ in range(args.repeats):
                 for name, target in (("postgresql", warehouse), ("sqlite", sqlite)):
                     whole[name].append(
-                        _timed(lambda t=target: load_tables(t, METADATA, everything))
+                        timed(lambda t=target: load_tables(t, METADATA, everything))[1]
                     )
             sqlite.dispose()
         warehouse.dispose()

@@ -6,9 +6,9 @@ the encrypted PostgreSQL block named by `COFRE_WAREHOUSE_BLOCK` > `$COFRE_HOME/w
 A load is one transaction that replaces the loaded tables. PostgreSQL: keys, indexes and
 foreign keys are set aside, the tables truncated and refilled with binary `COPY`
 (tasks/pg_copy.py), then indexes and keys rebuilt and foreign keys re-validated set-wise
-(see `_load_postgres`). SQLite: rows
-deleted and re-inserted with `executemany`. Re-loading the same gold gives identical tables;
-a failure anywhere rolls everything back and the previous data stays intact.
+(see `_load_postgres`). SQLite: rows deleted and re-inserted with `executemany`. Re-loading
+the same gold gives identical tables; a failure anywhere rolls everything back and the
+previous data stays intact.
 """
 
 from __future__ import annotations
@@ -193,9 +193,9 @@ def _load_postgres(conn, tables: list[Table], frames: dict[str, pl.DataFrame]) -
     exact definitions), TRUNCATE, `COPY` straight into the tables, then re-create indexes and
     keys (one sorted build each) and re-add the foreign keys (one set-based check each,
     instead of a trigger per row; with the indexes already built the checks measured about a
-    third cheaper). Everything is transactional in PostgreSQL: a failure
-    anywhere, a dangling foreign key included, rolls back to the previous tables with all
-    their constraints. Readers wait for the commit and never see a partial load.
+    third cheaper). Everything is transactional in PostgreSQL: a failure anywhere, a dangling
+    foreign key included, rolls back to the previous tables with all their constraints.
+    Readers wait for the commit and never see a partial load.
     """
     from psycopg import sql
 

@@ -173,6 +173,7 @@ def key_columns() -> dict[str, list[str]]:
 
 def build_metadata() -> MetaData:
     metadata = MetaData(schema=SCHEMA)
+    text_keys = key_columns()
     Table(
         "schema_version",
         metadata,
@@ -185,7 +186,7 @@ def build_metadata() -> MetaData:
         for column, kind in columns.items():
             target = FOREIGN_KEYS.get((name, column))
             args = [ForeignKey(f"{SCHEMA}.{target}")] if target else []
-            type_ = KEY_TEXT if column in key_columns().get(name, ()) else TYPES[kind]
+            type_ = KEY_TEXT if column in text_keys.get(name, ()) else TYPES[kind]
             items.append(Column(column, type_, *args, nullable=column not in primary_key))
         if primary_key:
             items.append(PrimaryKeyConstraint(*primary_key, name=f"pk_{name}"))
