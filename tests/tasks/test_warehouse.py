@@ -16,15 +16,26 @@ from tasks.warehouse_schema import GOLD_TABLES, LATEST, METADATA, current_versio
 from tests.tasks.gold_frames import NASTY_CATEGORY, gold_frames
 
 
+@pytest.fixture
+def pg_url(postgres, monkeypatch) -> str:
+    """A fresh database on the session's PostgreSQL: its URL, without the password."""
+    monkeypatch.setenv("PGPASSWORD", postgres.password)  # libpq reads it; never in the URL
+    return postgres.url(postgres.create_database(f"wh_{uuid.uuid4().hex[:8]}"), with_password=False)
+
+
+@pytest.fixture
+def pg_warehouse(pg_url):
+    wh = connect_warehouse(load_settings(), pg_url)
+    yield wh
+    wh.dispose()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
-def warehouse(request, tmp_path, monkeypatch):
-    if request.param == "sqlite":
-        wh = connect_warehouse(load_settings(home=str(tmp_path)))
-    else:
-        pg = request.getfixturevalue("postgres")
-        database = pg.create_database(f"wh_{uuid.uuid4().hex[:8]}")
-        monkeypatch.setenv("PGPASSWORD", pg.password)  # libpq reads it; never in the URL
-        wh = connect_warehouse(load_settings(), pg.url(database, with_password=False))
+def warehouse(request, tmp_path):
+    if request.param == "postgresql":
+        yield request.getfixturevalue("pg_warehouse")
+        return
+    wh = connect_warehouse(load_settings(home=str(tmp_path)))
     yield wh
     wh.dispose()
 
@@ -116,34 +127,27 @@ def test_an_older_schema_is_migrated_without_losing_data(warehouse):
     assert current_version(warehouse) == 3
 
 
-def test_text_keys_of_an_older_postgres_schema_move_to_byte_order(postgres, monkeypatch):
+def test_text_keys_of_an_older_postgres_schema_move_to_byte_order(pg_warehouse):
     """Version 3 on tables created before it (locale collation): keys move to C, rows stay."""
-    monkeypatch.setenv("PGPASSWORD", postgres.password)
-    database = postgres.create_database(f"wh_{uuid.uuid4().hex[:8]}")
-    wh = connect_warehouse(load_settings(), postgres.url(database, with_password=False))
+    wh = pg_warehouse
     collations = text(
         "SELECT table_name || '.' || column_name, collation_name FROM information_schema.columns "
         "WHERE table_schema = 'dw' AND column_name IN ('order_id', 'customer_key', 'product_key')"
     )
-    try:
-        migrate(wh, upto=2)
-        with wh.engine.begin() as conn:  # as version 1 created them before version 3 existed
-            for qualified, _collation in conn.execute(collations).all():
-                name, col = qualified.split(".")
-                conn.execute(
-                    text(
-                        f'ALTER TABLE dw."{name}" ALTER COLUMN "{col}" TYPE text COLLATE "default"'
-                    )
-                )
-        load_tables(wh, METADATA, gold_frames())
-        before = _checksums(wh)
-        assert migrate(wh) == [3]
-        assert _checksums(wh) == before
-        with wh.engine.connect() as conn:
-            found = dict(conn.execute(collations).all())
-        assert found and set(found.values()) == {"C"}, found
-    finally:
-        wh.dispose()
+    migrate(wh, upto=2)
+    with wh.engine.begin() as conn:  # as version 1 created them before version 3 existed
+        for qualified, _collation in conn.execute(collations).all():
+            name, col = qualified.split(".")
+            conn.execute(
+                text(f'ALTER TABLE dw."{name}" ALTER COLUMN "{col}" TYPE text COLLATE "default"')
+            )
+    load_tables(wh, METADATA, gold_frames())
+    before = _checksums(wh)
+    assert migrate(wh) == [3]
+    assert _checksums(wh) == before
+    with wh.engine.connect() as conn:
+        found = dict(conn.execute(collations).all())
+    assert found and set(found.values()) == {"C"}, found
 
 
 def test_a_password_in_the_url_is_refused():
@@ -186,45 +190,40 @@ def _catalog(wh) -> dict:
     return {"constraints": sorted(constraints), "indexes": sorted(indexes)}
 
 
-def test_postgres_bulk_load_restores_every_key_index_and_outside_reference(postgres, monkeypatch):
+def test_postgres_bulk_load_restores_every_key_index_and_outside_reference(pg_warehouse):
     """The bulk path drops and re-creates keys, indexes and foreign keys inside the load's
     transaction: afterwards (and after a failed load) the catalog is exactly as before, a
     DBA's own foreign key into a dimension included, and foreign keys are enforced again."""
-    monkeypatch.setenv("PGPASSWORD", postgres.password)
-    database = postgres.create_database(f"wh_{uuid.uuid4().hex[:8]}")
-    wh = connect_warehouse(load_settings(), postgres.url(database, with_password=False))
-    try:
-        migrate(wh)
-        with wh.engine.begin() as conn:  # a table Cofre does not own, pointing at a dimension
-            conn.execute(
-                text(
-                    "CREATE TABLE dw.analyst_notes (product_key text "
-                    "REFERENCES dw.dim_product (product_key), note text)"
-                )
+    wh = pg_warehouse
+    migrate(wh)
+    with wh.engine.begin() as conn:  # a table Cofre does not own, pointing at a dimension
+        conn.execute(
+            text(
+                "CREATE TABLE dw.analyst_notes (product_key text "
+                "REFERENCES dw.dim_product (product_key), note text)"
             )
-        load_tables(wh, METADATA, gold_frames())
-        with wh.engine.begin() as conn:
-            conn.execute(text("INSERT INTO dw.analyst_notes VALUES ('p1', 'check')"))
-        before = _catalog(wh)
-        assert len(before["indexes"]) > len(GOLD_TABLES)  # keys and the dashboard's indexes
-        load_tables(wh, METADATA, gold_frames(price_bump=1.0))
-        assert _catalog(wh) == before
-        # A reload that would orphan the analyst's row fails as a whole: nothing changes.
-        without_p1 = gold_frames()
-        without_p1["dim_product"] = without_p1["dim_product"].filter(pl.col("product_key") != "p1")
-        without_p1["fact_sales"] = without_p1["fact_sales"].filter(pl.col("product_key") != "p1")
-        with pytest.raises(Exception, match="analyst_notes"):
-            load_tables(wh, METADATA, without_p1)
-        assert _catalog(wh) == before
-        with wh.engine.begin() as conn, pytest.raises(Exception, match=r"(?i)foreign key"):
-            conn.execute(
-                text(
-                    "INSERT INTO dw.fact_sales (order_id, order_item_id, product_key) "
-                    "VALUES ('x', 1, 'ghost')"
-                )
+        )
+    load_tables(wh, METADATA, gold_frames())
+    with wh.engine.begin() as conn:
+        conn.execute(text("INSERT INTO dw.analyst_notes VALUES ('p1', 'check')"))
+    before = _catalog(wh)
+    assert len(before["indexes"]) > len(GOLD_TABLES)  # keys and the dashboard's indexes
+    load_tables(wh, METADATA, gold_frames(price_bump=1.0))
+    assert _catalog(wh) == before
+    # A reload that would orphan the analyst's row fails as a whole: nothing changes.
+    without_p1 = gold_frames()
+    without_p1["dim_product"] = without_p1["dim_product"].filter(pl.col("product_key") != "p1")
+    without_p1["fact_sales"] = without_p1["fact_sales"].filter(pl.col("product_key") != "p1")
+    with pytest.raises(Exception, match="analyst_notes"):
+        load_tables(wh, METADATA, without_p1)
+    assert _catalog(wh) == before
+    with wh.engine.begin() as conn, pytest.raises(Exception, match=r"(?i)foreign key"):
+        conn.execute(
+            text(
+                "INSERT INTO dw.fact_sales (order_id, order_item_id, product_key) "
+                "VALUES ('x', 1, 'ghost')"
             )
-    finally:
-        wh.dispose()
+        )
 
 
 def test_sqlite_bulk_load_restores_indexes_and_foreign_keys(tmp_path):
@@ -269,57 +268,46 @@ def test_control_characters_and_backslashes_round_trip(warehouse):
     assert [stored[f"extra-{i}"] for i in range(len(tricky))] == tricky
 
 
-def test_a_value_postgres_cannot_hold_aborts_the_copy_and_rolls_back(postgres, monkeypatch):
+def test_a_value_postgres_cannot_hold_aborts_the_copy_and_rolls_back(pg_warehouse):
     """An error raised while the binary COPY is streaming (here a delivery_days beyond int4,
     caught by the encoder) aborts the COPY and the whole load; the connection stays usable."""
-    monkeypatch.setenv("PGPASSWORD", postgres.password)
-    database = postgres.create_database(f"wh_{uuid.uuid4().hex[:8]}")
-    wh = connect_warehouse(load_settings(), postgres.url(database, with_password=False))
-    try:
-        migrate(wh)
-        load_tables(wh, METADATA, gold_frames())
-        before, catalog = _checksums(wh), _catalog(wh)
-        broken = gold_frames(price_bump=2.0)
-        broken["fact_sales"] = broken["fact_sales"].with_columns(
-            pl.when(pl.col("order_id") == "o2")
-            .then(pl.lit(2**31, dtype=pl.Int64))
-            .otherwise(pl.col("delivery_days").cast(pl.Int64))
-            .alias("delivery_days")
-        )
-        with pytest.raises(
-            InvalidSourceData,
-            match=r"fact_sales, row 3, column delivery_days: 2147483648 does not fit",
-        ):
-            load_tables(wh, METADATA, broken)
-        assert _checksums(wh) == before
-        assert _catalog(wh) == catalog
-        assert load_tables(wh, METADATA, gold_frames())["fact_sales"] == 3  # usable again
-    finally:
-        wh.dispose()
+    wh = pg_warehouse
+    migrate(wh)
+    load_tables(wh, METADATA, gold_frames())
+    before, catalog = _checksums(wh), _catalog(wh)
+    broken = gold_frames(price_bump=2.0)
+    broken["fact_sales"] = broken["fact_sales"].with_columns(
+        pl.when(pl.col("order_id") == "o2")
+        .then(pl.lit(2**31, dtype=pl.Int64))
+        .otherwise(pl.col("delivery_days").cast(pl.Int64))
+        .alias("delivery_days")
+    )
+    with pytest.raises(
+        InvalidSourceData,
+        match=r"fact_sales, row 3, column delivery_days: 2147483648 does not fit",
+    ):
+        load_tables(wh, METADATA, broken)
+    assert _checksums(wh) == before
+    assert _catalog(wh) == catalog
+    assert load_tables(wh, METADATA, gold_frames())["fact_sales"] == 3  # usable again
 
 
-def test_a_table_kept_busy_by_another_session_times_out_cleanly(postgres, monkeypatch):
+def test_a_table_kept_busy_by_another_session_times_out_cleanly(pg_warehouse, pg_url, monkeypatch):
     """A reader holding a table (a long query, an idle open transaction) makes the load give
     up after the lock timeout instead of queueing every later reader behind it."""
-    monkeypatch.setenv("PGPASSWORD", postgres.password)
+    wh = pg_warehouse
     monkeypatch.setattr("tasks.warehouse.LOCK_TIMEOUT_SECONDS", 0.5)
-    database = postgres.create_database(f"wh_{uuid.uuid4().hex[:8]}")
-    url = postgres.url(database, with_password=False)
-    wh = connect_warehouse(load_settings(), url)
-    try:
-        migrate(wh)
-        load_tables(wh, METADATA, gold_frames())
-        before = _checksums(wh)
-        with psycopg.connect(url) as reader:  # its transaction stays open until the block ends
-            reader.execute("SELECT count(*) FROM dw.dim_seller").fetchone()
-            with pytest.raises(WarehouseBusy, match=r"busy for over 0.5 s\. Nothing changed"):
-                load_tables(wh, METADATA, gold_frames(price_bump=3.0))
-            assert reader.execute("SELECT count(*) FROM dw.fact_sales").fetchone() == (3,)
-        assert _checksums(wh) == before
-        load_tables(wh, METADATA, gold_frames(price_bump=3.0))  # the reader is gone
-        assert _checksums(wh) != before
-    finally:
-        wh.dispose()
+    migrate(wh)
+    load_tables(wh, METADATA, gold_frames())
+    before = _checksums(wh)
+    with psycopg.connect(pg_url) as reader:  # its transaction stays open until the block ends
+        reader.execute("SELECT count(*) FROM dw.dim_seller").fetchone()
+        with pytest.raises(WarehouseBusy, match=r"busy for over 0.5 s\. Nothing changed"):
+            load_tables(wh, METADATA, gold_frames(price_bump=3.0))
+        assert reader.execute("SELECT count(*) FROM dw.fact_sales").fetchone() == (3,)
+    assert _checksums(wh) == before
+    load_tables(wh, METADATA, gold_frames(price_bump=3.0))  # the reader is gone
+    assert _checksums(wh) != before
 
 
 def test_sqlite_held_by_another_writer_times_out_cleanly(tmp_path, monkeypatch):
