@@ -11,7 +11,6 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-import polars as pl
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
@@ -19,6 +18,7 @@ from blocks.errors import InvalidSourceData
 from blocks.lake import Lake
 from blocks.settings import CofreSettings
 from tasks.bronze import BronzeLanding, land_bronze
+from tasks.csv_records import BOM, split_records
 from tasks.olist_synthetic import OLIST_FILES, generate_olist
 from tasks.runlog import run_logger
 
@@ -35,6 +35,7 @@ class OlistFile:
     path: Path
     dataset: str
     rows: int | None
+    rows_note: str | None = None  # set when `rows` is an estimate (a quote breaks the file)
 
 
 def dataset_name(file_name: str) -> str:
@@ -70,7 +71,7 @@ def check_olist_dir(directory: Path | str) -> list[OlistFile]:
         if problem:
             problems.append(f"{name}: {problem}")
         else:
-            checked.append(OlistFile(name, path, dataset_name(name), _count_rows(path)))
+            checked.append(OlistFile(name, path, dataset_name(name), *_count_rows(path)))
     if problems:
         raise InvalidSourceData(
             f"The Olist files in {directory} cannot be ingested:\n  - "
@@ -86,7 +87,10 @@ def _file_problem(path: Path, expected: tuple[str, ...]) -> str | None:
     bad_line = _first_non_utf8_line(path)
     if bad_line is not None:
         return f"not valid UTF-8 at line {bad_line}; re-export the file as UTF-8"
-    with open(path, encoding="utf-8", newline="") as handle:
+    with open(path, "rb") as handle:
+        if handle.read(len(BOM)) == BOM:
+            log.warning("%s starts with a UTF-8 byte order mark (BOM): ignored.", path.name)
+    with open(path, encoding="utf-8-sig", newline="") as handle:
         header = next(csv.reader(handle), [])
         has_rows = handle.readline().strip() != ""
     missing = [column for column in expected if column not in header]
@@ -115,13 +119,29 @@ def _first_non_utf8_line(path: Path) -> int | None:
     return None
 
 
-def _count_rows(path: Path) -> int | None:
-    """CSV records (quoted line breaks counted once); None if the file cannot be parsed here."""
-    try:
-        frame = pl.scan_csv(path, infer_schema=False, truncate_ragged_lines=True)
-        return int(frame.select(pl.len()).collect().item())
-    except pl.exceptions.PolarsError:
-        return None  # malformed rows are silver's business (quarantine), not bronze's
+def _count_rows(path: Path) -> tuple[int, str | None]:
+    """Physical CSV records (quoted line breaks counted once), and a note when estimated.
+
+    A file whose quoting breaks still lands (bronze keeps what was received); its count
+    from the break on is one record per non-blank line, and the note says so. Silver then
+    refuses the file naming the same line.
+    """
+    records = split_records(path.read_bytes(), path.name)
+    if records.reliable:
+        return records.count, None
+    broken = records.broken
+    note = (
+        f"estimated: the quoting breaks at line {broken.line} ({broken.detail}); the "
+        f"{records.records_after_break:,} non-blank lines from there on count one record each"
+    )
+    run_logger(__name__).warning(
+        "%s line %s: %s. It lands in bronze as received; silver will refuse it until the "
+        "quoting is fixed.",
+        path.name,
+        broken.line,
+        broken.detail,
+    )
+    return records.count, note
 
 
 def synthetic_olist_dir(home: Path, orders: int, seed: int) -> Path:
@@ -163,6 +183,7 @@ def land_olist_file(lake: Lake, file: OlistFile, run_id: str) -> BronzeLanding:
         run_id=run_id,
         local_path=file.path,
         rows=file.rows,
+        extra={"rows_reliable": False, "rows_note": file.rows_note} if file.rows_note else None,
     )
     state = "landed" if landing.written else "already in bronze (same sha256), skipped"
     run_logger(__name__).info("%s: %s rows, %s", file.name, file.rows, state)

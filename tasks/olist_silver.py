@@ -1,21 +1,29 @@
 """Olist bronze CSV -> typed polars frames, with every unparseable row accounted for.
 
-pyarrow's CSV reader parses (multi-threaded, quoted line breaks allowed) and hands rows with
-the wrong number of fields to a handler, so malformed rows are captured, not dropped. Values
-are read as text and cast here: a value that does not cast (a malformed timestamp, a price
-of "abc") becomes a failure record for its row.
+`tasks.csv_records` first splits the bytes into records (RFC 4180 quoting, start lines,
+field counts); records with the wrong number of fields become failure records and are cut
+out, and pyarrow's CSV reader (multi-threaded, quoted line breaks allowed) parses the rest,
+which must give exactly one row per remaining record. Values are read as text and cast
+here: a value that does not cast (a malformed timestamp, a price of "abc") becomes a
+failure record for its row.
 """
 
 from __future__ import annotations
 
 import io
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from blocks.errors import MalformedCsv
+from tasks.csv_records import CsvRecords, split_records
 from tasks.olist_synthetic import OLIST_FILES
+from tasks.runlog import run_logger
 from validation.gate import FAILURE_COLUMNS, ROW, empty_failures
+
+LINE = "_line"  # 1-based physical line where a record starts (quarantine names it)
 
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
 
@@ -86,21 +94,90 @@ def source_file(dataset: str) -> str:
     return SOURCE_FILES[dataset]
 
 
-def read_text_frame(data: bytes, dataset: str) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """All columns as text plus `_row`; malformed rows as failure records (negative `_row`)."""
-    columns = OLIST_FILES[source_file(dataset)]
-    malformed: list[dict] = []
+def read_text_frame(data: bytes, dataset: str) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """All columns as text plus `_row` (1-based record number) and `_line` (its first line).
+
+    Returns (text, failures, lines): a record with the wrong number of fields becomes a
+    `csv_field_count` failure; `lines` maps every record's `_row` to its `_line`, so that
+    quarantined records name the line to fix. Parsed rows + failures = the file's records.
+    Raises `MalformedCsv` naming the file and line when the quoting breaks (docs/
+    data-dictionary.md, "Malformed CSV records"): no row is ever merged into a bad one.
+    """
+    file = source_file(dataset)
+    columns = OLIST_FILES[file]
+    records = split_records(data, file)
+    records.raise_if_broken()
+    if records.bom:
+        run_logger(__name__).warning("%s starts with a UTF-8 byte order mark: ignored.", file)
+    table, skipped = _parse(data, columns, file, strict=False)
+    bad, failures = np.empty(0, dtype=np.int64), empty_failures()
+    if skipped or table.num_rows != records.count:  # rare: find the records to cut out
+        bad, counts = records.bad_field_count()
+        failures = _field_count_failures(data, records, bad, counts)
+        table, _ = _parse(_without(data, records, bad), columns, file, strict=True)
+    good = np.delete(np.arange(records.starts.size), bad)
+    if table.num_rows != good.size:  # the splitter and pyarrow disagree: never guess
+        raise MalformedCsv(
+            f"{file}: {table.num_rows:,} rows parsed where {good.size:,} records were "
+            "counted; Cofre cannot account for every record. Re-export the file "
+            "(RFC 4180 quoting) and re-run."
+        )
+    frame = pl.from_arrow(table).rename(lambda c: RENAMES.get(c, c))
+    frame = frame.with_columns(
+        pl.Series(ROW, good + 1, pl.Int64), pl.Series(LINE, records.lines[good], pl.Int64)
+    ).select(ROW, LINE, pl.exclude(ROW, LINE))
+    lines = pl.DataFrame(
+        {ROW: np.arange(1, records.starts.size + 1), LINE: records.lines},
+        schema={ROW: pl.Int64, LINE: pl.Int64},
+    )
+    return frame, failures, lines
+
+
+def _field_count_failures(
+    data: bytes, records: CsvRecords, bad: np.ndarray, counts: np.ndarray
+) -> pl.DataFrame:
+    if not bad.size:
+        return empty_failures()
+    rows = [
+        {
+            ROW: int(i) + 1,
+            "_check": "csv_field_count",
+            "_column": None,
+            "_value": f"expected {records.expected_fields} fields, got {n}: "
+            + data[records.starts[i] : records.ends[i]].decode("utf-8", "replace")[:200],
+        }
+        for i, n in zip(bad, counts, strict=True)
+    ]
+    return pl.DataFrame(rows, schema=FAILURE_COLUMNS)
+
+
+def _without(data: bytes, records: CsvRecords, bad: np.ndarray) -> bytes:
+    """`data` less the records in `bad` (each with its line break)."""
+    if not bad.size:
+        return data
+    pieces, offset = [], 0
+    for i in bad:
+        pieces.append(data[offset : records.starts[i]])
+        offset = int(records.ends[i])
+        offset += 2 if data[offset : offset + 2] == b"\r\n" else 1
+    pieces.append(data[offset:])
+    return b"".join(pieces)
+
+
+def _parse(
+    data: bytes, columns: tuple[str, ...], file: str, *, strict: bool
+) -> tuple[pa.Table, int]:
+    """pyarrow's parse and the number of rows it skipped (strict: a skipped row raises)."""
+    skipped = 0
 
     def on_invalid_row(row) -> str:
-        malformed.append(
-            {
-                ROW: -(len(malformed) + 1),
-                "_check": "csv_field_count",
-                "_column": None,
-                "_value": f"expected {row.expected_columns} fields, got "
-                f"{row.actual_columns}: {row.text[:200]}",
-            }
-        )
+        nonlocal skipped
+        if strict:
+            raise MalformedCsv(
+                f"{file}: a row of {row.actual_columns} fields where {row.expected_columns} "
+                "were expected slipped past the record check; re-export the file and re-run."
+            )
+        skipped += 1
         return "skip"
 
     table = pacsv.read_csv(
@@ -115,10 +192,7 @@ def read_text_frame(data: bytes, dataset: str) -> tuple[pl.DataFrame, pl.DataFra
             include_columns=list(columns),
         ),
     )
-    frame = pl.from_arrow(table).rename(lambda c: RENAMES.get(c, c)).with_row_index(ROW, offset=1)
-    frame = frame.with_columns(pl.col(ROW).cast(pl.Int64))
-    failures = pl.DataFrame(malformed, schema=FAILURE_COLUMNS) if malformed else empty_failures()
-    return frame, failures
+    return table, skipped
 
 
 def _cast(column: str, kind: str) -> pl.Expr:

@@ -13,6 +13,7 @@ import polars as pl
 
 from blocks.lake import Lake, LakeObject
 from tasks.masking import SCRUB_PATTERNS, MaskingPolicy, apply_masking
+from tasks.olist_silver import LINE
 from validation.gate import FAILURE_COLUMNS, ROW
 
 WITHHELD = "[WITHHELD: personal data]"
@@ -30,10 +31,17 @@ def quarantine_frame(
     failures: pl.DataFrame,
     policy: MaskingPolicy,
     key: bytes,
+    lines: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """One record per (row, failed check): the row's text columns plus `_check/_column/_value`."""
+    """One record per (row, failed check): the row's text columns plus `_check/_column/_value`.
+
+    `lines` (`_row` -> `_line`, from `read_text_frame`) adds the file's 1-based line where
+    each record starts, also for records too malformed to have text columns.
+    """
     rules = policy.for_dataset(dataset)
     bad = text.join(failures.select(ROW).unique(), on=ROW, how="semi")
+    if lines is not None:
+        bad = bad.drop(LINE, strict=False)
     masked, _ = apply_masking(bad, dataset, policy, key) if rules else (bad, None)
     text_columns = [c for c in masked.columns if c != ROW and masked.schema[c] == pl.String]
     masked = masked.with_columns(_scrub(pl.col(c)) for c in text_columns)
@@ -43,12 +51,10 @@ def quarantine_frame(
         .then(pl.lit(WITHHELD))
         .otherwise(_scrub(pl.col("_value")))
     )
-    return (
-        failures.select(*FAILURE_COLUMNS)
-        .with_columns(value.alias("_value"))
-        .join(masked, on=ROW, how="left")
-        .sort(ROW)
-    )
+    found = failures.select(*FAILURE_COLUMNS).with_columns(value.alias("_value"))
+    if lines is not None:
+        found = found.join(lines.select(ROW, LINE), on=ROW, how="left")
+    return found.join(masked, on=ROW, how="left").sort(ROW)
 
 
 def write_quarantine(lake: Lake, dataset: str, run_id: str, frame: pl.DataFrame) -> LakeObject:

@@ -134,7 +134,7 @@ def _build_one(
     cache: dict,
 ) -> SilverDataset:
     manifest, data = latest_bronze(lake, "olist", dataset_name(source_file(name)))
-    text, malformed = read_text_frame(data, name)
+    text, malformed, lines = read_text_frame(data, name)  # raises MalformedCsv on a break
     typed, parse_failures = type_frame(text, name)
     rows_in = text.height + malformed.height
     prior = [malformed, parse_failures]
@@ -165,7 +165,9 @@ def _build_one(
     from tasks.quarantine import quarantine_frame
 
     quarantine = (
-        quarantine_frame(name, text, gate.failures, policy, key) if gate.failures.height else None
+        quarantine_frame(name, text, gate.failures, policy, key, lines)
+        if gate.failures.height
+        else None
     )
     return SilverDataset(name, masked, gate, report, manifest, quarantine)
 

@@ -157,8 +157,10 @@ def _corrupt(source_dir, target):
     edit("olist_order_items_dataset.csv", items)
     edit("olist_order_reviews_dataset.csv", reviews)
     payments = target / "olist_order_payments_dataset.csv"
-    payments.write_text(payments.read_text() + '"abc",1,"boleto"\n', encoding="utf-8")
-    expected["payments"] = {-1: "csv_field_count"}
+    text = payments.read_text()
+    payments.write_text(text + '"abc",1,"boleto"\n', encoding="utf-8")
+    # A malformed record keeps its record number (header + rows before it = its data row).
+    expected["payments"] = {len(text.splitlines()): "csv_field_count"}
     # The seed policy does not scrub text: reviews the generator wrote with an e-mail, phone
     # or CPF are held back as well (the gate keeps PII out of silver whatever the policy).
     reviews_src = _read(target, "olist_order_reviews_dataset.csv").with_row_index("row", offset=1)
