@@ -5,8 +5,8 @@
 
 Builds (once, reused afterwards) a warehouse the size of the real Olist set: the synthetic
 generator's 99,441 orders landed in bronze, IPCA and weather from the bundled snapshots,
-silver, Spark gold, then the warehouse load. Gold tables the Spark job does not produce yet
-(`fact_orders`) are built from silver with polars, the way the warehouse schema describes.
+silver, Spark gold (one gold version, read back through its current pointer), then the
+warehouse load.
 
 Then it times `load_dashboard` (the 8 view queries, side by side) for 10 filter changes and
 prints a Markdown table; it also checks that the fact queries over the whole period give the
@@ -37,9 +37,6 @@ from tasks.warehouse import Warehouse, connect_warehouse, load_tables, table_cou
 from tasks.warehouse_schema import GOLD_TABLES, METADATA, TABLES, migrate
 
 RUN_ID = "benchmark"
-BUCKETS = {"delivered": "fulfilled", "shipped": "fulfilled", "created": "awaiting_release",
-           "approved": "awaiting_release", "invoiced": "awaiting_release",
-           "processing": "awaiting_release", "canceled": "lost", "unavailable": "lost"}  # fmt: skip
 
 
 # -- building the warehouse -------------------------------------------------------------------
@@ -66,64 +63,18 @@ def build_lake(home: Path, orders: int) -> Lake:
     return lake
 
 
-def fact_orders_from_silver(lake: Lake) -> pl.DataFrame:
-    """Order grain, every order (with or without items), as the warehouse schema has it."""
-    from tasks.sales import latest_review_scores, payments_per_order
-    from tasks.silver import read_silver
-
-    orders = read_silver(lake, "orders")
-    items = (
-        read_silver(lake, "order_items")
-        .group_by("order_id")
-        .agg(pl.len().alias("items"), (pl.col("price") + pl.col("freight_value")).sum().alias("iv"))
-    )
-    paid = payments_per_order(read_silver(lake, "payments"))
-    purchased = pl.col("order_purchase_timestamp").dt.date()
-    delivered = pl.col("order_delivered_customer_date").dt.date()
-    estimated = pl.col("order_estimated_delivery_date").dt.date()
-    return (
-        orders.join(items, on="order_id", how="left")
-        .join(paid, on="order_id", how="left")
-        .join(latest_review_scores(read_silver(lake, "reviews")), on="order_id", how="left")
-        .select(
-            "order_id",
-            (purchased.dt.year().cast(pl.Int32) * 10_000
-             + purchased.dt.month().cast(pl.Int32) * 100
-             + purchased.dt.day().cast(pl.Int32)).alias("date_key"),
-            pl.col("customer_id").alias("customer_key"),
-            "order_status",
-            pl.col("order_status").replace_strict(BUCKETS, default="unmapped").alias(
-                "status_bucket"),
-            "payment_type",
-            pl.col("items").fill_null(0).cast(pl.Int32),
-            pl.col("iv").fill_null(0.0).round(2).alias("items_value"),
-            (pl.col("paid_cents") / 100).alias("paid_value"),
-            pl.col("review_score").cast(pl.Int32),
-            (delivered - purchased).dt.total_days().cast(pl.Int32).alias("delivery_days"),
-            (delivered > estimated).alias("is_late"),
-            "order_purchase_timestamp",
-        )
-    )  # fmt: skip
-
-
 def gold_frames(lake: Lake, rebuild: bool) -> dict[str, pl.DataFrame]:
+    """The current gold version's tables (built first with Spark if there is none)."""
     from tasks.gold import run_gold_stage
-    from tasks.warehouse_load import read_gold_table
+    from tasks.gold_versions import read_current_gold, read_pointer
 
-    if rebuild or not lake.keys("gold", "fact_sales/"):
+    if rebuild or read_pointer(lake) is None:
         started = time.perf_counter()
-        run_gold_stage(lake, RUN_ID)
+        run_gold_stage(lake, f"{RUN_ID}-{int(time.time())}")  # a version is never rewritten
         print(f"gold (Spark): {time.perf_counter() - started:.1f} s")
-    frames = {}
-    for table in GOLD_TABLES:
-        if lake.keys("gold", f"{table}/"):
-            frames[table] = read_gold_table(lake, table)
-        elif table == "fact_orders":
-            print("fact_orders: not produced by the Spark job yet; built from silver (polars)")
-            frames[table] = fact_orders_from_silver(lake)
-        else:
-            raise SystemExit(f"Gold has no {table}: finish the gold stage first.")
-    return frames
+    manifest, frames = read_current_gold(lake)
+    print(f"gold version {manifest['version']}")
+    return {table: frames[table] for table in GOLD_TABLES}
 
 
 def load(warehouse: Warehouse, frames: dict[str, pl.DataFrame]) -> None:

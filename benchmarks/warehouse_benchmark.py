@@ -49,7 +49,13 @@ def main(argv: list[str] | None = None) -> None:
     from tasks.warehouse_schema import GOLD_TABLES, METADATA, migrate
     from tests.services import start_postgres, stop_postgres
 
-    everything = {t: pl.read_parquet(args.gold / t / "*.parquet") for t in GOLD_TABLES}
+    if (args.gold / "_current.json").exists():  # a lake's gold: its current version, verified
+        from blocks.lake import Lake
+        from tasks.gold_versions import read_current_gold
+
+        everything = read_current_gold(Lake.from_url(str(args.gold.parent)))[1]
+    else:  # a directory of table directories (the job's own output)
+        everything = {t: pl.read_parquet(args.gold / t / "*.parquet") for t in GOLD_TABLES}
     frames = {t: f for t, f in everything.items() if t.startswith("dim_") or t == "fact_sales"}
     fact = frames["fact_sales"]
     columns = [c.name for c in METADATA.tables["dw.fact_sales"].columns]

@@ -1,30 +1,26 @@
-"""The gold stage: run the Spark job, gate its output, then publish it to the lake, audited.
+"""The gold stage: run the Spark job into a new gold version, gate it, then make it current.
 
-The job always writes to a staging location first; the gold gate (Pandera schemas +
-reconciliation with silver) reads that, and only a passing run replaces `gold/<table>/`.
-A failed gate publishes nothing: the previous gold stays as it was.
+Every run writes a complete version beside the current one (`gold/_versions/<run_id>/`, see
+tasks/gold_versions.py), seals it with a manifest, runs the gold gate (Pandera schemas +
+reconciliation with silver) on that sealed version, and only then moves the pointer
+`gold/_current.json` in one atomic step. A failed gate or a failed run removes its version: the
+previous one stays current. A killed run leaves its version unpublished; the next run removes it.
 
-Where the job reads and writes:
-- local lake: silver in place; gold staged in `<lake>/.staging/gold-<run_id>/`, then each
-  table is renamed over the old one (same filesystem, so the swap is a rename);
-- S3 lake, S3A connector on the classpath: `s3a://` directly, staged under
-  `gold/_staging/<run_id>/`, then copied into place;
-- S3 lake without S3A (this project's default install): silver is downloaded to a local
-  temporary directory with s3fs, the job runs on local paths, and gold is uploaded.
-Published tables hold `part-NNNNN.parquet` file(s) and a `_manifest.json`.
+Where the job writes:
+- local lake: straight into the version directory (publishing is then only the pointer);
+- S3 lake, S3A connector on the classpath: `s3a://` directly into the version prefix;
+- S3 lake without S3A (this project's default install): silver is downloaded to a scratch
+  directory under `$COFRE_HOME/.scratch/`, the job runs on local paths, and the parts are
+  uploaded into the version prefix before the pointer PUT.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import tempfile
 import threading
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -33,17 +29,17 @@ from prefect.cache_policies import NO_CACHE
 from pyspark.sql import SparkSession
 
 from blocks import audit
-from blocks.errors import ConfigurationError, InvalidSourceData, QualityGateFailed
-from blocks.lake import Lake, sha256_file
+from blocks.errors import ConfigurationError, InvalidSourceData, LakeError, QualityGateFailed
+from blocks.lake import Lake
+from blocks.settings import load_settings
 from spark.gold_job import GOLD_TABLES, run_gold
 from spark.session import S3AOptions, build_session, configure_s3a
 from spark.silver import INPUTS as SILVER_DATASETS
 from spark.silver import MissingSilverDataset
+from tasks import gold_versions as versions
 from tasks.runlog import run_logger
 from tasks.silver import read_silver
-from validation.gold import SILVER_INPUTS, gold_gate, read_gold_table
-
-MANIFEST = "_manifest.json"
+from validation.gold import SILVER_INPUTS, gold_gate
 
 _spark: SparkSession | None = None
 _spark_master: str | None = None
@@ -87,9 +83,11 @@ def warm_up_spark(master: str | None = None) -> threading.Thread:
 @dataclass
 class GoldSummary:
     run_id: str
+    version: str = ""  # the gold version this run made current
     rows: dict[str, int] = field(default_factory=dict)
     objects: list[str] = field(default_factory=list)
     staging: str | None = None  # the local directory an S3 lake was staged through
+    removed: list[str] = field(default_factory=list)  # leftovers and old versions deleted
     session_seconds: float = 0.0
     compute_seconds: float = 0.0
     publish_seconds: float = 0.0
@@ -99,9 +97,8 @@ class GoldSummary:
 @dataclass
 class _Workspace:
     silver_url: str  # what Spark reads
-    gold_url: str  # where Spark writes (staging)
-    gold_path: str  # the same place, as the publisher sees it
-    local: bool  # gold_path is on local disk (else it is in the lake's bucket)
+    gold_url: str  # where Spark writes: the version itself, or a local scratch directory
+    scratch: Path | None = None  # local output to tidy (None: Spark wrote to the bucket)
     staging_dir: str | None = None
 
 
@@ -116,36 +113,35 @@ def _s3a_options(lake: Lake) -> S3AOptions:
     )
 
 
+def scratch_root() -> Path:
+    """This home's scratch directory: S3 staging lives here, so cleanup never touches another
+    home's files."""
+    return load_settings().home.resolve() / ".scratch"
+
+
 def _workspace(
     lake: Lake, spark: SparkSession, run_id: str, master: str | None, stack: ExitStack, log
 ) -> _Workspace:
-    if lake.is_local:
-        staging = Path(lake.path("gold")).parent / ".staging" / f"gold-{run_id}"
-        stack.callback(_remove_if_empty, staging.parent)
-        stack.callback(shutil.rmtree, staging, ignore_errors=True)
-        return _Workspace(lake.url("silver"), f"file://{staging}", str(staging), local=True)
+    target = lake.path("gold", versions.version_key(run_id))
+    if lake.is_local:  # Spark writes the version in place: nothing to copy afterwards
+        return _Workspace(lake.url("silver"), f"file://{target}", scratch=Path(target))
     if configure_s3a(spark, _s3a_options(lake)):
-        staged = lake.path("gold", f"_staging/{run_id}")
-        stack.callback(lambda: lake.fs.exists(staged) and lake.fs.rm(staged, recursive=True))
-        return _Workspace(f"s3a://{lake.path('silver')}", f"s3a://{staged}", staged, local=False)
+        return _Workspace(f"s3a://{lake.path('silver')}", f"s3a://{target}")
     if master and not master.startswith("local"):
         raise ConfigurationError(
             f"Spark master {master!r} cannot read this S3 lake: the S3A connector is not on the "
             "classpath, and a local staging directory is invisible to a cluster's executors. "
             "Add hadoop-aws (docs/gold.md) or run gold with a local master."
         )
-    tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="cofre-gold-"))
+    tmp = scratch_root() / f"gold-{run_id}"
+    tmp.mkdir(parents=True, exist_ok=True, mode=0o700)
+    stack.callback(shutil.rmtree, tmp, ignore_errors=True)
     log.info("Staging through %s because the S3A connector is not on the classpath.", tmp)
     for name in SILVER_DATASETS:  # only what the job reads
         if lake.exists("silver", f"{name}/data.parquet"):
             lake.fs.get(lake.path("silver", name) + "/", f"{tmp}/silver/{name}/", recursive=True)
-    gold = f"{tmp}/gold"
-    return _Workspace(f"file://{tmp}/silver", f"file://{gold}", gold, local=True, staging_dir=tmp)
-
-
-def _remove_if_empty(directory: Path) -> None:
-    if directory.is_dir() and not any(directory.iterdir()):
-        directory.rmdir()
+    gold = tmp / "gold"
+    return _Workspace(f"file://{tmp}/silver", f"file://{gold}", gold, staging_dir=str(tmp))
 
 
 def _tidy_local_table(directory: Path) -> list[Path]:
@@ -159,85 +155,20 @@ def _tidy_local_table(directory: Path) -> list[Path]:
     return renamed
 
 
-def _manifest(table: str, rows: int, files: list[dict], frame: pl.DataFrame, run_id: str) -> bytes:
-    return json.dumps(
-        {
-            "table": table,
-            "rows": rows,
-            "files": files,
-            "columns": {c: str(t) for c, t in frame.schema.items()},
-            "run_id": run_id,
-            "written_at": datetime.now(UTC).isoformat(),
-        },
-        indent=2,
-    ).encode()
-
-
-def _publish_local_swap(lake: Lake, ws: _Workspace, table: str) -> list[dict]:
-    """Local lake: rename the staged table over `gold/<table>` (same filesystem)."""
-    staged, target = Path(ws.gold_path) / table, Path(lake.path("gold", table))
-    files = [
-        {"name": p.name, "sha256": sha256_file(p)[0], "bytes": p.stat().st_size}
-        for p in sorted(staged.glob("part-*.parquet"))
-    ]
-    target.parent.mkdir(parents=True, exist_ok=True)
-    previous = staged.with_name(f"{table}.previous")
-    if target.exists():
-        os.rename(target, previous)
-    os.rename(staged, target)
-    shutil.rmtree(previous, ignore_errors=True)
-    return files
-
-
-def _publish_to_bucket(lake: Lake, ws: _Workspace, table: str) -> list[dict]:
-    """S3 lake: put each part at a fixed key (a PUT replaces an object atomically), then
-    delete whatever else the table held. One part per table makes the swap atomic."""
-    if ws.local:
-        sources = sorted(str(p) for p in (Path(ws.gold_path) / table).glob("part-*.parquet"))
-    else:
-        sources = sorted(lake.fs.glob(f"{ws.gold_path}/{table}/part-*.parquet"))
-    files, keep = [], {f"{table}/{MANIFEST}"}
-    for i, source in enumerate(sources):
-        key = f"{table}/part-{i:05d}.parquet"
-        if ws.local:
-            written = lake.put_file("gold", key, source)
-            files.append(
-                {"name": key.split("/")[-1], "sha256": written.sha256, "bytes": written.size}
-            )
-        else:
-            lake.fs.copy(source, lake.path("gold", key))
-            files.append({"name": key.split("/")[-1], "bytes": lake.size("gold", key)})
-        keep.add(key)
-    for stale in set(lake.keys("gold", table)) - keep:
-        lake.delete("gold", stale)
-    return files
-
-
-def _publish(lake: Lake, ws: _Workspace, gold: dict[str, pl.DataFrame], run_id: str) -> list[str]:
-    published = []
+def _complete_version(lake: Lake, ws: _Workspace, run_id: str) -> None:
+    """Leave only Parquet parts in the version: tidy local output (uploading it when it was
+    staged outside the lake), or drop Spark's marker objects from the bucket."""
     for table in GOLD_TABLES:
-        if lake.is_local:
-            files = _publish_local_swap(lake, ws, table)
-        else:
-            files = _publish_to_bucket(lake, ws, table)
-        rows = gold[table].height
-        manifest = _manifest(table, rows, files, gold[table], run_id)
-        lake.write_bytes("gold", f"{table}/{MANIFEST}", manifest)
-        audit.record(
-            audit.Action.LAKE_WRITE,
-            lake.url("gold", table),
-            details={"run_id": run_id, "rows": rows, "files": len(files), "layer": "gold"},
-        )
-        published.append(lake.url("gold", table))
-    return published
-
-
-def _read_staged_gold(lake: Lake, ws: _Workspace) -> dict[str, pl.DataFrame]:
-    if ws.local:
-        for table in GOLD_TABLES:
-            _tidy_local_table(Path(ws.gold_path) / table)
-        return {t: read_gold_table(f"{ws.gold_path}/{t}") for t in GOLD_TABLES}
-    return {t: read_gold_table(f"{ws.gold_path}/{t}", fs=lake.fs) for t in GOLD_TABLES}
+        prefix = versions.version_key(run_id, table)
+        if ws.scratch is None:
+            for key in lake.keys("gold", prefix):
+                if not key.endswith(".parquet"):
+                    lake.delete("gold", key)
+            continue
+        parts = _tidy_local_table(ws.scratch / table)
+        if ws.staging_dir:
+            for part in parts:
+                lake.put_file("gold", f"{prefix}/{part.name}", part)
 
 
 def _gate(lake: Lake, gold: dict[str, pl.DataFrame], run_id: str) -> None:
@@ -257,21 +188,57 @@ def _gate(lake: Lake, gold: dict[str, pl.DataFrame], run_id: str) -> None:
         lake.url("gold"),
         details={
             "run_id": run_id,
+            "version": run_id,
             "tables": len(gold),
             "rows": {t: f.height for t, f in gold.items()},
         },
     )
 
 
-def run_gold_stage(lake: Lake, run_id: str, master: str | None = None) -> GoldSummary:
-    """Build gold from the lake's silver with Spark, gate it, publish it; return a summary.
+def _refuse_a_kept_version(lake: Lake, run_id: str) -> None:
+    if run_id in versions.kept_versions(versions.read_pointer(lake)):
+        raise LakeError(
+            f"Gold version {run_id} is already published in {lake.url('gold')}; a version is "
+            "never rewritten: run the gold stage with a new run id."
+        )
 
-    Raises `InvalidSourceData` when silver lacks a dataset gold needs, `QualityGateFailed`
-    when the gold gate fails (nothing is published), `ConfigurationError` for an S3 lake
-    with a cluster master but no S3A connector.
+
+def _build_version(
+    lake: Lake, ws: _Workspace, spark, run_id: str, log
+) -> tuple[dict[str, pl.DataFrame], str]:
+    """Spark job -> sealed version -> gold gate on what the version holds."""
+    try:
+        run_gold(spark, ws.silver_url, ws.gold_url, log=log)
+    except MissingSilverDataset as exc:
+        raise InvalidSourceData(str(exc)) from None
+    _complete_version(lake, ws, run_id)
+    manifest, digest = versions.seal_version(lake, run_id, run_id)
+    audit.record(
+        audit.Action.LAKE_WRITE,
+        lake.url("gold", versions.version_key(run_id)),
+        details={"run_id": run_id, "layer": "gold", "manifest_sha256": digest,
+                 "rows": {t: e["rows"] for t, e in manifest["tables"].items()}},
+    )  # fmt: skip
+    _, gold = versions.read_gold_version(lake, run_id, digest)  # what readers will get
+    _gate(lake, gold, run_id)
+    return gold, digest
+
+
+def run_gold_stage(lake: Lake, run_id: str, master: str | None = None) -> GoldSummary:
+    """Build gold version `run_id` from the lake's silver, gate it, make it current.
+
+    First removes what stopped runs left (unpublished versions, staging, `.tmp-` files, this
+    home's scratch); afterwards keeps `KEEP_VERSIONS` versions. Raises `InvalidSourceData` when
+    silver lacks a dataset gold needs, `QualityGateFailed` when the gold gate fails (the
+    version is removed, the previous one stays current), `ConfigurationError` for an S3 lake
+    with a cluster master but no S3A connector, `LakeError` when `run_id` is already published.
     """
     log = run_logger(__name__)
-    summary = GoldSummary(run_id)
+    summary = GoldSummary(run_id, version=run_id)
+    summary.removed = versions.clean_leftovers(lake, scratch_root())
+    if summary.removed:
+        log.info("Removed %s leftover(s) of stopped gold runs.", len(summary.removed))
+    _refuse_a_kept_version(lake, run_id)
     started = time.perf_counter()
     spark = get_spark(master)
     summary.session_seconds = time.perf_counter() - started
@@ -280,24 +247,34 @@ def run_gold_stage(lake: Lake, run_id: str, master: str | None = None) -> GoldSu
         summary.staging = ws.staging_dir
         computing = time.perf_counter()
         try:
-            run_gold(spark, ws.silver_url, ws.gold_url, log=log)
-        except MissingSilverDataset as exc:
-            raise InvalidSourceData(str(exc)) from None
-        gold = _read_staged_gold(lake, ws)
-        _gate(lake, gold, run_id)
+            gold, digest = _build_version(lake, ws, spark, run_id, log)
+        except BaseException:
+            versions.prune_versions(lake)  # this version was never current: remove it
+            raise
         summary.compute_seconds = time.perf_counter() - computing
-        publishing = time.perf_counter()
-        summary.objects = _publish(lake, ws, gold, run_id)
-        summary.publish_seconds = time.perf_counter() - publishing
+    publishing = time.perf_counter()
+    versions.make_current(lake, run_id, digest)
+    summary.removed += [versions.version_key(v) for v in versions.prune_versions(lake)]
+    summary.removed += versions.remove_old_layout(lake)
+    summary.publish_seconds = time.perf_counter() - publishing
+    summary.objects = [
+        lake.url("gold", versions.version_key(run_id)),
+        lake.url("gold", versions.POINTER),
+    ]
     summary.rows = {table: frame.height for table, frame in gold.items()}
     summary.report_markdown = gold_report(summary)
-    log.info("Gold published in %.1f s: %s", time.perf_counter() - started, summary.rows)
+    log.info(
+        "Gold version %s is current (%.1f s): %s",
+        run_id,
+        time.perf_counter() - started,
+        summary.rows,
+    )
     return summary
 
 
 def gold_report(summary: GoldSummary) -> str:
     """Row counts and timings as Markdown (a Prefect artifact and the run's log)."""
-    lines = ["# Gold tables", "", "| table | rows |", "|---|---:|"]
+    lines = [f"# Gold tables (version {summary.version})", "", "| table | rows |", "|---|---:|"]
     lines += [f"| {table} | {rows:,} |" for table, rows in summary.rows.items()]
     lines += [
         "",

@@ -41,6 +41,10 @@ class RunSummary:
     quality: dict[str, dict] = field(default_factory=dict)
     objects: list[str] = field(default_factory=list)
     spark_startup_seconds: float = 0.0  # part of the gold stage: starting the SparkSession
+    # The audit trail's head at the end of the run (blocks.audit_anchor.AuditHead.as_dict()),
+    # one of the anchors `cofre audit verify` checks the trail against.
+    audit_head: dict | None = None
+    gold_version: str | None = None  # the gold version the warehouse loaded
 
     def stage(self, name: str) -> StageTimer:
         return StageTimer(self, StageResult(name))

@@ -1,12 +1,11 @@
-"""The warehouse stage: gold Parquet from the lake into `dw.*`, in one transaction, audited."""
+"""The warehouse stage: the current gold version from the lake into `dw.*`, in one
+transaction, audited with the version id."""
 
 from __future__ import annotations
 
-import io
 import time
 from dataclasses import dataclass, field
 
-import polars as pl
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
@@ -14,6 +13,7 @@ from blocks import audit
 from blocks.errors import InvalidSourceData, WarehouseBusy
 from blocks.lake import Lake
 from blocks.settings import CofreSettings
+from tasks.gold_versions import read_current_gold
 from tasks.runlog import retry_only_on, run_logger
 from tasks.warehouse import Warehouse, connect_warehouse, load_tables
 from tasks.warehouse_schema import GOLD_TABLES, METADATA, migrate
@@ -25,59 +25,64 @@ class WarehouseSummary:
     rows: dict[str, int] = field(default_factory=dict)
     migrations_applied: list[int] = field(default_factory=list)
     seconds: float = 0.0
-
-
-def read_gold_table(lake: Lake, table: str) -> pl.DataFrame:
-    """Every Parquet part of `gold/<table>/` as one frame."""
-    parts = [k for k in lake.keys("gold", table) if k.endswith(".parquet")]
-    if not parts:
-        raise InvalidSourceData(
-            f"No gold table {table} in {lake.url('gold')}: run the gold stage first "
-            "(python -m flows.gold)."
-        )
-    frames = [pl.read_parquet(io.BytesIO(lake.read_bytes("gold", key))) for key in sorted(parts)]
-    return pl.concat(frames, how="vertical_relaxed")
+    gold_version: str = ""  # the gold version loaded
 
 
 def load_warehouse(
     lake: Lake, settings: CofreSettings, run_id: str, url: str | None = None
 ) -> WarehouseSummary:
-    """Migrate the schema if needed, then replace every table from gold in one transaction."""
+    """Migrate the schema if needed, then replace every table from the current gold version
+    in one transaction. Raises `InvalidSourceData` (nothing is loaded) when gold has no
+    current version, or the version is incomplete, mixed or fails its checksums."""
     started = time.perf_counter()
-    frames = {table: read_gold_table(lake, table) for table in GOLD_TABLES}
+    try:
+        manifest, frames = read_current_gold(lake)
+    except InvalidSourceData as exc:
+        audit.record(
+            audit.Action.WAREHOUSE_LOAD,
+            lake.url("gold"),
+            details={"run_id": run_id, "error": type(exc).__name__, "loaded": False},
+            outcome="failure",
+        )
+        raise
     warehouse = connect_warehouse(settings, url)
     try:
-        return _load(warehouse, frames, run_id, started)
+        return _load(warehouse, frames, run_id, started, manifest["version"])
     finally:
         warehouse.dispose()
 
 
-def _load(warehouse: Warehouse, frames: dict, run_id: str, started: float) -> WarehouseSummary:
+def _load(
+    warehouse: Warehouse, frames: dict, run_id: str, started: float, version: str
+) -> WarehouseSummary:
     log = run_logger(__name__)
-    summary = WarehouseSummary(warehouse.description)
+    summary = WarehouseSummary(warehouse.description, gold_version=version)
     summary.migrations_applied = migrate(warehouse)
     if summary.migrations_applied:
         log.info("Warehouse schema migrated: versions %s applied.", summary.migrations_applied)
     try:
-        summary.rows = load_tables(warehouse, METADATA, frames)
+        summary.rows = load_tables(warehouse, METADATA, {t: frames[t] for t in GOLD_TABLES})
     except Exception as exc:
         audit.record(
             audit.Action.WAREHOUSE_LOAD,
             warehouse.description,
-            details={"run_id": run_id, "error": type(exc).__name__, "rolled_back": True},
+            details={"run_id": run_id, "gold_version": version, "error": type(exc).__name__,
+                     "rolled_back": True},
             outcome="failure",
-        )
+        )  # fmt: skip
         raise
     summary.seconds = time.perf_counter() - started
     audit.record(
         audit.Action.WAREHOUSE_LOAD,
         warehouse.description,
-        details={"run_id": run_id, "rows": summary.rows, "seconds": round(summary.seconds, 2)},
-    )
+        details={"run_id": run_id, "gold_version": version, "rows": summary.rows,
+                 "seconds": round(summary.seconds, 2)},
+    )  # fmt: skip
     log.info(
-        "Loaded %s table(s), %s rows into %s in %.1f s.",
+        "Loaded %s table(s), %s rows of gold version %s into %s in %.1f s.",
         len(summary.rows),
         f"{sum(summary.rows.values()):,}",
+        version,
         warehouse.description,
         summary.seconds,
     )
@@ -106,6 +111,6 @@ def load_warehouse_task(
     create_table_artifact(
         [{"table": f"dw.{name}", "rows": rows} for name, rows in summary.rows.items()],
         key="warehouse-load",
-        description=f"Rows loaded into {summary.target}",
+        description=f"Rows of gold version {summary.gold_version} loaded into {summary.target}",
     )
     return summary

@@ -51,6 +51,11 @@ def test_flow_lands_nine_bronze_objects_with_manifests(prefect_api, cofre_home):
     items = next(p for p in files if p.name == "olist_order_items_dataset.csv")
     payments = next(p for p in files if p.name == "olist_order_payments_dataset.csv")
     _assert_warehouse_matches(cofre_home / "warehouse.db", items, payments)
+    # gold was published as this run's version; the run summary names what the warehouse loaded
+    gold = cofre_home / "lake" / "gold"
+    run_summary = json.loads((gold / "_runs" / f"{result['run_id']}.json").read_text())
+    current = json.loads((gold / "_current.json").read_text())["version"]
+    assert run_summary["gold_version"] == current == result["run_id"]
     # A second run finds every object already landed and writes nothing new.
     again = full_pipeline(synthetic_orders=2000, seed=11, sources="snapshot")
     assert {row["written"] for row in again["bronze"]} == {False}

@@ -97,16 +97,14 @@ def test_a_warehouse_load_kept_waiting_by_a_reader_is_retried_then_lands(
     from prefect.client.orchestration import get_client
 
     from blocks.settings import load_settings
+    from tasks.gold_versions import publish_frames
     from tasks.warehouse import connect_warehouse, table_counts
     from tasks.warehouse_load import load_warehouse_task
     from tasks.warehouse_schema import METADATA, migrate
     from tests.tasks.gold_frames import gold_frames
 
     lake = Lake.from_url(str(tmp_path / "lake"))
-    for name, frame in gold_frames().items():
-        buffer = io.BytesIO()
-        frame.write_parquet(buffer)
-        lake.write_bytes("gold", f"{name}/part-0.parquet", buffer.getvalue())
+    publish_frames(lake, "busy-gold", gold_frames())
     monkeypatch.setenv("PGPASSWORD", postgres.password)
     monkeypatch.setattr("tasks.warehouse.LOCK_TIMEOUT_SECONDS", 0.5)
     monkeypatch.setattr(load_warehouse_task, "retry_delay_seconds", [0, 0])

@@ -22,9 +22,9 @@ from blocks import audit
 from blocks.errors import ConfigurationError, InvalidSourceData, QualityGateFailed
 from blocks.lake import Lake
 from spark.gold_job import GOLD_TABLES
+from tasks.gold_versions import read_current_gold
 from tasks.silver import write_silver_dataset
 from tests.spark.gold_fixture import expected_gold, silver_frames
-from validation.gold import read_gold_table
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -86,38 +86,38 @@ def test_s3_lake_is_staged_through_a_local_directory(
     assert result["rows"] == {t: f.height for t, f in expected_gold().items()}
     assert "because the S3A connector is not on the classpath" in caplog.text
     assert result["staging"] and not Path(result["staging"]).exists()  # cleaned up
-    for table in GOLD_TABLES:
-        assert lake.keys("gold", table) == [
-            f"{table}/_manifest.json",
-            f"{table}/part-00000.parquet",
+    assert result["version"] == "gold-s3"
+    for table in GOLD_TABLES:  # uploaded into the version, then the pointer PUT
+        assert lake.keys("gold", f"_versions/gold-s3/{table}") == [
+            f"_versions/gold-s3/{table}/part-00000.parquet"
         ]
-    published = read_gold_table(lake.path("gold", "fact_sales"), fs=lake.fs)
-    assert_frame_equal(published, expected_gold()["fact_sales"], check_exact=True)
-    manifest = json.loads(lake.read_bytes("gold", "sales_monthly/_manifest.json"))
-    assert (manifest["rows"], manifest["run_id"]) == (3, "gold-s3")
+    assert json.loads(lake.read_bytes("gold", "_current.json"))["version"] == "gold-s3"
+    manifest, published = read_current_gold(lake)
+    assert_frame_equal(published["fact_sales"], expected_gold()["fact_sales"], check_exact=True)
+    assert (manifest["tables"]["sales_monthly"]["rows"], manifest["run_id"]) == (3, "gold-s3")
     with get_client(sync_client=True) as client:
         flow_run = FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id]))
         artifacts = client.read_artifacts(flow_run_filter=flow_run)
     assert any("| fact_sales | 9 |" in str(a.data) for a in artifacts)
 
 
-def test_local_lake_swaps_every_table_and_audits_it(tmp_path, stand_in):
+def test_local_lake_publishes_each_run_as_one_version_and_audits_it(tmp_path, stand_in):
     lake = _with_silver(Lake.from_url(str(tmp_path / "lake")))
     stand_in(expected_gold())
     first = gold_stage.run_gold_stage(lake, "gold-1")
-    second = gold_stage.run_gold_stage(lake, "gold-2")  # replaces the first, table by table
+    second = gold_stage.run_gold_stage(lake, "gold-2")  # beside the first, then the pointer
     assert first.rows == second.rows == {t: f.height for t, f in expected_gold().items()}
-    for table in GOLD_TABLES:
-        assert sorted(p.name for p in Path(lake.path("gold", table)).iterdir()) == [
-            "_manifest.json",
-            "part-00000.parquet",
-        ]
-        manifest = json.loads(lake.read_bytes("gold", f"{table}/_manifest.json"))
-        assert manifest["run_id"] == "gold-2"
+    for table in GOLD_TABLES:  # Spark's _SUCCESS and part names tidied away
+        directory = Path(lake.path("gold", f"_versions/gold-2/{table}"))
+        assert [p.name for p in directory.iterdir()] == ["part-00000.parquet"]
+    manifest, _ = read_current_gold(lake)
+    assert (manifest["version"], manifest["run_id"]) == ("gold-2", "gold-2")
     assert not (tmp_path / "lake" / ".staging").exists()
+    assert not list(Path(lake.path("gold")).rglob("_staging"))
     assert _actions("gold-2") == [
+        ("LAKE_WRITE", "gold-2"),  # the sealed version
         ("VALIDATION_PASSED", "gold"),
-        *[("LAKE_WRITE", table) for table in GOLD_TABLES],
+        ("LAKE_WRITE", "_current.json"),  # the one atomic step
     ]
     assert "| dim_date | 90 |" in second.report_markdown
 
@@ -135,7 +135,9 @@ def test_a_failed_gate_publishes_nothing_and_keeps_the_previous_gold(tmp_path, s
     with pytest.raises(QualityGateFailed, match=r"Σ fact_sales\.price"):
         gold_stage.run_gold_stage(lake, "bad")
     assert {key: lake.read_bytes("gold", key) for key in lake.keys("gold")} == before
-    assert _actions("bad") == [("VALIDATION_FAILED", "gold")]
+    # sealed, refused by the gate, removed: the pointer never moved
+    assert _actions("bad") == [("LAKE_WRITE", "bad"), ("VALIDATION_FAILED", "gold")]
+    assert json.loads(lake.read_bytes("gold", "_current.json"))["version"] == "good"
     assert not (tmp_path / "lake" / ".staging").exists()
 
 
