@@ -115,7 +115,7 @@ class Lake:
         if settings.s3_credentials_block:
             from blocks.credentials import S3Credentials  # decrypts in this process only
 
-            creds = S3Credentials.load(settings.s3_credentials_block)
+            creds = S3Credentials.require(settings.s3_credentials_block)  # seal first
             storage_options = creds.s3fs_options()
         return cls.from_url(
             settings.resolved_lake_url,

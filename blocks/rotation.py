@@ -4,6 +4,9 @@ Rotation: add a new primary key to the keyring file, re-encrypt every Cofre bloc
 under it (`MultiFernet.rotate`), then clear the keyring's "rotation pending" mark. A crash
 anywhere leaves every block decryptable (old keys are still in the keyring) and the re-run
 resumes with the same new key. Retirement removes old keys only when no saved block needs them.
+
+Seals (blocks/seal.py) are keyed from the audit key, not a Fernet key: re-encryption checks
+each block's seal first (an edited block stops the rotation) and reseals what it rewrites.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from typing import Any
 
 from blocks import audit
 from blocks.credentials import COFRE_BLOCKS, EncryptedBlock
-from blocks.errors import KeyringError
+from blocks.errors import BlockSealBroken, KeyringError
 from blocks.keyring import (
     Keyring,
     add_primary_key,
@@ -58,11 +61,28 @@ def saved_blocks() -> list[tuple[type[EncryptedBlock], str]]:
     return [(cls, doc.name) for cls, doc in saved_documents()]
 
 
-def reencrypt_all(keyring: Keyring) -> RotationReport:
-    """Re-encrypt every saved Cofre block under the keyring's primary key (idempotent)."""
-    report = RotationReport(keyring.primary_id, resumed=False)
+def sealed_blocks(keyring: Keyring) -> list[EncryptedBlock]:
+    """Every saved Cofre block, each seal checked; raises `BlockSealBroken` naming every bad
+    one (each audited) before anything is changed, so rotation never reseals an edited block."""
+    blocks, broken = [], []
     for cls, name in saved_blocks():
-        block = cls.load(name)
+        try:
+            blocks.append(cls.require(name, keyring))
+        except BlockSealBroken as exc:
+            broken.append(str(exc))
+    if broken:
+        raise BlockSealBroken(
+            f"{len(broken)} block(s) fail their seal; nothing was re-encrypted. "
+            + " | ".join(broken)
+        )
+    return blocks
+
+
+def reencrypt_all(keyring: Keyring) -> RotationReport:
+    """Re-encrypt and reseal every saved Cofre block under the primary key (idempotent)."""
+    report = RotationReport(keyring.primary_id, resumed=False)
+    for block in sealed_blocks(keyring):
+        name = block.block_name
         if block.reencrypt(keyring):
             block.save(name, overwrite=True)
             report.reencrypted.append(block.label)
@@ -76,6 +96,8 @@ def rotate_keys(settings: CofreSettings | None = None) -> RotationReport:
     settings = settings or load_settings()
     path = _file_only(settings, "rotate")
     resumed = rotation_pending(path)
+    if not resumed:
+        sealed_blocks(load_keyring(settings))  # refuse before adding a key, not midway
     keyring = load_keyring(settings) if resumed else add_primary_key(path)
     report = reencrypt_all(keyring)
     report.resumed = resumed

@@ -24,6 +24,7 @@ from sqlalchemy import Engine, MetaData, Table, create_engine, event, select, te
 from sqlalchemy.engine import make_url
 
 from blocks.errors import ConfigurationError, InvalidSourceData, WarehouseBusy
+from blocks.parameter_guard import refuse_password_in_url
 from blocks.settings import CofreSettings
 from tasks.pg_copy import binary_copy_stream
 
@@ -67,13 +68,8 @@ def connect_warehouse(settings: CofreSettings, url: str | None = None) -> Wareho
     """The configured warehouse (see the module docstring for the precedence)."""
     url = url or settings.warehouse_url
     if url:
+        refuse_password_in_url(url, "warehouse URL")  # userinfo or ?password= (libpq)
         parsed = make_url(url)
-        if parsed.password:
-            raise ConfigurationError(
-                "The warehouse URL contains a password. Keep it out of URLs, flags and env: "
-                "save it encrypted with `cofre secrets set postgres NAME` and set "
-                "COFRE_WAREHOUSE_BLOCK=NAME (or use ~/.pgpass)."
-            )
         if parsed.drivername in ("postgresql", "postgres"):
             parsed = parsed.set(drivername="postgresql+psycopg")
         if parsed.drivername.startswith("sqlite"):

@@ -15,7 +15,13 @@ from blocks.credentials import (
     PostgresCredentials,
     S3Credentials,
 )
-from blocks.errors import ConfigurationError, DecryptionError, KeyringError, SecretNotFound
+from blocks.errors import (
+    BlockSealBroken,
+    ConfigurationError,
+    DecryptionError,
+    KeyringError,
+    SecretNotFound,
+)
 from blocks.keyring import Keyring, ensure_keyring, init_keyring_file, load_keyring
 from blocks.settings import load_settings
 from tests.conftest import files_containing
@@ -26,13 +32,14 @@ MARKER = "MARKER-s3cr3t-7f3a9c"
 def _blocks_with_marker():
     return {
         "s3": S3Credentials.encrypt(
+            name="roundtrip-s3",
             endpoint_url="http://127.0.0.1:9",
             access_key_id=f"AK-{MARKER}",
             secret_access_key=f"SK-{MARKER}",
         ),
-        "postgres": PostgresCredentials.encrypt(password=f"PW-{MARKER}"),
-        "api-key": ApiKey.encrypt(api_key=f"KEY-{MARKER}"),
-        "masking-key": MaskingKey.encrypt(key=f"HMAC-{MARKER}"),
+        "postgres": PostgresCredentials.encrypt(name="roundtrip-postgres", password=f"PW-{MARKER}"),
+        "api-key": ApiKey.encrypt(name="roundtrip-api-key", api_key=f"KEY-{MARKER}"),
+        "masking-key": MaskingKey.encrypt(name="roundtrip-masking-key", key=f"HMAC-{MARKER}"),
     }
 
 
@@ -63,7 +70,7 @@ def test_every_block_round_trips_and_the_server_holds_only_ciphertext(prefect_ap
 
 
 def test_repr_and_str_show_no_secret_material(keyring):
-    block = PostgresCredentials.encrypt(password=f"PW-{MARKER}")
+    block = PostgresCredentials.encrypt(name="repr", password=f"PW-{MARKER}")
     for text in (repr(block), str(block)):
         assert MARKER not in text
         assert block.password not in text
@@ -77,19 +84,23 @@ def test_plaintext_is_refused_without_echoing_it():
 
 
 def test_wrong_key_names_block_and_field(keyring, tmp_path, monkeypatch):
-    block = ApiKey.encrypt(api_key=MARKER)
-    other = init_keyring_file(tmp_path / "other.json")
+    block = ApiKey.encrypt(name="wrong-key", api_key=MARKER)
+    # Same audit key (so the seal verifies), other Fernet key: the decryption error path.
+    other = Keyring(init_keyring_file(tmp_path / "other.json").keys, keyring.audit_key, "other")
     with pytest.raises(DecryptionError, match=r"field 'api_key' of block 'cofre-api-key/") as e:
         block.reveal("api_key", keyring=other)
     assert MARKER not in str(e.value)
     assert e.value.__cause__ is None and e.value.__suppress_context__
 
 
-def test_tampered_token_is_a_decryption_error(keyring):
-    block = MaskingKey.encrypt(key=MARKER)
+def test_tampered_token_breaks_the_seal_before_any_decryption(keyring):
+    block = MaskingKey.encrypt(name="tampered", key=MARKER)
     token = block.key
     flipped = token[:30] + ("A" if token[30] != "A" else "B") + token[31:]
     block.key = flipped
+    with pytest.raises(BlockSealBroken, match="cofre-masking-key/tampered fails its seal"):
+        block.reveal("key")
+    block.reseal("tampered", keyring)  # even sealed, a flipped token does not decrypt
     with pytest.raises(DecryptionError, match="'key'"):
         block.reveal("key")
 
@@ -127,7 +138,10 @@ def test_missing_block_is_secret_not_found(prefect_api, keyring):
 
 def test_clients_are_built_at_run_time_from_decrypted_values(keyring):
     s3 = S3Credentials.encrypt(
-        endpoint_url="http://127.0.0.1:9000", access_key_id="AKID", secret_access_key="SKEY"
+        name="clients",
+        endpoint_url="http://127.0.0.1:9000",
+        access_key_id="AKID",
+        secret_access_key="SKEY",
     )
     options = s3.s3fs_options()
     assert options["key"] == "AKID" and options["secret"] == "SKEY"
@@ -135,7 +149,7 @@ def test_clients_are_built_at_run_time_from_decrypted_values(keyring):
     minio = s3.minio_credentials()
     assert minio.minio_root_password.get_secret_value() == "SKEY"
     assert minio.aws_client_parameters.endpoint_url == "http://127.0.0.1:9000"
-    pg = PostgresCredentials.encrypt(host="db", password="pw", sslmode="require")
+    pg = PostgresCredentials.encrypt(name="clients", host="db", password="pw", sslmode="require")
     connector = pg.sqlalchemy_connector()
     assert connector.connection_info.password.get_secret_value() == "pw"
     assert pg.safe_url() == "postgresql+psycopg://cofre:***@db:5432/cofre"
@@ -147,7 +161,10 @@ def test_s3_block_drives_a_real_s3_lake(keyring, moto_endpoint, s3_bucket, monke
     from blocks.lake import Lake
 
     block = S3Credentials.encrypt(
-        endpoint_url=moto_endpoint, access_key_id="testing", secret_access_key="testing"
+        name="moto",
+        endpoint_url=moto_endpoint,
+        access_key_id="testing",
+        secret_access_key="testing",
     )
     lake = Lake.from_url(f"s3://{s3_bucket}", storage_options=block.s3fs_options())
     lake.write_bytes("bronze", "k.csv", b"1")

@@ -17,9 +17,9 @@ def three_saved_blocks(prefect_api):
     _delete_all_cofre_blocks()
     ensure_keyring()
     blocks = {
-        "rot-pg": PostgresCredentials.encrypt(password="pg-password-1"),
-        "rot-api": ApiKey.encrypt(api_key="api-key-1"),
-        "rot-mask": MaskingKey.encrypt(key="masking-key-1"),
+        "rot-pg": PostgresCredentials.encrypt(name="rot-pg", password="pg-password-1"),
+        "rot-api": ApiKey.encrypt(name="rot-api", api_key="api-key-1"),
+        "rot-mask": MaskingKey.encrypt(name="rot-mask", key="masking-key-1"),
     }
     for name, block in blocks.items():
         block.save(name, overwrite=True)

@@ -45,7 +45,7 @@ def test_marker_secret_appears_nowhere(prefect_api, cofre_home, capsys, caplog):
 
     ensure_keyring()
     name = f"hygiene-{uuid.uuid4().hex[:6]}"
-    ApiKey.encrypt(api_key=MARKER).save(name, overwrite=True)
+    ApiKey.encrypt(name=name, api_key=MARKER).save(name, overwrite=True)
     state = careless_flow(name, str(cofre_home / "lake"), return_state=True)
     assert state.is_completed()
     flush_prefect_logs()

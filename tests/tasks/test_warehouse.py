@@ -162,8 +162,8 @@ def test_the_encrypted_block_connects_to_postgres(prefect_api, postgres, monkeyp
     ensure_keyring()
     database = postgres.create_database(f"wh_{uuid.uuid4().hex[:8]}")
     PostgresCredentials.encrypt(
-        host=postgres.host, port=postgres.port, database=database, user=postgres.user,
-        password=postgres.password, sslmode="disable",
+        name="test-warehouse", host=postgres.host, port=postgres.port, database=database,
+        user=postgres.user, password=postgres.password, sslmode="disable",
     ).save("test-warehouse", overwrite=True)  # fmt: skip
     monkeypatch.setenv("COFRE_WAREHOUSE_BLOCK", "test-warehouse")
     wh = connect_warehouse(load_settings())

@@ -242,7 +242,7 @@ def test_the_key_from_the_encrypted_block_never_leaks(
 
     ensure_keyring()
     block = f"ow-{uuid.uuid4().hex[:8]}"
-    ApiKey.encrypt(api_key=KEY).save(block, overwrite=True)
+    ApiKey.encrypt(name=block, api_key=KEY).save(block, overwrite=True)
     caplog.set_level(logging.DEBUG)
     httpserver.expect_oneshot_request("/weather").respond_with_data("busy", status=503)
     httpserver.expect_request("/weather").respond_with_handler(FakeOpenWeather(KEY))
