@@ -11,30 +11,31 @@ writes its line with one write + fsync. `verify` never raises for tampering: it 
 `VerifyReport` naming the first bad record; `verify_or_raise` turns that into an error.
 
 Records never carry secrets or raw identifiers: `record` refuses secret-named details that are
-not masked, and `hmac_identifier` turns a CPF, e-mail or customer id into a keyed digest.
+not masked (blocks/audit_hygiene.py), and `hmac_identifier` turns a CPF, e-mail or customer id
+into a keyed digest. The chain alone cannot show a cut tail or a swapped trail: the head is
+anchored outside the file (blocks/audit_anchor.py), and `verify_anchored` checks both.
 """
 
 from __future__ import annotations
 
 import fcntl
-import getpass
 import hashlib
 import hmac
 import json
 import os
-import re
-import socket
-import sys
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from enum import Enum, StrEnum
+from datetime import UTC, datetime
+from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
+from blocks.audit_actor import current_actor
+from blocks.audit_hygiene import choice as _choice
+from blocks.audit_hygiene import normalised_details as _normalised_details
+from blocks.audit_hygiene import refuse_secrets as _refuse_secrets
 from blocks.errors import AuditIntegrityError
 from blocks.keyring import ensure_keyring, load_keyring
 from blocks.settings import CofreSettings, load_settings
@@ -94,130 +95,6 @@ class VerifyReport:
     reason: str
     kind: str | None = None
     path: Path | None = None
-
-
-# -- secret hygiene -----------------------------------------------------------------------
-_SECRET_NAME = re.compile(
-    r"pass(word|wd|phrase)|pwd|secret|token|api_?key|app_?id|credential|authorization|cookie"
-    r"|private_?key|access_?key|signing_?key|hmac_?key|audit_?key|fernet|master_?key"
-    r"|encryption_?key|^keys?$"
-)
-# A name ending like this describes a secret (which one, how many) without holding it.
-_METADATA_SUFFIX = re.compile(r"_(ids?|names?|blocks?|fields?|count|fingerprints?|version)$")
-_MASKED = re.compile(r"[^*]{0,4}\*{3,}[^*]{0,4}")
-_KEY_MATERIAL = re.compile(
-    r"[A-Za-z0-9_-]{43}=|gAAAAA[A-Za-z0-9_=-]{40,}|.*PRIVATE KEY-----.*", re.S
-)
-
-
-def _looks_secret(name: object) -> bool:
-    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", str(name))
-    normal = re.sub(r"[^a-z0-9]+", "_", snake.lower()).strip("_")
-    return bool(_SECRET_NAME.search(normal)) and not _METADATA_SUFFIX.search(normal)
-
-
-def _refuse_secrets(value: Any, where: str, secret_named: bool = False) -> None:
-    """Raise ValueError naming the offending detail; the value itself is never shown."""
-    if isinstance(value, Mapping):
-        for name, item in value.items():
-            _refuse_secrets(item, f"{where}[{name!r}]", secret_named or _looks_secret(name))
-    elif isinstance(value, list | tuple | set | frozenset):
-        for position, item in enumerate(value):
-            _refuse_secrets(item, f"{where}[{position}]", secret_named)
-    elif isinstance(value, str) and _KEY_MATERIAL.fullmatch(value):
-        raise ValueError(
-            f"Audit {where} holds what looks like key material; never audit keys "
-            "or tokens: record the key id (blocks.keyring.key_id) instead."
-        )
-    elif secret_named and not _harmless(value):
-        raise ValueError(
-            f"Audit {where} is named like a secret but its value is not masked (the value "
-            "is not shown). Record '***' or hmac_identifier(value) instead, or rename the "
-            "detail if it holds no secret."
-        )
-
-
-def _harmless(value: Any) -> bool:
-    """None, a flag, or an already masked string ('***', 'sk-***') carries no secret."""
-    masked = isinstance(value, str) and _MASKED.fullmatch(value) is not None
-    return value is None or isinstance(value, bool) or masked
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Path | UUID):
-        return str(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, set | frozenset):
-        return sorted(value, key=str)
-    raise TypeError(f"a {type(value).__name__} value is not JSON")
-
-
-def _normalised_details(details: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Details exactly as they will read back from the JSON line (so the HMAC matches)."""
-    if details is None:
-        return {}
-    if not isinstance(details, Mapping):
-        raise ValueError(f"Audit details must be a dict, not {type(details).__name__}.")
-    _refuse_secrets(details, "details")
-    try:
-        return json.loads(json.dumps(dict(details), default=_jsonable, allow_nan=False))
-    except (TypeError, ValueError) as exc:
-        raise ValueError(
-            f"Audit details must be plain JSON (str, numbers, bools, None, lists, "
-            f"dicts, paths, dates): {exc}."
-        ) from None
-
-
-def _choice(kind: type[StrEnum], value: object, what: str) -> str:
-    try:
-        return kind(value).value
-    except ValueError:
-        allowed = ", ".join(member.value for member in kind)
-        raise ValueError(
-            f"Unknown audit {what} {str(value)[:60]!r}; use one of: {allowed}."
-        ) from None
-
-
-# -- who is acting --------------------------------------------------------------------------
-def _prefect_runs() -> tuple[dict | None, dict | None]:
-    """(flow_run, task_run) as {"id", "name"} when inside a Prefect run, else None."""
-    flow_run = task_run = None
-    # Being inside a run implies Prefect is imported; never import it (slow) just to look.
-    if "prefect" in sys.modules:
-        with suppress(Exception):  # context is a nicety: the audit must never fail for it
-            from prefect.context import FlowRunContext, TaskRunContext
-
-            task_ctx, flow_ctx = TaskRunContext.get(), FlowRunContext.get()
-            if task_ctx is not None:
-                task_run = {"id": str(task_ctx.task_run.id), "name": task_ctx.task_run.name}
-                if task_ctx.task_run.flow_run_id is not None:
-                    flow_run = {"id": str(task_ctx.task_run.flow_run_id), "name": None}
-            if flow_ctx is not None and flow_ctx.flow_run is not None:
-                flow_run = {"id": str(flow_ctx.flow_run.id), "name": flow_ctx.flow_run.name}
-    if flow_run is None and (run_id := os.environ.get("PREFECT__FLOW_RUN_ID")):
-        flow_run = {"id": run_id, "name": None}  # a worker-started process before its flow
-    return flow_run, task_run
-
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # containers often run a uid with no passwd entry
-        return str(os.getuid())
-
-
-def current_actor() -> dict[str, Any]:
-    flow_run, task_run = _prefect_runs()
-    return {
-        "flow_run": flow_run,
-        "task_run": task_run,
-        "host": socket.gethostname(),
-        "user": _user(),
-        "pid": os.getpid(),
-    }
 
 
 # -- the trail --------------------------------------------------------------------------------
@@ -370,8 +247,8 @@ class AuditTrail:
         if record is None:
             raise AuditIntegrityError(
                 f"Refusing to append to {self.path}: its last line is not a complete record "
-                "(a crash mid-write, or tampering). Run `verify`, then restore the trail from "
-                "the lake mirror or a backup before auditing resumes."
+                "(a crash mid-write, or tampering). Run `cofre audit verify`, then `cofre audit "
+                "restore` (from the lake mirror) or a backup before auditing resumes."
             )
         return record["seq"], record["hash"]
 
@@ -496,7 +373,8 @@ def record(
     Raises ValueError for an unknown action, outcome or compliance value, for details that hold
     an unmasked secret or key material (the value is never echoed) or are not plain JSON;
     AuditIntegrityError when the trail's last line is incomplete; KeyringError from the keyring.
-    Creates the keyring on first use, and the trail (0600, directory 0700) if missing.
+    Creates the keyring on first use (never in a home used before: KeyringError), and the trail
+    (0600, directory 0700) if missing.
     """
     settings = settings or load_settings()
     trail = _trail(_audit_dir(settings), ensure_keyring(settings).audit_key)
@@ -536,7 +414,8 @@ def verify_or_raise(settings: CofreSettings | None = None) -> VerifyReport:
             f"Audit trail {report.path} fails verification at line {report.first_bad_line} "
             f"(seq {report.first_bad_seq}): {report.reason}. Records from there on cannot be "
             "trusted. Keep the file as evidence, investigate it as a SECURITY_INCIDENT (who "
-            "could write to it or read the keyring?), and restore the trail from the lake "
-            "mirror (audit/) or a backup."
+            "could write to it or read the keyring?), then restore it with `cofre audit "
+            "restore --force` (the lake mirror audit/audit.jsonl, checked before use) or from a "
+            "backup (docs/operations.md, 'A broken audit trail')."
         )
     return report

@@ -108,16 +108,47 @@ def load_keyring(settings: CofreSettings | None = None) -> Keyring:
         return Keyring(keys, _audit_key_for_env(settings, keys), "COFRE_FERNET_KEYS")
     path = settings.resolved_keyring_file
     if not path.exists():
+        if evidence := existing_use(settings):
+            raise _lost_keyring(path, evidence)
         raise KeyringError(
             f"No Fernet key: {path} does not exist and COFRE_FERNET_KEYS is unset. " + _HOW_TO
         )
     return _read_keyring_file(path)
 
 
+def existing_use(settings: CofreSettings) -> list[str]:
+    """Local evidence that this home was used before (so a missing keyring was lost).
+
+    Only what outlives a first run's first audit record counts: a non-empty trail, the lake
+    mirror's head, run summaries. Bronze objects and warehouse.db do not, because a first
+    run writes them before the record that creates the keyring.
+    """
+    trail = settings.resolved_audit_dir / "audit.jsonl"
+    found = [str(trail)] if trail.exists() and trail.stat().st_size > 0 else []
+    lake = settings.resolved_lake_url
+    if settings.lake_buckets is None and "://" not in lake.removeprefix("file://"):
+        root = Path(lake.removeprefix("file://")).expanduser()
+        found += (
+            [str(root / "audit" / "_head.json")] if (root / "audit" / "_head.json").exists() else []
+        )
+        runs = root / "gold" / "_runs"
+        found += [str(runs)] if runs.is_dir() and any(runs.glob("*.json")) else []
+    return found
+
+
+def _lost_keyring(path: Path, evidence: list[str]) -> KeyringError:
+    return KeyringError(
+        f"The keyring {path} is missing, but this home was used before ({', '.join(evidence)}); "
+        "refusing to create a new one, which would make every saved secret and the audit "
+        "trail unverifiable. Restore the keyring file from backup (mode 0600), or supply the "
+        "old keys in COFRE_FERNET_KEYS (and COFRE_AUDIT_KEY). If the key is truly lost, move "
+        "the audit directory away as evidence and run `cofre keys init`."
+    )
+
+
 def _audit_key_for_env(settings: CofreSettings, keys: tuple[str, ...]) -> bytes:
-    explicit = os.environ.get("COFRE_AUDIT_KEY")
-    if explicit:
-        return explicit.encode()
+    if settings.audit_key is not None and settings.audit_key.get_secret_value():
+        return settings.audit_key.get_secret_value().encode()
     path = settings.resolved_keyring_file
     if path.exists():
         return _read_keyring_file(path).audit_key
@@ -130,7 +161,7 @@ def _check_keys(keys: tuple[str, ...], where: str) -> None:
     for position, key in enumerate(keys, start=1):
         try:
             Fernet(key.encode())
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, AttributeError):
             raise KeyringError(
                 f"Key #{position} in {where} is not a valid Fernet key (32 url-safe base64 "
                 "bytes). Generate one with `cofre keys generate`."
@@ -148,7 +179,9 @@ def _read_keyring_file(path: Path) -> Keyring:
         document = json.loads(path.read_text())
         keys = tuple(entry["key"] for entry in document["keys"])
         audit_key = base64.urlsafe_b64decode(document["audit_key"])
-    except (ValueError, KeyError, TypeError):
+        if not audit_key:
+            raise ValueError("empty audit key")
+    except (ValueError, KeyError, TypeError, AttributeError, OSError):
         raise KeyringError(
             f"Keyring file {path} is not a Cofre keyring (expected JSON with 'keys' and "
             "'audit_key'). Restore it from backup, or move it away and run `cofre keys init`."
@@ -208,10 +241,16 @@ def init_keyring_file(path: Path) -> Keyring:
 
 
 def ensure_keyring(settings: CofreSettings | None = None) -> Keyring:
-    """The keyring, creating the default file on first use when no key is configured."""
+    """The keyring, creating the default file on first use when no key is configured.
+
+    Raises KeyringError instead of creating one when the home was used before
+    (`existing_use`): a lost keyring is restored, never silently replaced.
+    """
     settings = settings or load_settings()
     path = settings.resolved_keyring_file
     if settings.fernet_keys is None and not path.exists():
+        if evidence := existing_use(settings):
+            raise _lost_keyring(path, evidence)
         try:
             return init_keyring_file(path)
         except KeyringError:

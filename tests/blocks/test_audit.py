@@ -21,7 +21,7 @@ from cryptography.fernet import Fernet
 from blocks import audit
 from blocks.audit import FIELDS, GENESIS_HASH, Action, AuditTrail
 from blocks.errors import AuditIntegrityError
-from blocks.keyring import ensure_keyring, load_keyring
+from blocks.keyring import ensure_keyring, init_keyring_file, load_keyring
 
 REPO = Path(__file__).resolve().parents[2]
 WRITER = Path(__file__).with_name("audit_writer.py")
@@ -262,7 +262,7 @@ def test_an_authentic_record_from_another_chain_is_out_of_chain(home, monkeypatc
 def test_verifying_with_another_audit_key_fails_at_record_1(home):
     write_records(3)
     (home / "keyring.json").unlink()
-    ensure_keyring()  # a new keyring, so a new audit key
+    init_keyring_file(home / "keyring.json")  # `cofre keys init`: a new audit key
 
     report = audit.verify()
 

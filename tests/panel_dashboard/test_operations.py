@@ -26,6 +26,9 @@ def _summary(run_id: str, started: str, quality: dict | None = None) -> dict:
 @pytest.fixture
 def home(cofre_home):
     settings = load_settings()
+    # First, as a run does: its first audit record creates the keyring of a fresh home (a home
+    # with run summaries but no keyring is refused as a lost keyring).
+    audit.record(audit.Action.PIPELINE_RUN, "operations-test", settings=settings)
     lake = Lake.from_settings(settings)
     gate = {"geolocation": {"rows_in": 10, "rows_out": 8, "quarantined": 2,
                             "failures": {"lat_in_brazil": 2}}}  # fmt: skip
@@ -41,7 +44,6 @@ def home(cofre_home):
         lake.write_bytes(
             "quarantine", f"geolocation/run_id={run_id}/rows.parquet", buffer.getvalue()
         )
-    audit.record(audit.Action.PIPELINE_RUN, "operations-test", settings=settings)
     return settings
 
 
