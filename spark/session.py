@@ -90,6 +90,18 @@ def launched_by_spark_submit() -> bool:
     return "PYSPARK_GATEWAY_PORT" in os.environ
 
 
+def process_umask() -> str | None:
+    """This process's umask as octal text ('077'), read without changing it (Linux /proc)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return line.split()[1][-3:]
+    except OSError:
+        pass
+    return None  # elsewhere Hadoop keeps its default; setting os.umask to read it would race
+
+
 def _already_set() -> set[str]:
     """Settings spark-submit was given (`--master`, `--conf`, spark-defaults.conf)."""
     if not launched_by_spark_submit():
@@ -114,6 +126,9 @@ def build_session(
     """
     given = _already_set()
     defaults = dict(SMALL_MACHINE_CONF)  # only where spark-submit was not told otherwise
+    if umask := process_umask():
+        # Hadoop sets file modes itself (umask 022) whatever the process's: hand it ours.
+        defaults["spark.hadoop.fs.permissions.umask-mode"] = umask
     if not launched_by_spark_submit():
         defaults["spark.ui.enabled"] = "false"
     explicit = dict(conf or {})  # what the caller asked for always wins
