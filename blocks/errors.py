@@ -27,6 +27,10 @@ class InvalidSourceData(CofreError):
     """An input file or payload is unusable (missing file or column, empty, not UTF-8, ...)."""
 
 
+class MalformedCsv(InvalidSourceData):
+    """A CSV's quoting breaks at a named line, so its records from there on cannot be known."""
+
+
 class KeyringError(CofreError):
     """The Fernet keyring is missing, unreadable or insecure."""
 
@@ -37,6 +41,11 @@ class DecryptionError(CofreError):
 
 class SecretNotFound(CofreError):
     """A named credentials block does not exist."""
+
+
+class BlockSealBroken(CofreError):
+    """A saved credentials block fails its seal or binding check (altered outside Cofre, moved
+    ciphertext, or saved unsealed by an earlier version): nothing is decrypted or connected."""
 
 
 class AuditIntegrityError(CofreError):
@@ -76,3 +85,8 @@ class WarehouseBusy(CofreError):
 
 class PipelineStageFailed(CofreError):
     """A stage of the full pipeline failed; the message names the stage and the cause."""
+
+
+class HomeBusy(CofreError):
+    """Another run holds this COFRE_HOME (or the S3 lake's lock) past the bounded wait, or a
+    run lost its S3 lease to another; the message names the holder and what to do."""

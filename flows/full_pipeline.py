@@ -16,11 +16,12 @@ from datetime import date
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from blocks.errors import PipelineStageFailed
+from blocks.errors import AuditIntegrityError, PipelineStageFailed
 from blocks.lake import Lake
 from blocks.settings import load_settings
 from flows.gold import add_gold_arguments, gold
 from flows.ingestion import add_ingestion_arguments, ingestion
+from flows.run_frame import close_run, cofre_run, prepare_cli_run
 from flows.silver import add_silver_arguments, silver
 from flows.warehouse import add_warehouse_arguments, warehouse
 from tasks.external import format_source_summary
@@ -30,6 +31,7 @@ from tasks.runlog import current_run_id, exit_on_cofre_error
 
 
 @flow(name="full-pipeline", log_prints=True)
+@cofre_run(closes_itself=True)
 def full_pipeline(
     olist_dir: str | None = None,
     synthetic_orders: int | None = None,
@@ -85,17 +87,20 @@ def full_pipeline(
         with summary.stage("warehouse") as stage:
             loaded = warehouse(lake=lake, warehouse_url=warehouse_url, run_id=run_id)
             stage.rows_in = stage.rows_out = sum(loaded["rows"].values())
-            stage.note = loaded["target"]
+            stage.note = f"{loaded['target']} (gold version {loaded['gold_version']})"
+            summary.gold_version = loaded["gold_version"]
     except Exception as exc:
         summary.finish("failed")
-        _publish(target, summary)
+        _finish(target, summary)
         failed = summary.stages[-1]
+        # The whole cause, not the stage note (one line): every file and column of an input
+        # error must reach the user.
         raise PipelineStageFailed(
             f"Stage '{failed.stage}' failed, so the later stages did not run and nothing was "
-            f"loaded into the warehouse. Cause: {failed.note}"
+            f"loaded into the warehouse. Cause: {type(exc).__name__}: {exc}"
         ) from exc
     summary.finish("completed")
-    _publish(target, summary)
+    _finish(target, summary)
     return {
         "run_id": run_id,
         "stages": summary.table_rows(),
@@ -107,6 +112,21 @@ def full_pipeline(
 def _fallback_note(summary: RunSummary) -> str:
     names = [s["source"] for s in summary.fallbacks]
     return f"from bundled snapshots: {', '.join(names)}" if names else ""
+
+
+def _finish(lake: Lake, summary: RunSummary) -> None:
+    """Audit the run's end, anchor the trail's head (into the summary), publish the summary.
+    A trail that cannot be anchored fails a completed run, after the summary is published."""
+    stages = {s.stage: s.status for s in summary.stages}
+    details = {"flow": "flows.full_pipeline", "stages": stages, "gold": summary.gold_version}
+    problem = None
+    try:
+        summary.audit_head = close_run(lake, summary.run_id, summary.state, details=details)
+    except AuditIntegrityError as exc:  # raised only for a completed run
+        problem = exc
+    _publish(lake, summary)
+    if problem is not None:
+        raise problem
 
 
 def _publish(lake: Lake, summary: RunSummary) -> None:
@@ -136,6 +156,7 @@ def main(argv: list[str] | None = None) -> None:
     add_warehouse_arguments(parser)
     args = parser.parse_args(argv)
     with exit_on_cofre_error():
+        prepare_cli_run(args)
         full_pipeline(
             olist_dir=str(args.olist_dir) if args.olist_dir else None,
             synthetic_orders=args.synthetic_orders,

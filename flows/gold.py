@@ -11,11 +11,13 @@ from prefect import flow
 
 from blocks.lake import Lake
 from blocks.settings import load_settings
+from flows.run_frame import cofre_run, prepare_cli_run
 from tasks.gold import run_gold_task
 from tasks.runlog import current_run_id, exit_on_cofre_error
 
 
 @flow(name="gold", log_prints=True)
+@cofre_run
 def gold(lake: str | None = None, master: str | None = None, run_id: str | None = None) -> dict:
     """Build gold from the lake's silver (Spark `local[*]` unless `master` names a cluster)."""
     settings = load_settings(lake_url=lake, spark_master=master)
@@ -24,6 +26,7 @@ def gold(lake: str | None = None, master: str | None = None, run_id: str | None 
     )
     print(summary.report_markdown)
     return {
+        "version": summary.version,  # the gold version now current
         "rows": summary.rows,
         "objects": summary.objects,
         "staging": summary.staging,
@@ -47,6 +50,7 @@ def main(argv: list[str] | None = None) -> None:
     add_gold_arguments(parser)
     args = parser.parse_args(argv)
     with exit_on_cofre_error():
+        prepare_cli_run(args)
         gold(lake=args.lake, master=args.master)
 
 

@@ -13,6 +13,7 @@ from prefect import flow
 
 from blocks.lake import Lake
 from blocks.settings import load_settings
+from flows.run_frame import cofre_run, prepare_cli_run
 from tasks.external import SOURCE_MODES
 from tasks.ipca import ingest_ipca_task
 from tasks.olist import check_olist_dir_task, land_olist_file_task, resolve_olist_dir_task
@@ -29,6 +30,7 @@ SOURCES = {
 
 
 @flow(name="ingestion", log_prints=True)
+@cofre_run
 def ingestion(
     olist_dir: str | None = None,
     synthetic_orders: int | None = None,
@@ -124,6 +126,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     with exit_on_cofre_error():
+        prepare_cli_run(args)
         ingestion(
             only=args.only,
             olist_dir=str(args.olist_dir) if args.olist_dir else None,

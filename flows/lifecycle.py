@@ -12,6 +12,7 @@ from prefect.cache_policies import NO_CACHE
 
 from blocks.lake import Lake
 from blocks.settings import load_settings
+from flows.run_frame import cofre_run, prepare_cli_run
 from tasks.lifecycle import install_s3_lifecycle_rules, run_lifecycle
 from tasks.runlog import exit_on_cofre_error
 
@@ -26,6 +27,7 @@ move_old_bronze = task(
 
 
 @flow(name="lifecycle", log_prints=True)
+@cofre_run
 def lifecycle(
     days: int = 30,
     dry_run: bool = False,
@@ -62,6 +64,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     with exit_on_cofre_error():
+        prepare_cli_run(args)
         lifecycle(
             days=args.days,
             dry_run=args.dry_run,

@@ -11,11 +11,13 @@ from prefect import flow
 
 from blocks.lake import Lake
 from blocks.settings import load_settings
+from flows.run_frame import cofre_run, prepare_cli_run
 from tasks.runlog import current_run_id, exit_on_cofre_error
 from tasks.silver_run import run_silver_task
 
 
 @flow(name="silver", log_prints=True)
+@cofre_run
 def silver(
     lake: str | None = None,
     masking_policy: str | None = None,
@@ -48,6 +50,7 @@ def main(argv: list[str] | None = None) -> None:
     add_silver_arguments(parser)
     args = parser.parse_args(argv)
     with exit_on_cofre_error():
+        prepare_cli_run(args)
         silver(
             lake=args.lake,
             masking_policy=args.masking_policy,

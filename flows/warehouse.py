@@ -12,11 +12,13 @@ from prefect import flow
 
 from blocks.lake import Lake
 from blocks.settings import load_settings
+from flows.run_frame import cofre_run, prepare_cli_run
 from tasks.runlog import current_run_id, exit_on_cofre_error
 from tasks.warehouse_load import load_warehouse_task
 
 
 @flow(name="warehouse", log_prints=True)
+@cofre_run
 def warehouse(
     lake: str | None = None, warehouse_url: str | None = None, run_id: str | None = None
 ) -> dict:
@@ -26,9 +28,10 @@ def warehouse(
         Lake.from_settings(settings), settings, run_id or current_run_id()
     )
     print(
-        f"Warehouse {summary.target}: " + ", ".join(f"{t}={n:,}" for t, n in summary.rows.items())
+        f"Warehouse {summary.target} (gold version {summary.gold_version}): "
+        + ", ".join(f"{t}={n:,}" for t, n in summary.rows.items())
     )
-    return {"target": summary.target, "rows": summary.rows}
+    return {"target": summary.target, "rows": summary.rows, "gold_version": summary.gold_version}
 
 
 def add_warehouse_arguments(parser: argparse.ArgumentParser) -> None:
@@ -46,6 +49,7 @@ def main(argv: list[str] | None = None) -> None:
     add_warehouse_arguments(parser)
     args = parser.parse_args(argv)
     with exit_on_cofre_error():
+        prepare_cli_run(args)
         warehouse(lake=args.lake, warehouse_url=args.warehouse_url)
 
 

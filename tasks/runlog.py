@@ -60,8 +60,27 @@ def exit_on_cofre_error() -> Iterator[None]:
     """
     from blocks.errors import CofreError
 
+    _quiet_cofre_tracebacks_on_console()
     try:
         yield
     except CofreError as exc:
         print(f"\nCofre stopped: {type(exc).__name__}: {exc}", file=sys.stderr)
         raise SystemExit(1) from None
+
+
+class _DropCofreTracebacks(logging.Filter):
+    """On the terminal only: Prefect's "Encountered exception" record for a `CofreError`
+    (its traceback) is dropped; the API handler still sends it to the run's logs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from blocks.errors import CofreError
+
+        return not (record.exc_info and isinstance(record.exc_info[1], CofreError))
+
+
+def _quiet_cofre_tracebacks_on_console() -> None:
+    for handler in logging.getLogger().handlers:  # Prefect's console handler sits on root
+        if isinstance(handler, logging.StreamHandler) and not any(
+            isinstance(f, _DropCofreTracebacks) for f in handler.filters
+        ):
+            handler.addFilter(_DropCofreTracebacks())

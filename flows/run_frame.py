@@ -1,0 +1,137 @@
+"""The frame every Cofre flow runs in: `@cofre_run` under `@flow`.
+
+Before the body: secret-shaped parameters are refused (runs created through the API or a
+deployment never passed the CLI's check), the umask is set, and COFRE_HOME's lock is taken
+(blocks/home_lock.py), so nothing is written before this run is the home's only writer.
+
+For the outermost flow of a process (a stage run alone, or the full pipeline; not the stage
+flows the pipeline calls) the run is audited as PIPELINE_RUN at its start and end, and at
+the end the audit trail's head is anchored outside the file (blocks/audit_anchor.py). The
+full pipeline closes itself (`closes_itself=True`): it puts the head into its run summary.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import os
+import sys
+import typing
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from blocks import audit
+from blocks.audit_anchor import anchor_audit_head
+from blocks.errors import AuditIntegrityError
+from blocks.home_lock import apply_umask, hold_home, is_held, uses_s3
+from blocks.lake import Lake
+from blocks.parameter_guard import refuse_secret_parameters
+from blocks.settings import load_settings
+from tasks.runlog import run_logger
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def cofre_run(fn: F | None = None, *, closes_itself: bool = False) -> Any:
+    """Decorate a flow function (under `@flow`). Reads its `lake` and `run_id` parameters
+    when it has them. With `closes_itself`, the body audits its own end and anchors."""
+    if fn is None:
+        return functools.partial(cofre_run, closes_itself=closes_itself)
+    signature = _resolved_signature(fn)
+    command = f"{_module_name(fn)}.{fn.__name__}"
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        apply_umask()  # before anything below can create a file
+        given = signature.bind_partial(*args, **kwargs).arguments
+        refuse_secret_parameters(given)  # before building an S3 lake would connect
+        settings = load_settings(lake_url=given.get("lake"))
+        lake = Lake.from_settings(settings) if uses_s3(settings) else None
+        run_id = given.get("run_id") or _flow_run_id()
+        outermost = not is_held(settings)
+        with hold_home(settings, lake, run_id=run_id, command=command):
+            if not outermost:
+                return fn(*args, **kwargs)
+            lake = lake or Lake.from_settings(settings)
+            audit_run(lake, run_id, "started", details={"flow": command})
+            try:
+                result = fn(*args, **kwargs)
+            except BaseException:
+                if not closes_itself:
+                    _close_failed_run(lake, run_id, command)
+                raise
+            if not closes_itself:
+                close_run(lake, run_id, "completed", details={"flow": command})
+            return result
+
+    wrapper.__signature__ = signature  # type: ignore[attr-defined]
+    return wrapper
+
+
+def prepare_cli_run(args: Any) -> None:
+    """What every `python -m flows.*` does before a flow run exists: refuse a secret in its
+    arguments (Prefect would store it as a parameter) and set the umask (before Prefect or
+    Cofre creates a file)."""
+    refuse_secret_parameters(vars(args))
+    apply_umask()
+
+
+def audit_run(lake: Lake, run_id: str, event: str, *, details: dict[str, Any]) -> None:
+    """One PIPELINE_RUN record: `started`, `completed` or `failed`."""
+    audit.record(
+        audit.Action.PIPELINE_RUN,
+        lake.url("gold"),
+        details={"run_id": run_id, "event": event, **details},
+        outcome="failure" if event == "failed" else "success",
+    )
+
+
+def close_run(lake: Lake, run_id: str, event: str, *, details: dict[str, Any]) -> dict | None:
+    """Audit the run's end and anchor the trail's head; return the head (None if refused).
+
+    A trail that cannot be anchored (cut, swapped with another home's) fails a run that had
+    completed: its audit cannot be trusted. On a failed run the first error wins and the
+    anchor problem is logged."""
+    audit_run(lake, run_id, event, details=details)
+    try:
+        return anchor_audit_head(lake, run_id=run_id, reason=f"run {event}").as_dict()
+    except AuditIntegrityError as exc:
+        run_logger(__name__).error("The audit trail was not anchored: %s", exc)
+        if event == "completed":
+            raise
+        return None
+
+
+def _close_failed_run(lake: Lake, run_id: str, command: str) -> None:
+    try:
+        close_run(lake, run_id, "failed", details={"flow": command})
+    except Exception as exc:  # the run's own error is the one to report
+        run_logger(__name__).error("Could not audit the end of failed run %s: %s", run_id, exc)
+
+
+def _resolved_signature(fn: Callable[..., Any]) -> inspect.Signature:
+    # Prefect validates parameters against the wrapper's globals, where the flow's (string)
+    # annotations mean nothing: hand it the types already resolved.
+    hints = typing.get_type_hints(fn)
+    signature = inspect.signature(fn)
+    return signature.replace(
+        parameters=[
+            p.replace(annotation=hints.get(n, p.annotation))
+            for n, p in signature.parameters.items()
+        ],
+        return_annotation=hints.get("return", signature.return_annotation),
+    )
+
+
+def _module_name(fn: Callable[..., Any]) -> str:
+    """'flows.full_pipeline', also when it runs as `python -m flows.full_pipeline`."""
+    if fn.__module__ == "__main__":
+        spec = getattr(sys.modules["__main__"], "__spec__", None)
+        return spec.name if spec is not None else "__main__"
+    return fn.__module__
+
+
+def _flow_run_id() -> str:
+    from prefect.runtime import flow_run
+
+    return str(flow_run.id or f"local-{os.getpid()}")
