@@ -1,24 +1,207 @@
-"""`CofreConfig`: non-secret settings saved as a Prefect block (below env, above defaults)."""
+"""`CofreConfig`: non-secret settings saved as a Prefect block (below env, above defaults).
+
+The block names where the lake (bronze holds raw PII) and the warehouse live, so a writer of
+the Prefect API who edits it could redirect them. It is sealed like the credentials blocks
+(blocks/seal.py: HMAC over type, name and every field, keyed from the local keyring) and
+`require_config` checks the seal before any value is used.
+
+The keyring's location comes from settings, so the check takes an env-only settings object
+(`blocks.settings.EnvOnlySettings`): loading the keyring never loads this block. Fields that
+locate the keyring, the audit trail or the home are not in this block, and must never be.
+"""
 
 from __future__ import annotations
 
+from typing import Any, Literal, Self
+
 from prefect.blocks.core import Block
+from pydantic import Field, PrivateAttr
+from pydantic_core import to_jsonable_python
+
+from blocks.errors import BlockSealBroken, ConfigurationError
+from blocks.keyring import Keyring, load_keyring
+from blocks.seal import compute_seal, model_fields_for_seal, refusal, seal_problem
+from blocks.settings import CofreSettings, EnvOnlySettings
 
 
 class CofreConfig(Block):
     """Shared, non-secret Cofre settings that a team saves once in the Prefect server.
 
-    Select it with `COFRE_CONFIG_BLOCK=<name>`. Secrets never go here: they live in the
-    encrypted credentials blocks, which this block only names.
+    Select it with `COFRE_CONFIG_BLOCK=<name>`; save it with `cofre config set NAME`. Secrets
+    never go here: they live in the encrypted credentials blocks, which this block only names.
     """
 
     _block_type_name = "Cofre Config"
     _block_type_slug = "cofre-config"
+    _sealed_name: str | None = PrivateAttr(None)
 
     lake_url: str | None = None
     lake_buckets: dict[str, str] | None = None
     s3_endpoint_url: str | None = None
     s3_credentials_block: str | None = None
-    s3_sse: str | None = None
+    s3_sse: Literal["AES256", "aws:kms", "none"] | None = None
     warehouse_url: str | None = None
-    sources: str | None = None
+    sources: Literal["live", "snapshot", "auto"] | None = None
+    seal: str = Field(
+        "",
+        description="HMAC over the block type, name and every field, keyed from the local "
+        "keyring. Cofre refuses a config whose seal does not verify.",
+    )
+
+    @classmethod
+    def sealed(cls, name: str, keyring: Keyring, **values: Any) -> Self:
+        """A config with `values`, sealed for `name`. Save it only under `name`."""
+        config = cls(**values)
+        config.reseal(name, keyring)
+        return config
+
+    @property
+    def block_name(self) -> str | None:
+        return self._block_document_name or self._sealed_name
+
+    @property
+    def label(self) -> str:
+        return f"{self.get_block_type_slug()}/{self.block_name or 'unsaved'}"
+
+    def seal_fields(self) -> dict[str, Any]:
+        """Every field but the seal, None included, and any extra key an API writer added
+        (Prefect blocks allow extras), so such a key breaks the seal too."""
+        extras = to_jsonable_python(self.model_extra or {})
+        return {**extras, **model_fields_for_seal(self)}
+
+    def values(self) -> dict[str, Any]:
+        """The declared fields that are set (never the seal, never an extra key): what
+        settings take from this block."""
+        return {
+            key: value for key, value in model_fields_for_seal(self).items() if value is not None
+        }
+
+    def seal_state(self, keyring: Keyring, name: str | None = None) -> str | None:
+        """None when the seal verifies for `name` (default: the saved name), else which check
+        fails: missing, unnamed, malformed, wrong_keyring or mismatch. No audit."""
+        return seal_problem(
+            self.get_block_type_slug(),
+            name or self.block_name,
+            self.seal_fields(),
+            self.seal,
+            keyring,
+        )
+
+    def reseal(self, name: str, keyring: Keyring) -> None:
+        """Seal the current values for `name`. Callers must have checked them (see
+        `cofre config reseal`): resealing an attacker's edit would accept it."""
+        self.seal = compute_seal(self.get_block_type_slug(), name, self.seal_fields(), keyring)
+        self._sealed_name = name
+
+    def _check_save_name(self, name: str | None) -> None:
+        problem = self.seal_state(load_keyring(EnvOnlySettings()), name) if name else "unnamed"
+        if problem:
+            raise ConfigurationError(
+                f"Refusing to save cofre-config as {name!r}: its seal is not valid for that "
+                f"name ({problem}). Save it with `cofre config set {name or 'NAME'}`."
+            )
+
+    def _replacing_update(self):
+        from prefect.client.schemas.actions import BlockDocumentUpdate
+
+        document = self._to_block_document(name=self.block_name, include_secrets=True)
+        return BlockDocumentUpdate(
+            block_schema_id=document.block_schema_id, data=document.data, merge_existing_data=False
+        )
+
+    def save(self, name: str | None = None, overwrite: bool = False, client: Any = None):
+        """Prefect's `save`, refusing a name (or values) the config was not sealed for.
+
+        Prefect's overwrite merges into the stored data, which would keep keys an API writer
+        added; a second update replaces the data with exactly this config's fields."""
+        from prefect.client.orchestration import get_client
+
+        self._check_save_name(name)
+        block_id = super().save(name=name, overwrite=overwrite, client=client)
+        if overwrite:
+            with get_client(sync_client=True) as sync_client:
+                sync_client.update_block_document(block_id, self._replacing_update())
+        return block_id
+
+    async def asave(self, name: str | None = None, overwrite: bool = False, client: Any = None):
+        from prefect.client.orchestration import get_client
+
+        self._check_save_name(name)
+        block_id = await super().asave(name=name, overwrite=overwrite, client=client)
+        if overwrite:
+            async with get_client() as async_client:
+                await async_client.update_block_document(block_id, self._replacing_update())
+        return block_id
+
+
+def config_todo(name: str, check: str) -> str:
+    """What to do about a config block that fails `check` (for `seal.refusal`)."""
+    if check == "wrong_keyring":
+        return (
+            "Use the keyring that saved it (keyring file, or COFRE_FERNET_KEYS with "
+            "COFRE_AUDIT_KEY), or save it again with "
+            f"`cofre config set {name} --replace --set ...`."
+        )
+    return (
+        f"Check its values with `cofre config show {name}`; then save it again with "
+        f"`cofre config set {name} --replace --set field=value ...`, or run `cofre config "
+        f"reseal {name}` once you have checked every value it shows."
+    )
+
+
+def _load(name: str) -> CofreConfig:
+    try:
+        return CofreConfig.load(name)
+    except ValueError as exc:
+        if "Unable to find block document" not in str(exc):
+            raise
+        raise ConfigurationError(
+            f"No cofre-config block named {name!r} is saved in the Prefect server. Save one "
+            f"with `cofre config set {name} --set field=value ...`, unset COFRE_CONFIG_BLOCK, "
+            "or check PREFECT_API_URL points at the right server."
+        ) from None
+
+
+def load_unchecked(name: str) -> CofreConfig:
+    """The saved config called `name`, seal NOT checked: for `cofre config show/reseal`, which
+    show its values first. Raises `ConfigurationError` when none is saved or it is invalid."""
+    try:
+        return _load(name)
+    except RuntimeError as exc:
+        if "failed validation" not in str(exc):
+            raise
+        raise ConfigurationError(
+            f"The saved cofre-config/{name} holds a value that is not valid (edited outside "
+            f"Cofre?). Save it again with `cofre config set {name} --replace --set ...`."
+        ) from None
+
+
+def require_config(name: str, settings: CofreSettings | None = None) -> CofreConfig:
+    """Load the saved config `name` and check its seal before any value is used.
+
+    `settings` locate the keyring and audit trail and must not come from this block (default
+    `EnvOnlySettings()`). Raises `ConfigurationError` (no such block) or `BlockSealBroken`
+    (audited as SECURITY_INCIDENT: altered, unsealed, foreign-keyed or invalid config).
+    """
+    settings = settings or EnvOnlySettings()
+    try:
+        config = _load(name)
+    except RuntimeError as exc:  # a field edited into an invalid value
+        if "failed validation" not in str(exc):
+            raise
+        raise _refusal(name, "invalid", settings) from None
+    problem = config.seal_state(load_keyring(settings), name)
+    if problem:
+        raise _refusal(name, problem, settings)
+    return config
+
+
+def _refusal(name: str, check: str, settings: CofreSettings) -> BlockSealBroken:
+    return refusal(
+        CofreConfig.get_block_type_slug(),
+        "config",
+        name,
+        check,
+        todo=config_todo(name, check),
+        settings=settings,
+    )

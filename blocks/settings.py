@@ -43,6 +43,9 @@ class CofreSettings(BaseSettings):
         None, description="Comma-separated Fernet keys, newest first (overrides the file)."
     )
     keyring_file: Path | None = Field(None, description="Default $COFRE_HOME/keyring.json.")
+    audit_key: SecretStr | None = Field(
+        None, description="The audit trail's HMAC key (with COFRE_FERNET_KEYS; else from the file)."
+    )
     audit_dir: Path | None = Field(None, description="Default $COFRE_HOME/audit.")
     warehouse_url: str | None = Field(
         None, description="Warehouse URL without a password; default $COFRE_HOME/warehouse.db."
@@ -95,6 +98,13 @@ class CofreSettings(BaseSettings):
     max_quarantine_share: float = Field(
         0.01, description="A dataset fails its gate above this share of quarantined rows."
     )
+    # One run per home, private files (issue 16)
+    lock_wait_seconds: float = Field(
+        30.0, ge=0, description="How long a run waits for another run's lock on COFRE_HOME."
+    )
+    umask: str = Field(
+        "077", description="Umask for every file Cofre creates; 027 lets one group read them."
+    )
 
     @property
     def resolved_lake_url(self) -> str:
@@ -124,8 +134,30 @@ class CofreSettings(BaseSettings):
         return (init_settings, env_settings, SavedBlockSource(settings_cls))
 
 
+class EnvOnlySettings(CofreSettings):
+    """Settings from flags and `COFRE_*` env only, never the saved block: they locate the
+    keyring and audit trail that check the block's seal (COFRE_HOME, COFRE_KEYRING_FILE,
+    COFRE_FERNET_KEYS, COFRE_AUDIT_KEY, COFRE_AUDIT_DIR), so that check cannot recurse."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings)
+
+
 class SavedBlockSource(PydanticBaseSettingsSource):
-    """Values saved in a `CofreConfig` Prefect block, when `COFRE_CONFIG_BLOCK` names one."""
+    """Values saved in a `CofreConfig` Prefect block, when `COFRE_CONFIG_BLOCK` names one.
+
+    The block's seal is checked before any value is returned: a broken or missing seal
+    raises `BlockSealBroken` (audited as SECURITY_INCIDENT), so an API writer cannot point
+    the lake or warehouse elsewhere.
+    """
 
     def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
         return None, field_name, False  # unused: __call__ returns the whole mapping
@@ -134,9 +166,11 @@ class SavedBlockSource(PydanticBaseSettingsSource):
         name = os.environ.get("COFRE_CONFIG_BLOCK")
         if not name:
             return {}
-        from blocks.config import CofreConfig  # imports Prefect only when a block is asked for
+        from blocks.config import require_config  # imports Prefect only when a block is asked for
 
-        saved = CofreConfig.load(name).model_dump(exclude_none=True)
+        # Flags and env so far (never this block) locate the keyring that checks the seal.
+        checker = EnvOnlySettings(**self.current_state)
+        saved = require_config(name, checker).values()
         return {key: value for key, value in saved.items() if key in self.settings_cls.model_fields}
 
 

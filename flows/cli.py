@@ -32,10 +32,6 @@ def olist_synth(
     typer.echo(f"Synthetic Olist set: {orders:,} orders, seed {seed}, {elapsed:.1f} s.")
 
 
-if __name__ == "__main__":
-    app()
-
-
 # -- keys -------------------------------------------------------------------------------
 keys_app = typer.Typer(help="The local Fernet keyring.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
@@ -60,6 +56,7 @@ def keys_init() -> None:
         _fail(exc)
     typer.echo(f"Created {path} (mode 0600), primary key id {keyring.primary_id}.")
     typer.echo("Back this file up somewhere safe: without it no Cofre secret can be decrypted.")
+    _anchor_key_change("keys init")
 
 
 @keys_app.command("generate")
@@ -101,6 +98,7 @@ def keys_rotate() -> None:
         typer.echo(f"  re-encrypted {label}")
     for label in report.already_current:
         typer.echo(f"  already current {label}")
+    _anchor_key_change("keys rotate")
 
 
 @keys_app.command("reencrypt")
@@ -130,6 +128,7 @@ def keys_retire() -> None:
     except CofreError as exc:
         _fail(exc)
     typer.echo(f"Retired {len(retired)} key(s): {', '.join(retired) or 'none'}.")
+    _anchor_key_change("keys retire")
 
 
 # -- secrets ----------------------------------------------------------------------------
@@ -158,7 +157,7 @@ def secrets_set(
         _fail(ValueError(f"unknown kind {kind!r}; choose one of {', '.join(COFRE_BLOCKS)}"))
     cls = COFRE_BLOCKS[kind]
     try:
-        block = cls.encrypt(**collect_values(cls, values))
+        block = cls.encrypt(name=name, **collect_values(cls, values))  # bound and sealed
         block.save(name, overwrite=True)
     except CofreError as exc:
         _fail(exc)
@@ -184,24 +183,264 @@ def secrets_list() -> None:
         typer.echo(f"{row['kind']:<12} {row['name']:<24} key {row['key_id']:<12} {row['updated']}")
 
 
+@secrets_app.command("verify")
+def secrets_verify() -> None:
+    """Check every saved block's seal and bindings; exit 1 naming each bad block."""
+    from blocks.errors import CofreError
+    from blocks.secrets_cli import verify_saved_blocks
+
+    try:
+        results = verify_saved_blocks()
+    except CofreError as exc:
+        _fail(exc)
+    bad = [(label, problem) for label, problem in results if problem]
+    for label, problem in results:
+        if not problem:
+            typer.echo(f"sealed   {label}")
+    for label, problem in bad:
+        typer.secho(f"BROKEN   {label}: {problem}", fg=typer.colors.RED, err=True)
+    if bad:
+        typer.secho(
+            f"{len(bad)} of {len(results)} block(s) fail verification (audited as "
+            "SECURITY_INCIDENT).",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        raise typer.Exit(1)
+    typer.echo(f"All {len(results)} Cofre block(s) are sealed and bound.")
+
+
+@secrets_app.command("reseal")
+def secrets_reseal(
+    name: str = typer.Argument(..., help="Block name, e.g. warehouse"),
+    kind: str | None = typer.Option(None, "--kind", help="s3 | postgres | api-key | masking-key"),
+    yes: bool = typer.Option(False, "--yes", help="Do not ask; you have checked the values."),
+) -> None:
+    """Seal a block after you confirm its values (the upgrade path for unsealed blocks)."""
+    from blocks.errors import CofreError
+    from blocks.keyring import load_keyring
+    from blocks.secrets_cli import find_saved_block, public_values, reseal_block, seal_state
+
+    try:
+        keyring = load_keyring()
+        block = find_saved_block(name, kind)
+        state = seal_state(block, keyring)
+        if state is None:
+            typer.echo(f"{block.label} is already sealed; nothing to do.")
+            return
+        typer.echo(f"{block.label}: seal {state}. Values it will be sealed with:")
+        for field, value in public_values(block).items():
+            typer.echo(f"  {field} = {value!r}")
+        if not yes and not typer.confirm("Are these values yours and correct?", default=False):
+            typer.echo("Not resealed.")
+            raise typer.Exit(1)
+        rebound = reseal_block(block, keyring)
+    except CofreError as exc:
+        _fail(exc)
+    extra = f"; bound {', '.join(rebound)} to it" if rebound else ""
+    typer.echo(f"Resealed {block.label}{extra}.")
+
+
 # -- audit ------------------------------------------------------------------------------
 audit_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 
 
 @audit_app.command("verify")
-def audit_verify() -> None:
-    """Check the whole hash chain; exit 1 and name the first bad record on failure."""
-    from blocks import audit
+def audit_verify(
+    prefect: bool = typer.Option(
+        True, "--prefect/--no-prefect", help="Also check the Prefect variable anchor."
+    ),
+) -> None:
+    """Check the hash chain and the trail against every anchor; exit 1 naming what is wrong."""
+    from blocks.audit_anchor import verify_anchored
+    from blocks.errors import CofreError
 
-    report = audit.verify()
-    if report.ok:
-        typer.echo(f"Audit trail OK: {report.records} record(s) verify.")
+    try:
+        report = verify_anchored(prefect=prefect)
+    except CofreError as exc:  # no keyring, or a corrupt one: one line, no traceback
+        _fail(RuntimeError(f"cannot verify the audit trail: {exc}"))
+    for note in report.unreached:
+        typer.secho(f"warning: {note}", fg=typer.colors.YELLOW, err=True)
+    chain = report.chain
+    if not chain.ok:
+        typer.secho(
+            f"Audit trail BROKEN at seq {chain.first_bad_seq} (line {chain.first_bad_line}): "
+            f"{chain.reason}.",
+            fg=typer.colors.RED,
+            err=True,
+        )
+    for problem in report.problems:
+        typer.secho(f"Audit trail BROKEN: {problem}.", fg=typer.colors.RED, err=True)
+    if not report.ok:
+        typer.secho(
+            "Treat this as a security incident; keep the files as evidence. `cofre audit "
+            "restore` puts back the lake mirror (docs/operations.md, 'A broken audit trail').",
+            err=True,
+        )
+        raise typer.Exit(1)
+    anchors = ", ".join(f"{a.source} (seq {a.head.seq})" for a in report.anchors) or "none"
+    typer.echo(f"Audit trail OK: {chain.records} record(s) verify. Anchors checked: {anchors}.")
+
+
+@audit_app.command("restore")
+def audit_restore(
+    force: bool = typer.Option(
+        False, "--force", help="Also replace a local trail that diverges (kept as evidence)."
+    ),
+) -> None:
+    """Put the lake mirror (audit/audit.jsonl) back as the local trail, after checking it."""
+    from blocks.audit_restore import restore_trail
+    from blocks.errors import CofreError
+
+    try:
+        report = restore_trail(force=force)
+    except CofreError as exc:
+        _fail(exc)
+    typer.echo(report.message)
+
+
+@audit_app.command("anchor")
+def audit_anchor(reason: str = typer.Option("operator", "--reason", help="Why, for the record.")):
+    """Write the trail's head to the lake mirror and the Prefect server now."""
+    from blocks.errors import CofreError
+
+    try:
+        head = _anchor(reason)
+    except CofreError as exc:
+        _fail(exc)
+    typer.echo(f"Anchored the audit head: seq {head.seq}, hash {head.hash[:12]}….")
+
+
+def _anchor(reason: str):
+    from blocks.audit_anchor import anchor_audit_head
+    from blocks.lake import Lake
+    from blocks.settings import load_settings
+
+    settings = load_settings()
+    return anchor_audit_head(Lake.from_settings(settings), run_id=None, reason=reason)
+
+
+def _anchor_key_change(reason: str) -> None:
+    """After a key change: anchor, and only warn when that fails (the change is done)."""
+    from blocks.errors import CofreError
+
+    try:
+        _anchor(reason)
+    except (CofreError, OSError) as exc:
+        typer.secho(f"warning: audit head not anchored: {exc}", fg=typer.colors.YELLOW, err=True)
+
+
+# -- gold -------------------------------------------------------------------------------
+gold_app = typer.Typer(help="Gold versions in the lake.", no_args_is_help=True)
+app.add_typer(gold_app, name="gold")
+
+
+@gold_app.command("versions")
+def gold_versions(
+    lake: str | None = typer.Option(None, "--lake", help="Lake URL (default: the settings')."),
+) -> None:
+    """List gold versions, newest first; `*` marks the current one."""
+    from blocks.errors import CofreError
+    from blocks.lake import Lake
+    from blocks.settings import load_settings
+    from tasks.gold_versions import KEEP_VERSIONS, list_versions
+
+    try:
+        target = Lake.from_settings(load_settings(lake_url=lake))
+        rows = list_versions(target)
+    except CofreError as exc:
+        _fail(exc)
+    if not rows:
+        typer.echo(
+            f"No gold versions in {target.url('gold')}. Run the gold stage: python -m flows.gold"
+        )
         return
-    typer.secho(
-        f"Audit trail BROKEN at seq {report.first_bad_seq} (line {report.first_bad_line}): "
-        f"{report.reason}. Restore the trail from backup and treat this as a security incident.",
-        fg=typer.colors.RED,
-        err=True,
-    )
-    raise typer.Exit(1)
+    typer.echo(f"Gold versions in {target.url('gold')} (the last {KEEP_VERSIONS} are kept):")
+    for row in rows:
+        mark = "*" if row["state"] == "current" else " "
+        typer.echo(
+            f"{mark} {row['version']:<36}  {row['created'] or '-':<32}  {row['tables']:>2} tables"
+            f"  {row['rows']:>12,} rows  {row['state']}"
+        )
+
+
+# -- config -----------------------------------------------------------------------------
+config_app = typer.Typer(
+    help="The sealed CofreConfig block (COFRE_CONFIG_BLOCK).", no_args_is_help=True
+)
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("set")
+def config_set(
+    name: str = typer.Argument(..., help="Config block name (what COFRE_CONFIG_BLOCK names)"),
+    values: list[str] = typer.Option(
+        [], "--set", help="field=value; an empty value clears the field; lake_buckets is JSON"
+    ),
+    replace: bool = typer.Option(
+        False, "--replace", help="Save only these values (do not merge onto the saved ones)."
+    ),
+) -> None:
+    """Seal and save a CofreConfig block. Secret-shaped values are refused."""
+    from blocks.config_cli import save_config
+    from blocks.errors import CofreError
+
+    try:
+        config = save_config(name, values, replace=replace)
+    except CofreError as exc:
+        _fail(exc)
+    typer.echo(f"Saved {config.label} (sealed). Select it with COFRE_CONFIG_BLOCK={name}.")
+
+
+@config_app.command("show")
+def config_show(name: str = typer.Argument(..., help="Config block name")) -> None:
+    """Show a config's values and whether its seal verifies (no secrets live here)."""
+    from blocks.config_cli import describe_config
+    from blocks.errors import CofreError
+
+    try:
+        values, state = describe_config(name)
+    except CofreError as exc:
+        _fail(exc)
+    for field, value in values.items():
+        typer.echo(f"  {field} = {value!r}")
+    if state is None:
+        typer.echo(f"cofre-config/{name}: seal OK.")
+    else:
+        typer.secho(
+            f"cofre-config/{name}: seal {state}; Cofre refuses it. Check the values above, "
+            f"then `cofre config reseal {name}` or `cofre config set {name} --replace ...`.",
+            fg=typer.colors.RED,
+            err=True,
+        )
+
+
+@config_app.command("reseal")
+def config_reseal(
+    name: str = typer.Argument(..., help="Config block name"),
+    yes: bool = typer.Option(False, "--yes", help="Do not ask; you have checked the values."),
+) -> None:
+    """Seal a config after you confirm its values (the upgrade path for unsealed configs)."""
+    from blocks.config_cli import describe_config, reseal_config
+    from blocks.errors import CofreError
+
+    try:
+        values, state = describe_config(name)
+        if state is None:
+            typer.echo(f"cofre-config/{name} is already sealed; nothing to do.")
+            return
+        typer.echo(f"cofre-config/{name}: seal {state}. Values it will be sealed with:")
+        for field, value in values.items():
+            typer.echo(f"  {field} = {value!r}")
+        if not yes and not typer.confirm("Are these values yours and correct?", default=False):
+            typer.echo("Not resealed.")
+            raise typer.Exit(1)
+        reseal_config(name)
+    except CofreError as exc:
+        _fail(exc)
+    typer.echo(f"Resealed cofre-config/{name}.")
+
+
+if __name__ == "__main__":  # last, after every command group is registered
+    app()
