@@ -96,9 +96,9 @@ def _sh(command: str, env: dict, cwd: Path) -> subprocess.CompletedProcess:
 def test_runbook_walkthrough(prefect_api, tmp_path, cofre_home):
     # The session's Prefect API holds other tests' blocks, encrypted under their own keyrings:
     # `cofre keys rotate` rightly refuses blocks it cannot decrypt, so start from a clean server.
-    from tests.blocks.test_rotation import _delete_all_cofre_blocks
+    from tests.prefect_rest import delete_all_cofre_blocks
 
-    _delete_all_cofre_blocks()
+    delete_all_cofre_blocks()
     env = {**os.environ, "PREFECT_API_URL": prefect_api.url, "COFRE_HOME": str(cofre_home)}
     env.update(
         {

@@ -7,14 +7,15 @@ import pytest
 from blocks.credentials import ApiKey, EncryptedBlock, MaskingKey, PostgresCredentials
 from blocks.errors import KeyringError
 from blocks.keyring import Keyring, ensure_keyring, load_keyring, rotation_pending
-from blocks.rotation import reencrypt_all, retire_keys, rotate_keys, saved_blocks, saved_documents
+from blocks.rotation import reencrypt_all, retire_keys, rotate_keys, saved_blocks
 from blocks.settings import load_settings
+from tests.prefect_rest import delete_all_cofre_blocks
 
 
 @pytest.fixture
 def three_saved_blocks(prefect_api):
     """Exactly three Cofre blocks in the server, encrypted with this test's first key."""
-    _delete_all_cofre_blocks()
+    delete_all_cofre_blocks()
     ensure_keyring()
     blocks = {
         "rot-pg": PostgresCredentials.encrypt(name="rot-pg", password="pg-password-1"),
@@ -24,15 +25,7 @@ def three_saved_blocks(prefect_api):
     for name, block in blocks.items():
         block.save(name, overwrite=True)
     yield {"rot-pg": "pg-password-1", "rot-api": "api-key-1", "rot-mask": "masking-key-1"}
-    _delete_all_cofre_blocks()
-
-
-def _delete_all_cofre_blocks() -> None:
-    from prefect.client.orchestration import get_client
-
-    with get_client(sync_client=True) as client:
-        for _, doc in saved_documents():
-            client.delete_block_document(doc.id)
+    delete_all_cofre_blocks()
 
 
 def _plaintexts(keyring: Keyring) -> dict[str, str]:

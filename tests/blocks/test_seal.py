@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
-import httpx
 import pytest
 from typer.testing import CliRunner
 
@@ -12,9 +9,10 @@ from blocks import audit
 from blocks.credentials import ApiKey, MaskingKey, PostgresCredentials, S3Credentials
 from blocks.errors import BlockSealBroken, ConfigurationError
 from blocks.keyring import ensure_keyring, load_keyring
-from blocks.rotation import retire_keys, rotate_keys, saved_documents
+from blocks.rotation import retire_keys, rotate_keys
 from blocks.settings import load_settings
 from flows.cli import app
+from tests.prefect_rest import delete_all_cofre_blocks, patch_block
 
 MARKER = "SEAL-marker-4d2c9e"
 runner = CliRunner()
@@ -24,43 +22,13 @@ def _incidents() -> list[dict]:
     return [r for r in audit.read_records() if r["action"] == "SECURITY_INCIDENT"]
 
 
-def _api(method: str, url: str, **kwargs) -> httpx.Response:
-    """One REST call; a busy test server answers 503 (SQLite locked), so try again."""
-    for _ in range(10):
-        response = httpx.request(method, url, timeout=30, **kwargs)
-        if response.status_code != 503:
-            return response
-        time.sleep(1)
-    return response
-
-
-def _delete_all_cofre_blocks() -> None:
-    from prefect.client.orchestration import get_client
-
-    with get_client(sync_client=True) as client:
-        for _, doc in saved_documents():
-            client.delete_block_document(doc.id)
-
-
 @pytest.fixture
 def clean_server(prefect_api):
     """No Cofre block in the shared server (other tests' blocks use other keyrings)."""
-    _delete_all_cofre_blocks()
+    delete_all_cofre_blocks()
     ensure_keyring()
     yield prefect_api
-    _delete_all_cofre_blocks()
-
-
-def _patch_document(api_url: str, slug: str, name: str, data: dict, merge: bool = True) -> None:
-    """What a writer of the Prefect API (no Cofre key) can do to a saved block."""
-    found = _api("get", f"{api_url}/block_types/slug/{slug}/block_documents/name/{name}")
-    found.raise_for_status()
-    response = _api(
-        "patch",
-        f"{api_url}/block_documents/{found.json()['id']}",
-        json={"data": data, "merge_existing_data": merge},
-    )
-    assert response.status_code == 204, response.text
+    delete_all_cofre_blocks()
 
 
 def test_the_seal_covers_type_name_and_every_field():
@@ -149,7 +117,7 @@ def test_rotation_and_retirement_keep_seals_valid(clean_server, monkeypatch):
 
 def test_rotation_refuses_an_edited_block_before_adding_a_key(clean_server):
     PostgresCredentials.encrypt(name="rot-edit", password="pw").save("rot-edit")
-    _patch_document(clean_server.url, "cofre-postgres-credentials", "rot-edit", {"port": 1})
+    patch_block(clean_server.url, "cofre-postgres-credentials", "rot-edit", {"port": 1})
     before = load_keyring().key_ids
     with pytest.raises(BlockSealBroken, match=r"1 block\(s\) fail their seal.*rot-edit"):
         rotate_keys()
@@ -169,7 +137,7 @@ def test_a_legacy_unsealed_block_is_refused_until_resealed(clean_server):
         "key_id": keyring.primary_id,
         "password": keyring.encrypt(f"PW-{MARKER}"),
     }
-    _patch_document(clean_server.url, "cofre-postgres-credentials", "legacy", legacy, merge=False)
+    patch_block(clean_server.url, "cofre-postgres-credentials", "legacy", legacy, merge=False)
     with pytest.raises(BlockSealBroken, match=r"has no seal.*cofre secrets reseal legacy"):
         PostgresCredentials.require("legacy")
     bad = runner.invoke(app, ["secrets", "verify"])

@@ -14,10 +14,8 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -27,11 +25,11 @@ from blocks.credentials import S3Credentials
 from blocks.errors import BlockSealBroken, ConfigurationError
 from blocks.keyring import ensure_keyring
 from blocks.parameter_guard import refuse_secret_parameters
-from blocks.rotation import saved_documents
 from blocks.settings import load_settings
 from flows.cli import app
 from tasks.warehouse import connect_warehouse
 from tests.conftest import files_containing
+from tests.prefect_rest import api_call, block_document, delete_all_cofre_blocks, patch_block
 
 ROOT = Path(__file__).resolve().parents[2]
 MARKER = "ATTACK-marker-8e41b7"
@@ -71,53 +69,19 @@ def listener():
 @pytest.fixture
 def server(prefect_api, monkeypatch):
     """A server holding only this test's Cofre blocks; secrets from the environment."""
-    _delete_all_cofre_blocks()
+    delete_all_cofre_blocks()
     ensure_keyring()
     monkeypatch.setenv("COFRE_SECRET_PASSWORD", f"PW-{MARKER}")
     monkeypatch.setenv("COFRE_SECRET_ACCESS_KEY_ID", f"AK-{MARKER}")
     monkeypatch.setenv("COFRE_SECRET_SECRET_ACCESS_KEY", f"SK-{MARKER}")
     yield prefect_api
-    _delete_all_cofre_blocks()
-
-
-def _api(method: str, url: str, **kwargs) -> httpx.Response:
-    """One REST call; a busy test server answers 503 (SQLite locked), so try again."""
-    for _ in range(10):
-        response = httpx.request(method, url, timeout=30, **kwargs)
-        if response.status_code != 503:
-            return response
-        time.sleep(1)
-    return response
-
-
-def _delete_all_cofre_blocks() -> None:
-    from prefect.client.orchestration import get_client
-
-    with get_client(sync_client=True) as client:
-        for _, doc in saved_documents():
-            client.delete_block_document(doc.id)
+    delete_all_cofre_blocks()
 
 
 def _secrets_set(kind: str, name: str, *assignments: str) -> None:
     args = ["secrets", "set", kind, name, *[x for a in assignments for x in ("--set", a)]]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
-
-
-def _document(api: str, slug: str, name: str) -> dict:
-    response = _api("get", f"{api}/block_types/slug/{slug}/block_documents/name/{name}")
-    response.raise_for_status()
-    return response.json()
-
-
-def _attacker_patch(api: str, slug: str, name: str, data: dict) -> None:
-    document = _document(api, slug, name)
-    response = _api(
-        "patch",
-        f"{api}/block_documents/{document['id']}",
-        json={"data": data, "merge_existing_data": True},
-    )
-    assert response.status_code == 204, response.text
 
 
 def _incidents_for(label: str) -> list[dict]:
@@ -168,7 +132,7 @@ def test_a_sealed_block_pointing_at_the_listener_does_connect(server, listener, 
 
 def test_patched_postgres_host_and_port_connect_nowhere(server, listener, monkeypatch):
     _secrets_set("postgres", "pg-wh", "host=db.internal", "sslmode=require")
-    _attacker_patch(
+    patch_block(
         server.url,
         "cofre-postgres-credentials",
         "pg-wh",
@@ -186,16 +150,16 @@ def test_patched_postgres_host_and_port_connect_nowhere(server, listener, monkey
 def test_ciphertext_moved_between_blocks_or_fields_connects_nowhere(server, listener, monkeypatch):
     _secrets_set("postgres", "pg-dest", "host=127.0.0.1", f"port={listener.port}")
     _secrets_set("s3", "s3-src", "endpoint_url=http://127.0.0.1:9")
-    s3_doc = _document(server.url, "cofre-s3-credentials", "s3-src")["data"]
+    s3_doc = block_document(server.url, "cofre-s3-credentials", "s3-src")["data"]
     # The S3 secret's ciphertext into the Postgres password: the next run would send it.
-    _attacker_patch(
+    patch_block(
         server.url,
         "cofre-postgres-credentials",
         "pg-dest",
         {"password": s3_doc["secret_access_key"]},
     )
     # And the S3 block's two secrets swapped between fields.
-    _attacker_patch(
+    patch_block(
         server.url,
         "cofre-s3-credentials",
         "s3-src",
@@ -222,7 +186,7 @@ def test_ciphertext_moved_between_blocks_or_fields_connects_nowhere(server, list
 
 def test_patched_s3_endpoint_stops_the_cli_with_one_line(server, listener, cofre_home):
     _secrets_set("s3", "s3-lake", "endpoint_url=http://127.0.0.1:9")
-    _attacker_patch(
+    patch_block(
         server.url,
         "cofre-s3-credentials",
         "s3-lake",
@@ -249,7 +213,7 @@ def _fernet_token() -> str:
 
 def test_secrets_in_flags_are_refused_before_a_flow_run_exists(prefect_api, cofre_home):
     env = {"PREFECT_API_URL": prefect_api.url, "COFRE_HOME": str(cofre_home)}
-    before = _api("post", f"{prefect_api.url}/flow_runs/count", json={}).json()
+    before = api_call("post", f"{prefect_api.url}/flow_runs/count", json={}).json()
     cases = [
         ("flows.warehouse", "--warehouse", f"postgresql://u:{MARKER}@127.0.0.1/db"),
         ("flows.full_pipeline", "--warehouse", f"postgresql://u:{MARKER}@127.0.0.1/db"),
@@ -260,8 +224,8 @@ def test_secrets_in_flags_are_refused_before_a_flow_run_exists(prefect_api, cofr
         result = _cli(module, flag, value, env=env)
         _assert_one_stop_line(result, "ConfigurationError", "nothing was started")
         assert "cofre secrets set" in result.stderr
-    assert _api("post", f"{prefect_api.url}/flow_runs/count", json={}).json() == before
-    runs = _api("post", f"{prefect_api.url}/flow_runs/filter", json={"limit": 200})
+    assert api_call("post", f"{prefect_api.url}/flow_runs/count", json={}).json() == before
+    runs = api_call("post", f"{prefect_api.url}/flow_runs/filter", json={"limit": 200})
     runs.raise_for_status()
     assert MARKER not in runs.text
     assert files_containing(prefect_api.database_dir, MARKER) == []
