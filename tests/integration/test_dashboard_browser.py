@@ -52,6 +52,8 @@ RUN_SUMMARY = {
 def _loaded_home(home: Path) -> dict:
     """A COFRE_HOME with a loaded warehouse and an operations trail; the expected KPIs."""
     settings = load_settings(home=str(home))
+    # First, as a run does: the first record creates a fresh home's keyring.
+    audit.record(audit.Action.PIPELINE_RUN, "browser-test", settings=settings)
     warehouse = connect_warehouse(settings)
     load_dashboard_gold(warehouse)
     lake = Lake.from_settings(settings)
@@ -59,7 +61,6 @@ def _loaded_home(home: Path) -> dict:
     rows = io.BytesIO()
     pl.DataFrame({"_check": ["lat_in_brazil"] * 3}).write_parquet(rows)
     lake.write_bytes("quarantine", "geolocation/run_id=run-browser-1/rows.parquet", rows.getvalue())
-    audit.record(audit.Action.PIPELINE_RUN, "browser-test", settings=settings)
     expected = {
         "all": _expected(warehouse, q.Filters()),
         "RJ": _expected(warehouse, q.Filters(state="RJ")),
