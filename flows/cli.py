@@ -11,6 +11,25 @@ from pathlib import Path
 import typer
 
 app = typer.Typer(help="Cofre's operational commands.", no_args_is_help=True)
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        from importlib.metadata import version
+
+        typer.echo(f"cofre {version('cofre')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _cofre(
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    """Cofre's operational commands."""
+
+
 olist_app = typer.Typer(help="The Olist e-commerce dataset.", no_args_is_help=True)
 app.add_typer(olist_app, name="olist")
 

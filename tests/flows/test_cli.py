@@ -102,3 +102,15 @@ def test_prefect_block_register_finds_every_cofre_block(prefect_api):
         "Cofre Config",
     ):
         assert name in out.stdout
+
+
+def test_cofre_version_prints_the_installed_version():
+    from importlib.metadata import version
+
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.strip() == f"cofre {version('cofre')}"
