@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
+import time
 from dataclasses import dataclass, field
 
 from pyspark import SparkConf, SparkContext
@@ -40,6 +42,85 @@ SMALL_MACHINE_CONF: dict[str, str] = {
     # of a 2-core VM (about a quarter of the driver's CPU time at real size).
     "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1",
 }
+
+
+# How long a cluster master may take to give the application its first executor; a master
+# with no free worker would otherwise keep the job waiting for resources forever.
+EXECUTOR_TIMEOUT_ENV = "COFRE_SPARK_EXECUTOR_TIMEOUT"
+DEFAULT_EXECUTOR_TIMEOUT = 60.0
+CONNECT_TIMEOUT = 5.0
+
+
+class SparkMasterUnavailable(RuntimeError):
+    """The cluster master cannot be reached, or gave the application no executor in time."""
+
+
+def _standalone_addresses(master: str) -> list[tuple[str, int]]:
+    """(host, port) of each master in `spark://h1:7077[,h2:7077]`; [] for other masters."""
+    if not master.startswith("spark://"):
+        return []
+    addresses = []
+    for part in master.removeprefix("spark://").split(","):
+        host, _, port = part.rpartition(":")
+        addresses.append((host or part, int(port) if port.isdigit() else 7077))
+    return addresses
+
+
+def check_master_reachable(master: str | None, timeout: float = CONNECT_TIMEOUT) -> None:
+    """Raise `SparkMasterUnavailable` unless some master of a `spark://` URL accepts TCP.
+
+    Spark itself retries an unreachable standalone master for a minute, then stops the
+    context with "All masters are unresponsive"; this says so in seconds, naming the URL.
+    """
+    addresses = _standalone_addresses(master or "")
+    failures = []
+    for host, port in addresses:
+        try:
+            with socket.create_connection((host, port), timeout=timeout):
+                return
+        except OSError as exc:
+            failures.append(f"{host}:{port}: {exc.strerror or exc}")
+    if failures:
+        raise SparkMasterUnavailable(
+            f"Spark master {master} is unreachable ({'; '.join(failures)}). Start the master "
+            "(docs/scaling.md) or fix --master / COFRE_SPARK_MASTER."
+        )
+
+
+def executor_timeout() -> float:
+    """Seconds to wait for a first executor: `COFRE_SPARK_EXECUTOR_TIMEOUT`, default 60."""
+    value = os.environ.get(EXECUTOR_TIMEOUT_ENV, "")
+    try:
+        return float(value) if value else DEFAULT_EXECUTOR_TIMEOUT
+    except ValueError:
+        raise SparkMasterUnavailable(
+            f"{EXECUTOR_TIMEOUT_ENV}={value!r} is not a number of seconds: set it to e.g. 60."
+        ) from None
+
+
+def executor_count(spark: SparkSession) -> int:
+    """Executors registered with this application (the driver's own entry excluded)."""
+    infos = spark.sparkContext._jsc.sc().statusTracker().getExecutorInfos()
+    return max(len(infos) - 1, 0)
+
+
+def wait_for_executors(spark: SparkSession, timeout: float) -> None:
+    """Return once a cluster application has an executor; stop it and raise if none comes
+    within `timeout` s (Spark would wait forever: "Initial job has not accepted any
+    resources"). Local masters run in the driver: nothing to wait for."""
+    master = spark.sparkContext.master
+    if master.startswith("local"):
+        return
+    deadline = time.monotonic() + timeout
+    while executor_count(spark) == 0:
+        if time.monotonic() >= deadline:
+            spark.stop()
+            raise SparkMasterUnavailable(
+                f"Spark master {master} gave Cofre no executor within {timeout:.0f} s: it has "
+                "no alive worker with a free core and enough memory. Start a worker "
+                "(docs/scaling.md), free one, or raise COFRE_SPARK_EXECUTOR_TIMEOUT."
+            )
+        time.sleep(0.25)
 
 
 @dataclass(frozen=True)
@@ -123,8 +204,11 @@ def build_session(
     `master`: a master URL (`spark://host:7077`, `yarn`, `local[4]`); default `local[*]`, or
     whatever spark-submit was told. `ui`: start the Spark UI (default: off in process, as
     spark-submit says under it). `s3`: S3A settings, applied when the connector is loadable.
+    A cluster master is checked first: `SparkMasterUnavailable` (naming the URL) when it is
+    unreachable or gives no executor within `COFRE_SPARK_EXECUTOR_TIMEOUT` s (default 60).
     """
     given = _already_set()
+    check_master_reachable(master or (SparkConf().get("spark.master") if given else None))
     defaults = dict(SMALL_MACHINE_CONF)  # only where spark-submit was not told otherwise
     if umask := process_umask():
         # Hadoop sets file modes itself (umask 022) whatever the process's: hand it ours.
@@ -143,6 +227,7 @@ def build_session(
     for key, value in settings.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
+    wait_for_executors(spark, executor_timeout())
     if s3 is not None:
         configure_s3a(spark, s3)
     return spark

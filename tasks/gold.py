@@ -33,7 +33,13 @@ from blocks.errors import ConfigurationError, InvalidSourceData, LakeError, Qual
 from blocks.lake import Lake
 from blocks.settings import load_settings
 from spark.gold_job import GOLD_TABLES, run_gold
-from spark.session import S3AOptions, build_session, configure_s3a
+from spark.session import (
+    S3AOptions,
+    SparkMasterUnavailable,
+    build_session,
+    check_master_reachable,
+    configure_s3a,
+)
 from spark.silver import INPUTS as SILVER_DATASETS
 from spark.silver import MissingSilverDataset
 from tasks import gold_versions as versions
@@ -50,17 +56,23 @@ def get_spark(master: str | None = None) -> SparkSession:
     """This process's SparkSession: started on first use (seconds), reused afterwards.
 
     Asking for a different master than the running session's stops it and starts anew.
+    Raises `ConfigurationError` naming the URL when a cluster master is unreachable or gives
+    no executor in time (spark/session.py).
     """
     global _spark, _spark_master
     with _spark_lock:
         if _spark is not None and _spark.sparkContext._jsc is None:
             _spark = None  # stopped elsewhere (a test fixture, spark.stop())
-        if _spark is not None and master not in (None, _spark_master):
-            _spark.stop()
-            _spark = None
-        if _spark is None:
-            _spark = build_session(master, app_name="cofre-gold")
-            _spark_master = master or _spark.sparkContext.master
+        try:
+            if _spark is not None and master not in (None, _spark_master):
+                check_master_reachable(master)  # keep the working session for a bad URL
+                _spark.stop()
+                _spark = None
+            if _spark is None:
+                _spark = build_session(master, app_name="cofre-gold")
+                _spark_master = master or _spark.sparkContext.master
+        except SparkMasterUnavailable as exc:
+            raise ConfigurationError(str(exc)) from None
         return _spark
 
 

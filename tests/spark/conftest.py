@@ -97,3 +97,31 @@ def gold_dir(spark, silver_dir, tmp_path_factory) -> tuple[Path, dict[str, int]]
     """The gold job run once in this process on the fixture: (gold root, rows per table)."""
     gold = tmp_path_factory.mktemp("in-process") / "gold"
     return gold, run_gold(spark, str(silver_dir), str(gold))
+
+
+@pytest.fixture(scope="session")
+def synthetic_silver_dir(tmp_path_factory) -> Path:
+    """The pinned input: 300 synthetic orders through silver (tests/spark/pinned_input.py)."""
+    from tests.spark.pinned_input import write_synthetic_silver
+
+    return write_synthetic_silver(tmp_path_factory.mktemp("pinned-input"))
+
+
+@pytest.fixture(scope="session")
+def synthetic_gold(spark, synthetic_silver_dir, tmp_path_factory) -> tuple[Path, dict[str, int]]:
+    """The gold job on the pinned input in this process (local master)."""
+    gold = tmp_path_factory.mktemp("pinned-gold") / "gold"
+    return gold, run_gold(spark, str(synthetic_silver_dir), str(gold))
+
+
+@pytest.fixture(scope="session")
+def spark_cluster(tmp_path_factory):
+    """A Spark standalone master and one worker (1 core, 1 GiB) for the session."""
+    from tests.spark.cluster import start_master, start_worker
+
+    cluster = start_master(tmp_path_factory.mktemp("spark-cluster"))
+    try:
+        start_worker(cluster)
+        yield cluster
+    finally:
+        cluster.stop()
