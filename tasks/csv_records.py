@@ -27,6 +27,10 @@ from blocks.errors import MalformedCsv
 
 BOM = b"\xef\xbb\xbf"
 _QUOTE, _COMMA, _LF, _CR = ord('"'), ord(","), ord("\n"), ord("\r")
+# Bytes that may sit just before an opening quote / just after a closing one (a lookup
+# table per quote is cheaper than three comparisons over millions of quotes).
+_MAY_PRECEDE = np.isin(np.arange(256), (_COMMA, _LF, _QUOTE))
+_MAY_FOLLOW = np.isin(np.arange(256), (_COMMA, _LF, _CR, _QUOTE))
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,8 @@ class CsvRecords:
     records_after_break: int  # non-blank physical lines from the break on (estimate)
     _raw: np.ndarray = field(repr=False)
     _quotes: np.ndarray = field(repr=False)
+    # Some line break lies inside a quoted field: a parser must allow newlines in values.
+    multiline: bool = True
 
     @property
     def reliable(self) -> bool:
@@ -100,6 +106,10 @@ def split_records(data: bytes, file: str) -> CsvRecords:
     quotes = quotes[quotes >= begin]
     newlines = _positions(raw, _LF)
     at = np.flatnonzero(np.searchsorted(quotes, newlines) % 2 == 0)  # boundary line feeds
+    # pyarrow also ends rows at a lone CR: any CR not in a CRLF counts as multi-line too.
+    multiline = bool(at.size < newlines.size) or (
+        b"\r" in data and data.count(b"\r") != data.count(b"\r\n")
+    )
     seg_starts = np.concatenate(([begin], newlines[at] + 1))
     seg_ends = np.concatenate((newlines[at], [size]))
     start_lines = np.concatenate(([1], at + 2))  # line feed k ends line k + 1
@@ -111,7 +121,9 @@ def split_records(data: bytes, file: str) -> CsvRecords:
     seg_ends = seg_ends - has_cr
     if seg_starts.size == 0:
         empty = np.empty(0, dtype=np.int64)
-        return CsvRecords(file, bom, (), 0, size, empty, empty, empty, None, 0, raw, quotes)
+        return CsvRecords(
+            file, bom, (), 0, size, empty, empty, empty, None, 0, raw, quotes, multiline
+        )
     header_text = data[seg_starts[0] : seg_ends[0]].decode("utf-8", "replace")
     header = tuple(h.strip('"') for h in header_text.split(","))
     expected = int(_field_counts(raw, quotes, seg_starts[:1], seg_ends[:1])[0])
@@ -155,6 +167,7 @@ def split_records(data: bytes, file: str) -> CsvRecords:
         after,
         raw,
         quotes,
+        multiline,
     )
 
 
@@ -189,18 +202,8 @@ def _first_break(
     """The segment index where quoting first goes wrong, and what is wrong."""
     size = raw.size
     opening, closing = quotes[0::2], quotes[1::2]
-    before = raw[np.maximum(opening - 1, 0)]
-    bad_open = opening[
-        (opening > begin) & (before != _COMMA) & (before != _LF) & (before != _QUOTE)
-    ]
-    after = raw[np.minimum(closing + 1, size - 1)]
-    bad_close = closing[
-        (closing < size - 1)
-        & (after != _COMMA)
-        & (after != _LF)
-        & (after != _CR)
-        & (after != _QUOTE)
-    ]
+    bad_open = opening[(opening > begin) & ~_MAY_PRECEDE[raw[np.maximum(opening - 1, 0)]]]
+    bad_close = closing[(closing < size - 1) & ~_MAY_FOLLOW[raw[np.minimum(closing + 1, size - 1)]]]
     candidates = []
     if bad_open.size:
         candidates.append((int(bad_open[0]), "a quote inside an unquoted field"))

@@ -109,12 +109,14 @@ def read_text_frame(data: bytes, dataset: str) -> tuple[pl.DataFrame, pl.DataFra
     records.raise_if_broken()
     if records.bom:
         run_logger(__name__).warning("%s starts with a UTF-8 byte order mark: ignored.", file)
-    table, skipped = _parse(data, columns, file, strict=False)
+    table, skipped = _parse(data, columns, file, strict=False, multiline=records.multiline)
     bad, failures = np.empty(0, dtype=np.int64), empty_failures()
     if skipped or table.num_rows != records.count:  # rare: find the records to cut out
         bad, counts = records.bad_field_count()
         failures = _field_count_failures(data, records, bad, counts)
-        table, _ = _parse(_without(data, records, bad), columns, file, strict=True)
+        table, _ = _parse(
+            _without(data, records, bad), columns, file, strict=True, multiline=records.multiline
+        )
     good = np.delete(np.arange(records.starts.size), bad)
     if table.num_rows != good.size:  # the splitter and pyarrow disagree: never guess
         raise MalformedCsv(
@@ -165,9 +167,13 @@ def _without(data: bytes, records: CsvRecords, bad: np.ndarray) -> bytes:
 
 
 def _parse(
-    data: bytes, columns: tuple[str, ...], file: str, *, strict: bool
+    data: bytes, columns: tuple[str, ...], file: str, *, strict: bool, multiline: bool = True
 ) -> tuple[pa.Table, int]:
-    """pyarrow's parse and the number of rows it skipped (strict: a skipped row raises)."""
+    """pyarrow's parse and the number of rows it skipped (strict: a skipped row raises).
+
+    `multiline=False` (the splitter found no line break inside quotes) lets pyarrow split
+    blocks at any line break, about 30% faster on the large files; it parses the same rows.
+    """
     skipped = 0
 
     def on_invalid_row(row) -> str:
@@ -183,7 +189,7 @@ def _parse(
     table = pacsv.read_csv(
         io.BytesIO(data),
         parse_options=pacsv.ParseOptions(
-            newlines_in_values=True, invalid_row_handler=on_invalid_row
+            newlines_in_values=multiline, invalid_row_handler=on_invalid_row
         ),
         convert_options=pacsv.ConvertOptions(
             column_types={name: pa.string() for name in columns},
