@@ -28,6 +28,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from spark import aggregates as agg
+from spark.arrow_write import arrow_available, local_path, write_table_arrow
 from spark.dimensions import dim_customer, dim_date, dim_product, dim_seller
 from spark.facts import fact_sales
 from spark.orders import fact_orders
@@ -181,9 +182,23 @@ def run_gold(
     silver = Silver(spark, silver_url, log)
     tables = build_gold(silver)
 
+    local_gold = local_path(gold_url) if arrow_available() else None
+
     def write(name: str) -> int:
-        target = write_table(spark, tables[name], gold_url, name, tidy=False)
-        count = parquet_rows(spark, target)
+        if local_gold is None:  # a remote root: Spark's writer (Hadoop FS, S3A)
+            target = write_table(spark, tables[name], gold_url, name, tidy=False)
+            count = parquet_rows(spark, target)
+        else:  # a local root: one Arrow collect, written by pyarrow (spark/arrow_write.py)
+            try:
+                written, count = write_table_arrow(
+                    tables[name], local_gold, name, WRITE_ORDER[name], STAGING
+                )
+            except OSError as exc:
+                raise GoldJobError(
+                    f"Could not write gold table {name} under {local_gold} ({exc.strerror}); "
+                    "is it writable? The previous table, if any, is kept."
+                ) from None
+            target = str(written)
         log.info("Gold table %s: %s rows at %s", name, f"{count:,}", target)
         return count
 
