@@ -12,12 +12,15 @@ geolocation stays the 1x reference table), then, `--repeats` times each, in a fr
   temporary API in the process (what `./dev run` does);
 - `plain` (optional): the same functions without Prefect (`benchmarks.plain_pipeline`), which
   separates data work from orchestration;
+- `postgres` (optional): `server` with the warehouse in a throwaway PostgreSQL started here
+  (from the installed binaries, see tests/services.py) instead of the embedded SQLite;
 - the seed's way (`benchmarks.seed_baseline`): pandas, payments x items joins, row-wise
   sha256 masking, `to_sql`; plus the masking step alone, the seed's versus Cofre's.
 
 Wall time and peak RSS are measured from outside (the RSS of the whole process tree, Spark's
 JVM included); per-stage time, rows and Spark start-up come from the run summary. Prints
-Markdown (medians) and writes JSON to benchmarks/results/.
+Markdown (medians), then the targets table (each figure against its target, met or missed),
+and writes JSON to benchmarks/results/.
 """
 
 from __future__ import annotations
@@ -60,11 +63,14 @@ def _check(measured, what: str) -> None:
         raise RuntimeError(f"{what} failed:\n{tail}")
 
 
-def cofre_run(directory: Path, work: Path, server_url: str | None) -> dict:
-    """One `flows.full_pipeline` run; `server_url` None = Prefect's temporary API."""
+def cofre_run(
+    directory: Path, work: Path, server_url: str | None, postgres: dict[str, str] | None = None
+) -> dict:
+    """One `flows.full_pipeline` run; `server_url` None = Prefect's temporary API;
+    `postgres`: extra environment pointing the warehouse at a PostgreSQL."""
     from benchmarks.measure import run_measured
 
-    env, home = _env(work)
+    env, home = _env(work, **(postgres or {}))
     env.pop("PREFECT_API_URL", None)
     if server_url:
         env["PREFECT_API_URL"] = server_url
@@ -154,7 +160,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--scales", type=int, nargs="+", default=[1, 10])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument(
-        "--modes", nargs="+", default=["server"], choices=["server", "temporary", "plain"]
+        "--modes",
+        nargs="+",
+        default=["server"],
+        choices=["server", "temporary", "plain", "postgres"],
     )
     parser.add_argument("--no-baseline", action="store_true", help="skip the seed's way")
     parser.add_argument(
@@ -168,7 +177,17 @@ def main(argv: list[str] | None = None) -> None:
     args.cache.mkdir(parents=True, exist_ok=True)
     server = start_prefect_server(args.cache / f"prefect-{time.time_ns()}")
     results: dict = {"machine": _machine(), "command": " ".join(sys.argv), "scales": {}}
+    postgres, postgres_env = None, None
     try:
+        if "postgres" in args.modes:
+            from tests.services import start_postgres
+
+            postgres = start_postgres()
+            database = postgres.create_database("bench")
+            postgres_env = {  # libpq reads the password from the environment, never the URL
+                "PGPASSWORD": postgres.password,
+                "COFRE_WAREHOUSE_URL": postgres.url(database, with_password=False),
+            }
         for scale in args.scales:
             directory = _dataset(scale, args.cache, args.orders)
             runs: dict[str, list[dict]] = {mode: [] for mode in args.modes}
@@ -176,6 +195,10 @@ def main(argv: list[str] | None = None) -> None:
                 for mode in args.modes:
                     if mode == "plain":
                         runs[mode].append(plain_run(directory, args.cache))
+                    elif mode == "postgres":
+                        runs[mode].append(
+                            cofre_run(directory, args.cache, server.url, postgres_env)
+                        )
                     else:
                         url = server.url if mode == "server" else None
                         runs[mode].append(cofre_run(directory, args.cache, url))
@@ -188,11 +211,16 @@ def main(argv: list[str] | None = None) -> None:
             )
     finally:
         stop_process_group(server.process)
+        if postgres:
+            from tests.services import stop_postgres
+
+            stop_postgres(postgres)
     out_dir = ROOT / "benchmarks" / "results"
     out_dir.mkdir(exist_ok=True)
     path = out_dir / f"pipeline-{time.strftime('%Y%m%d-%H%M%S')}.json"
     path.write_text(json.dumps(results, indent=2))
     print(to_markdown(results))
+    print("\n".join(["", "### Targets", "", *targets(results)]))
     print(f"\nJSON: {path}")
 
 
@@ -305,6 +333,59 @@ def to_markdown(results: dict) -> str:
             ]
         lines += [f"Source truth: {result['source_totals']}.", ""]
     return "\n".join(lines)
+
+
+# (label, scale, what to read, target, "max" = at most / "min" = at least)
+TARGETS = (
+    ("1x end to end against a running Prefect server (s)", "1x", ("server", "wall"), 30.0, "max"),
+    ("1x `./dev run` (temporary Prefect API) (s)", "1x", ("temporary", "wall"), 45.0, "max"),
+    ("gold stage, 1x (s)", "1x", ("server", "gold"), 10.0, "max"),
+    ("gold stage, 10x (s)", "10x", ("server", "gold"), 30.0, "max"),
+    ("silver, 1x (s)", "1x", ("server", "silver"), 3.0, "max"),
+    ("silver, 10x (s)", "10x", ("server", "silver"), 12.0, "max"),
+    ("warehouse at 10x, SQLite (s)", "10x", ("server", "warehouse"), 15.0, "max"),
+    ("warehouse at 10x, PostgreSQL (s)", "10x", ("postgres", "warehouse"), None, "max"),
+    ("10x: seed's wall / Cofre's wall (above 1: Cofre faster)", "10x", ("seed", "ratio"), 1.0,
+     "min"),
+    ("peak RSS of the process tree at 10x (MiB)", "10x", ("server", "rss"), 4096.0, "max"),
+)  # fmt: skip
+
+
+def _figure(result: dict, mode: str, what: str) -> float | None:
+    cofre = result["cofre"]
+    if mode == "seed":
+        seed, server = result.get("seed_baseline"), cofre.get("server")
+        return seed["wall_median"] / server["wall_median"] if seed and server else None
+    if mode not in cofre:
+        return None
+    if what == "wall":
+        return cofre[mode]["wall_median"]
+    if what == "rss":
+        return cofre[mode]["peak_rss_mib"]
+    return cofre[mode]["stages"][what]["seconds"]
+
+
+def targets(results: dict) -> list[str]:
+    """The issue's table: every measured figure beside its target, and whether it is met."""
+    lines = ["| measure | measured | target | verdict |", "|---|---:|---:|---|"]
+    for label, scale, (mode, what), target, sense in TARGETS:
+        result = results["scales"].get(scale)
+        figure = _figure(result, mode, what) if result else None
+        if figure is None:
+            cells = [label, "not measured", _target(target, sense), "—"]
+        elif target is None:
+            cells = [label, f"{figure:,.2f}", "recorded", "recorded"]
+        else:
+            met = figure <= target if sense == "max" else figure >= target
+            cells = [label, f"{figure:,.2f}", _target(target, sense), "met" if met else "missed"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def _target(target: float | None, sense: str) -> str:
+    if target is None:
+        return "recorded"
+    return f"{'≤' if sense == 'max' else '≥'} {target:,.1f}"
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from benchmarks.measure import run_measured
-from benchmarks.pipeline_benchmark import breakdown, summarise, to_markdown
+from benchmarks.pipeline_benchmark import breakdown, summarise, targets, to_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -64,6 +64,27 @@ def test_summary_takes_medians_and_splits_the_wall_time():
     text = to_markdown({"machine": "test", "scales": {"1x": result}})
     assert "seed wall / Cofre wall = 1.91" in text  # 84 / 44
     assert "(10.0x)" in text  # masking 1.0 s / 0.1 s
+
+
+def test_targets_table_compares_each_figure_with_its_target():
+    """The issue's targets table: a figure under its ceiling is met, over it missed, a
+    ratio under its floor missed, and what was not run says so instead of passing."""
+    masking = [{"seed": 1.0, "cofre_seed": 0.1, "cofre_default": 0.5, "rows": 10}]
+    seed = [{"wall": 60.0, "peak_rss_mib": 1.0, "timings": {"read": 1.0}, "totals": {}}]
+    one = summarise({"server": [_run(28.0, 12.0, 4.0)]}, [], masking, {})
+    ten = summarise(
+        {"server": [_run(80.0, 25.0, 4.0)], "postgres": [_run(90.0, 25.0, 4.0)]}, seed, masking, {}
+    )
+    lines = targets({"scales": {"1x": one, "10x": ten}})
+    table = "\n".join(lines)
+    assert "| 1x end to end against a running Prefect server (s) | 28.00 | ≤ 30.0 | met |" in table
+    assert "| gold stage, 1x (s) | 12.00 | ≤ 10.0 | missed |" in table
+    assert "| gold stage, 10x (s) | 25.00 | ≤ 30.0 | met |" in table
+    assert "| `./dev run` (temporary Prefect API) (s) | not measured |" in table.replace("1x ", "")
+    assert "| warehouse at 10x, PostgreSQL (s) | 3.00 | recorded | recorded |" in table
+    # seed 60 s / Cofre 80 s = 0.75: Cofre slower, so the ratio target (>= 1) is missed
+    assert "| 0.75 | ≥ 1.0 | missed |" in table
+    assert "| peak RSS of the process tree at 10x (MiB) | 2,000.00 | ≤ 4,096.0 | met |" in table
 
 
 def test_warehouse_benchmark_runs_end_to_end(tmp_path, monkeypatch, capsys):
