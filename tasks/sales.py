@@ -36,13 +36,16 @@ def payments_per_order(payments: pl.DataFrame) -> pl.DataFrame:
     return totals.join(main_type, on="order_id", how="left")
 
 
-def allocate_payments_to_items(items: pl.DataFrame, payments: pl.DataFrame) -> pl.DataFrame:
+def allocate_payments_to_items(
+    items: pl.DataFrame, payments: pl.DataFrame, per_order: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """`items` plus `payment_value` (allocated) and the order's main `payment_type`.
 
     Items of orders without payments get 0.0 and a null type. Allocation weights are item
     value in cents; an order whose items are all free splits its payment equally.
+    `per_order`: `payments_per_order(payments)` when the caller already has it.
     """
-    per_order = payments_per_order(payments)
+    per_order = payments_per_order(payments) if per_order is None else per_order
     weight = cents("price") + cents("freight_value")
     frame = (
         items.with_columns(weight.alias("_w"))
@@ -112,7 +115,8 @@ def consolidate_sales(
     reviews: pl.DataFrame,
 ) -> tuple[pl.DataFrame, SalesReconciliation]:
     """The seed's consolidated columns, one row per order item, totals reconciled."""
-    allocated = allocate_payments_to_items(items, payments)
+    per_order = payments_per_order(payments)  # allocation and reconciliation share it
+    allocated = allocate_payments_to_items(items, payments, per_order)
     sales = (
         allocated.join(orders.drop("_row", strict=False), on="order_id", how="inner")
         .join(customers.drop("_row", strict=False), on="customer_id", how="left")
@@ -121,13 +125,12 @@ def consolidate_sales(
         .select(*CONSOLIDATED_COLUMNS)
         .sort("order_id", "order_item_id")
     )
-    return sales, _reconcile(orders, items, payments, sales)
+    return sales, _reconcile(orders, items, payments, sales, per_order)
 
 
-def _reconcile(orders, items, payments, sales) -> SalesReconciliation:
+def _reconcile(orders, items, payments, sales, paid) -> SalesReconciliation:
     order_ids = orders.select("order_id").unique()
     with_items = items.select("order_id").unique()
-    paid = payments_per_order(payments)
     paid_with_items = paid.join(with_items, on="order_id", how="semi")
     return SalesReconciliation(
         items=sales.height,

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextvars
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from prefect import task
@@ -12,12 +15,14 @@ from blocks import audit
 from blocks.lake import Lake
 from blocks.settings import CofreSettings
 from tasks.external_silver import BUILDERS, build_source_silver
-from tasks.masking import get_policy, resolve_masking_key
+from tasks.masking import MaskingPolicy, get_policy, resolve_masking_key
 from tasks.quarantine import write_quarantine
 from tasks.runlog import run_logger
-from tasks.silver import OlistSilver, build_olist_silver, write_silver_dataset
+from tasks.silver import OlistSilver, build_olist_silver, silver_parquet, write_silver_dataset
+from validation.gate import GateResult
 
 CONSOLIDATED = "sales_consolidated"
+ENCODE_THREADS = 2  # one per core: polars encodes each file with its own thread pool too
 
 
 @dataclass
@@ -37,9 +42,46 @@ def run_silver(lake: Lake, settings: CofreSettings, run_id: str) -> SilverSummar
     policy = get_policy(settings.masking_policy)
     key, key_origin = resolve_masking_key(settings)
     log.info("Masking with policy %r, key %s.", policy.name, key_origin)
+    # The external sources are built beside the Olist datasets, and every Parquet file is
+    # encoded in a thread as soon as all gates passed; writes and audit stay in order.
+    with ThreadPoolExecutor(max_workers=ENCODE_THREADS, thread_name_prefix="silver-write") as pool:
+        silver, sources = _build(lake, settings, policy, key, run_id, pool)
+        frames = {name: dataset.frame for name, dataset in silver.datasets.items()}
+        frames |= {name: gate.clean for name, gate in sources.items()}
+        frames[CONSOLIDATED] = silver.sales
+        encoded = {name: pool.submit(silver_parquet, frame) for name, frame in frames.items()}
+        summary = _write(lake, silver, sources, run_id, {n: f.result for n, f in encoded.items()})
+    missing = sorted(set(BUILDERS) - set(sources))
+    if missing:
+        log.warning(
+            "No bronze data yet for %s: run ingestion with its sources.", ", ".join(missing)
+        )
+    summary.reconciliation = vars(silver.reconciliation) | {
+        "balanced": silver.reconciliation.balanced
+    }
+    summary.seconds = time.perf_counter() - started
+    summary.report_markdown = quality_report(silver, summary)
+    log.info("Silver written in %.1f s: %s", summary.seconds, ", ".join(summary.rows))
+    return summary
+
+
+def _build(
+    lake: Lake,
+    settings: CofreSettings,
+    policy: MaskingPolicy,
+    key: bytes,
+    run_id: str,
+    pool: ThreadPoolExecutor,
+) -> tuple[OlistSilver, dict[str, GateResult]]:
+    """Olist and external silver, built in memory; a failure is audited and raised."""
     try:
+        built = pool.submit(
+            contextvars.copy_context().run,
+            build_source_silver,
+            *(lake, settings.max_quarantine_share),
+        )
         silver = build_olist_silver(lake, policy, key, settings.max_quarantine_share)
-        sources = build_source_silver(lake, settings.max_quarantine_share)
+        sources = built.result()
     except Exception as exc:
         audit.record(
             audit.Action.VALIDATION_FAILED,
@@ -48,9 +90,21 @@ def run_silver(lake: Lake, settings: CofreSettings, run_id: str) -> SilverSummar
             outcome="failure",
         )
         raise
+    return silver, sources
+
+
+def _write(
+    lake: Lake,
+    silver: OlistSilver,
+    sources: dict[str, GateResult],
+    run_id: str,
+    encoded: dict[str, Callable[[], bytes]],
+) -> SilverSummary:
+    """Write every dataset (Parquet from `encoded`), its quarantine and its audit, in order."""
     summary = SilverSummary(run_id)
     for name, dataset in silver.datasets.items():
-        summary.objects.append(write_silver_dataset(lake, name, dataset.frame, run_id)["dataset"])
+        written = write_silver_dataset(lake, name, dataset.frame, run_id, encoded[name]())
+        summary.objects.append(written["dataset"])
         gate = dataset.gate
         summary.rows[name] = {
             "rows_in": gate.rows_in,
@@ -64,7 +118,7 @@ def run_silver(lake: Lake, settings: CofreSettings, run_id: str) -> SilverSummar
             written = write_quarantine(lake, name, run_id, dataset.quarantine)
             summary.objects.append(written.url)
     for name, gate in sources.items():
-        write_silver_dataset(lake, name, gate.clean, run_id)
+        write_silver_dataset(lake, name, gate.clean, run_id, encoded[name]())
         summary.rows[name] = {
             "rows_in": gate.rows_in,
             "rows_out": gate.rows_out,
@@ -76,19 +130,8 @@ def run_silver(lake: Lake, settings: CofreSettings, run_id: str) -> SilverSummar
             lake.url("silver", name),
             details={"run_id": run_id, "rows_in": gate.rows_in, "rows_out": gate.rows_out},
         )
-    missing = sorted(set(BUILDERS) - set(sources))
-    if missing:
-        log.warning(
-            "No bronze data yet for %s: run ingestion with its sources.", ", ".join(missing)
-        )
-    write_silver_dataset(lake, CONSOLIDATED, silver.sales, run_id)
+    write_silver_dataset(lake, CONSOLIDATED, silver.sales, run_id, encoded[CONSOLIDATED]())
     summary.rows[CONSOLIDATED] = {"rows_in": silver.sales.height, "rows_out": silver.sales.height}
-    summary.reconciliation = vars(silver.reconciliation) | {
-        "balanced": silver.reconciliation.balanced
-    }
-    summary.seconds = time.perf_counter() - started
-    summary.report_markdown = quality_report(silver, summary)
-    log.info("Silver written in %.1f s: %s", summary.seconds, ", ".join(summary.rows))
     return summary
 
 
