@@ -16,13 +16,18 @@ key, four foreign keys, three indexes), the dimensions already loaded:
 Then the whole warehouse (every gold table, one `load_tables` call) into PostgreSQL and into
 the embedded SQLite file, as `full_pipeline` loads it.
 
-Prints medians of `--repeats` runs as Markdown tables.
+Prints medians of `--repeats` runs as Markdown tables, the whole-warehouse loads with the
+CPU seconds of this process beside the wall seconds (on a shared machine compare CPU; the
+PostgreSQL server's own CPU is not included). `--whole-only` skips the `to_sql` comparison,
+which takes minutes at 10x (`--gold` of a 10x gold: `python -m benchmarks.gold_benchmark
+--orders 994410 --workdir W`, then `--gold W/gold/1`).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import sys
 import tempfile
@@ -39,6 +44,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--gold", type=Path, required=True, help="gold directory of a local lake")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--whole-only", action="store_true", help="only the whole-warehouse loads (no to_sql)"
+    )
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     import polars as pl
@@ -59,10 +67,10 @@ def main(argv: list[str] | None = None) -> None:
     frames = {t: f for t, f in everything.items() if t.startswith("dim_") or t == "fact_sales"}
     fact = frames["fact_sales"]
     columns = [c.name for c in METADATA.tables["dw.fact_sales"].columns]
-    pandas_fact = fact.select(columns).to_pandas()
+    pandas_fact = None if args.whole_only else fact.select(columns).to_pandas()
     server = start_postgres()
     timings: dict[str, list[float]] = {"copy": [], "to_sql": [], "to_sql_unconstrained": []}
-    whole: dict[str, list[float]] = {"postgresql": [], "sqlite": []}
+    whole: dict[str, list[tuple[float, float]]] = {"postgresql": [], "sqlite": []}
     try:
         os.environ["PGPASSWORD"] = server.password
         url = server.url(server.create_database("bench"), with_password=False)
@@ -79,33 +87,48 @@ def main(argv: list[str] | None = None) -> None:
                 table, warehouse.engine, schema="dw", if_exists="append", index=False
             )
 
-        for _ in range(args.repeats):
+        for _ in range(0 if args.whole_only else args.repeats):
             timings["copy"].append(
                 timed(lambda: load_tables(warehouse, METADATA, {"fact_sales": fact}))[1]
             )
             timings["to_sql"].append(timed(lambda: seed_way("fact_sales"))[1])
             timings["to_sql_unconstrained"].append(timed(lambda: seed_way("fact_sales_plain"))[1])
-        assert table_counts(warehouse, METADATA)["fact_sales"] == fact.height
+        if not args.whole_only:
+            assert table_counts(warehouse, METADATA)["fact_sales"] == fact.height
         with tempfile.TemporaryDirectory() as home:
             sqlite = connect_warehouse(load_settings(home=home))
             migrate(sqlite)
             for _ in range(args.repeats):
                 for name, target in (("postgresql", warehouse), ("sqlite", sqlite)):
                     whole[name].append(
-                        timed(lambda t=target: load_tables(t, METADATA, everything))[1]
+                        timed_cpu(lambda t=target: load_tables(t, METADATA, everything))
                     )
             sqlite.dispose()
         warehouse.dispose()
     finally:
         stop_postgres(server)
-    print(to_markdown(fact.height, {k: statistics.median(v) for k, v in timings.items()}, args))
+    if not args.whole_only:
+        medians = {k: statistics.median(v) for k, v in timings.items()}
+        print(to_markdown(fact.height, medians, args))
     rows = sum(frame.height for frame in everything.values())
     print(
         f"\nthe whole warehouse: {len(everything)} tables, {rows:,} rows, median of {args.repeats}"
     )
-    print("\n| warehouse | seconds |\n|---|---:|")
-    for name, seconds in whole.items():
-        print(f"| {name} | {statistics.median(seconds):.2f} |")
+    print(f"load average {os.getloadavg()[0]:.1f}")
+    print("\n| warehouse | wall seconds | CPU seconds (this process) |\n|---|---:|---:|")
+    for name, runs in whole.items():
+        wall = statistics.median(w for w, _ in runs)
+        cpu = statistics.median(c for _, c in runs)
+        print(f"| {name} | {wall:.2f} | {cpu:.2f} |")
+
+
+def timed_cpu(action) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process) of `action()`."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = usage.ru_utime + usage.ru_stime
+    seconds = timed(action)[1]
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return seconds, usage.ru_utime + usage.ru_stime - cpu
 
 
 def to_markdown(rows: int, median: dict[str, float], args: argparse.Namespace) -> str:

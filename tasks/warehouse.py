@@ -6,8 +6,8 @@ the encrypted PostgreSQL block named by `COFRE_WAREHOUSE_BLOCK` > `$COFRE_HOME/w
 A load is one transaction that replaces the loaded tables. PostgreSQL: keys, indexes and
 foreign keys are set aside, the tables truncated and refilled with binary `COPY`
 (tasks/pg_copy.py), then indexes and keys rebuilt and foreign keys re-validated set-wise
-(see `_load_postgres`). SQLite: rows deleted and re-inserted with `executemany`. Re-loading
-the same gold gives identical tables; a failure anywhere rolls everything back and the
+(see `_load_postgres`). SQLite: rows deleted and re-inserted (tasks/warehouse_sqlite.py).
+Re-loading the same gold gives identical tables; a failure anywhere rolls everything back and the
 previous data stays intact.
 """
 
@@ -23,10 +23,11 @@ import polars as pl
 from sqlalchemy import Engine, MetaData, Table, create_engine, event, select, text
 from sqlalchemy.engine import make_url
 
-from blocks.errors import ConfigurationError, InvalidSourceData, WarehouseBusy
+from blocks.errors import ConfigurationError, WarehouseBusy
 from blocks.parameter_guard import refuse_password_in_url
 from blocks.settings import CofreSettings
 from tasks.pg_copy import binary_copy_stream
+from tasks.warehouse_sqlite import load_sqlite
 
 
 @dataclass
@@ -139,7 +140,8 @@ def load_tables(
                 _load_postgres(conn, tables, prepared)
         else:
             with warehouse.engine.connect() as conn:
-                _load_sqlite(conn.connection.driver_connection, tables, prepared)
+                raw = conn.connection.driver_connection
+                load_sqlite(raw, tables, prepared, int(LOCK_TIMEOUT_SECONDS * 1000))
     except Exception as error:
         if _is_lock_timeout(error):
             raise WarehouseBusy(
@@ -226,77 +228,6 @@ def _load_postgres(conn, tables: list[Table], frames: dict[str, pl.DataFrame]) -
                 sql.SQL(table), sql.Identifier(name), sql.SQL(definition)
             )
         )
-
-
-def _sqlite_ready(frame: pl.DataFrame) -> pl.DataFrame:
-    """Values as SQLAlchemy's SQLite types store them: ISO text dates, 0/1 booleans."""
-    conversions = []
-    for name, dtype in frame.schema.items():
-        if dtype == pl.Datetime or isinstance(dtype, pl.Datetime):
-            conversions.append(pl.col(name).dt.strftime("%Y-%m-%d %H:%M:%S.%6f"))
-        elif dtype == pl.Date:
-            conversions.append(pl.col(name).dt.strftime("%Y-%m-%d"))
-        elif dtype == pl.Boolean:
-            conversions.append(pl.col(name).cast(pl.Int8))
-    return frame.with_columns(conversions) if conversions else frame
-
-
-def _load_sqlite(raw, tables: list[Table], frames: dict[str, pl.DataFrame]) -> None:
-    """SQLite's bulk path, in one transaction on the raw connection (autocommit mode).
-
-    Foreign keys are switched off for the load (SQLite only allows that outside a
-    transaction) and checked set-wise with `PRAGMA foreign_key_check` before COMMIT; the
-    secondary indexes are dropped and re-created around the inserts. Any failure, a dangling
-    key included, rolls everything back.
-    """
-    raw.execute("PRAGMA foreign_keys=OFF")
-    raw.execute(f"PRAGMA busy_timeout = {int(LOCK_TIMEOUT_SECONDS * 1000)}")  # another writer
-    try:
-        raw.execute("BEGIN IMMEDIATE")  # take the write lock now, not halfway through
-        try:
-            loaded = {t.name for t in tables}
-            indexes = [
-                (name, definition)
-                for name, table, definition in raw.execute(
-                    "SELECT name, tbl_name, sql FROM sqlite_master "
-                    "WHERE type = 'index' AND sql IS NOT NULL"  # automatic key indexes: no sql
-                )
-                if table in loaded
-            ]
-            for name, _ in indexes:
-                raw.execute(f'DROP INDEX "{name}"')
-            for table in reversed(tables):
-                raw.execute(f'DELETE FROM "{table.name}"')  # noqa: S608 (our own metadata)
-            for table in tables:
-                frame = _sqlite_ready(frames[table.name])
-                columns = ", ".join(f'"{c}"' for c in frame.columns)
-                marks = ", ".join("?" for _ in frame.columns)
-                # Identifiers come from our own metadata, values are bound parameters.
-                statement = f'INSERT INTO "{table.name}" ({columns}) VALUES ({marks})'  # noqa: S608
-                raw.executemany(statement, frame.iter_rows())
-            for _, definition in indexes:
-                raw.execute(definition)
-            _check_foreign_keys(raw)
-        except BaseException:
-            raw.execute("ROLLBACK")
-            raise
-        raw.execute("COMMIT")
-    finally:
-        raw.execute("PRAGMA foreign_keys=ON")
-
-
-def _check_foreign_keys(raw) -> None:
-    dangling = raw.execute("PRAGMA foreign_key_check").fetchall()
-    if not dangling:
-        return
-    counts: dict[tuple[str, str], int] = {}
-    for table, _rowid, parent, _fk in dangling:
-        counts[(table, parent)] = counts.get((table, parent), 0) + 1
-    detail = "; ".join(f"{n} row(s) of {t} point at no {p} row" for (t, p), n in counts.items())
-    raise InvalidSourceData(
-        f"Warehouse load rolled back, foreign key check failed: {detail}. The previous tables "
-        "are intact. Re-run the gold stage (its gate checks these keys) and load again."
-    )
 
 
 # -- reading back ---------------------------------------------------------------------------
