@@ -55,10 +55,31 @@ def _sales_totals() -> list[Column]:
     ]
 
 
+CUSTOMER_COLUMNS = ("customer_unique_key", "customer_state")
+CATEGORY_COLUMNS = ("product_category_name", "product_category_name_english", "category_label")
+
+
+def _joined(frame: DataFrame, dim: DataFrame, key: str, columns: tuple[str, ...]) -> DataFrame:
+    """`frame` plus `columns` of a dimension unique per `key` (a left join), unless `frame`
+    already has them (the pre-joined fact `sales_wide`)."""
+    if all(column in frame.columns for column in columns):
+        return frame
+    return frame.join(dim.select(key, *columns), key, "left")
+
+
 def _with_customer(frame: DataFrame, dim_customer: DataFrame) -> DataFrame:
     """`frame` plus the customer's state and person key (dim_customer is unique per key)."""
-    customer = dim_customer.select("customer_key", "customer_unique_key", "customer_state")
-    return frame.join(customer, "customer_key", "left")
+    return _joined(frame, dim_customer, "customer_key", CUSTOMER_COLUMNS)
+
+
+def sales_wide(
+    fact: DataFrame, dim_customer: DataFrame, dim_date: DataFrame, dim_product: DataFrame
+) -> DataFrame:
+    """The fact with every dimension column a mart groups by, joined once (left joins on
+    unique keys: the fact's rows, unchanged), so each mart is one aggregation of it."""
+    wide = _with_customer(fact, dim_customer)
+    wide = _joined(wide, dim_date, "date_key", ("month_start",))
+    return _joined(wide, dim_product, "product_key", CATEGORY_COLUMNS)
 
 
 def sales_monthly(fact: DataFrame, dim_date: DataFrame) -> DataFrame:
@@ -68,7 +89,7 @@ def sales_monthly(fact: DataFrame, dim_date: DataFrame) -> DataFrame:
     deflated revenue equals the nominal one (and `reference_month` is null)."""
     months = dim_date.select("month_start", "ipca_pct_change", "ipca_index").distinct()
     monthly = (
-        fact.join(dim_date.select("date_key", "month_start"), "date_key", "left")
+        _joined(fact, dim_date, "date_key", ("month_start",))
         .groupBy(F.col("month_start").alias("month"))
         .agg(*_sales_totals())
         .join(months, F.col("month") == F.col("month_start"), "left")
@@ -133,13 +154,10 @@ def customers_by_state(dim_customer: DataFrame, fact: DataFrame) -> DataFrame:
 def sales_by_category(fact: DataFrame, dim_product: DataFrame) -> DataFrame:
     """Per product category (null: no category, "Sem categoria"): sales totals and the rank
     by revenue (1 = best; ties by label), for the dashboard's top 10."""
-    categories = dim_product.select(
-        "product_key", "product_category_name", "product_category_name_english", "category_label"
-    )
     # One partition on purpose: the input is already one row per category (74 in Olist).
     by_revenue = Window.partitionBy(F.lit(0)).orderBy(F.desc("revenue"), "category_label")
     return (
-        fact.join(categories, "product_key", "left")
+        _joined(fact, dim_product, "product_key", CATEGORY_COLUMNS)
         .groupBy("product_category_name", "product_category_name_english", "category_label")
         .agg(*_sales_totals())
         .withColumn("revenue_rank", F.row_number().over(by_revenue))
@@ -232,6 +250,8 @@ def delivery_performance(fact: DataFrame, dim_customer: DataFrame) -> DataFrame:
             ).alias("estimated_days"),
             "is_late",
             "review_score",
+            # customer columns are per order too: kept when the fact was pre-joined
+            *[column for column in CUSTOMER_COLUMNS if column in fact.columns],
         )
         .distinct()  # order-level columns: one row per order
     )

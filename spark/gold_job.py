@@ -65,7 +65,13 @@ class GoldJobError(RuntimeError):
     """The gold job could not run or write (the message says where and what to do)."""
 
 
-def build_gold(silver: Silver) -> dict[str, DataFrame]:
+class GoldTables(dict[str, DataFrame]):
+    """{table: DataFrame}, plus the cached frames behind them that `release` drops."""
+
+    cached: list[DataFrame]
+
+
+def build_gold(silver: Silver) -> GoldTables:
     """Every gold table as a DataFrame (lazy), in `GOLD_TABLES` order.
 
     The facts and the dimensions the aggregates reuse are cached; `release` drops them.
@@ -73,30 +79,57 @@ def build_gold(silver: Silver) -> dict[str, DataFrame]:
     dates = dim_date(silver).cache()
     customers = dim_customer(silver).cache()
     products = dim_product(silver)
-    fact = fact_sales(silver).cache()
+    sales = fact_sales(silver)
+    # One cached fact joined to its dimensions feeds fact_sales and every sales mart, so the
+    # joins run once and each mart is one aggregation of it.
+    wide = agg.sales_wide(sales, customers, dates, products).cache()
+    fact = wide.select(*sales.columns)
     orders = fact_orders(silver).cache()
-    tables = {
+    tables = GoldTables({
         "dim_date": dates,
         "dim_customer": customers,
         "dim_product": products,
         "dim_seller": dim_seller(silver),
         "fact_sales": fact,
         "fact_orders": orders,
-        "sales_monthly": agg.sales_monthly(fact, dates),
-        "sales_by_state": agg.sales_by_state(fact, customers),
+        "sales_monthly": agg.sales_monthly(wide, dates),
+        "sales_by_state": agg.sales_by_state(wide, customers),
         "customers_by_state": agg.customers_by_state(customers, fact),
-        "sales_by_category": agg.sales_by_category(fact, products),
+        "sales_by_category": agg.sales_by_category(wide, products),
         "order_status_summary": agg.order_status_summary(orders),
         "payment_type_summary": agg.payment_type_summary(silver),
-        "delivery_performance": agg.delivery_performance(fact, customers),
-        "sales_weather_daily": agg.sales_weather_daily(fact, customers, silver),
-    }
+        "delivery_performance": agg.delivery_performance(wide, customers),
+        "sales_weather_daily": agg.sales_weather_daily(wide, customers, silver),
+    })  # fmt: skip
+    tables.cached = [dates, customers, wide, orders]
     assert tuple(tables) == GOLD_TABLES
     return tables
 
 
+SHUFFLE_KEY = "spark.sql.shuffle.partitions"
+ROWS_PER_PARTITION = 250_000  # rows of the largest silver input per shuffle partition
+MIN_PARTITIONS = 2  # both cores of a small machine
+
+
+def shuffle_partitions(largest_rows: int) -> int:
+    """Shuffle partitions for a gold run whose largest silver input has `largest_rows`."""
+    return max(MIN_PARTITIONS, min(200, -(-largest_rows // ROWS_PER_PARTITION)))
+
+
+def size_shuffle(spark: SparkSession, silver: Silver) -> int:
+    """Set the session's shuffle partitions from silver's row counts (Parquet footers, no
+    job), unless they were set explicitly (a caller's conf, spark-submit --conf). Every
+    stage after a shuffle has this many tasks, so a fixed count is wrong at some size."""
+    if spark.sparkContext.getConf().contains(SHUFFLE_KEY):
+        return int(spark.conf.get(SHUFFLE_KEY))
+    largest = max(silver.rows(name) for name in ("sales_consolidated", "orders", "payments"))
+    partitions = shuffle_partitions(largest)
+    spark.conf.set(SHUFFLE_KEY, str(partitions))
+    return partitions
+
+
 def release(tables: dict[str, DataFrame]) -> None:
-    for frame in tables.values():
+    for frame in [*tables.values(), *getattr(tables, "cached", [])]:
         if frame.is_cached:
             frame.unpersist()
 
@@ -180,6 +213,7 @@ def run_gold(
     """
     log = log or LOG
     silver = Silver(spark, silver_url, log)
+    size_shuffle(spark, silver)
     tables = build_gold(silver)
 
     local_gold = local_path(gold_url) if arrow_available() else None

@@ -28,12 +28,13 @@ DEFAULT_APP_NAME = "cofre-gold"
 S3A_FILESYSTEM = "org.apache.hadoop.fs.s3a.S3AFileSystem"
 S3A_SECRET_KEYS = ("fs.s3a.access.key", "fs.s3a.secret.key", "fs.s3a.session.token")
 
-# Sized for a laptop or a small VM: the Olist set is ~100k rows per table, so the default
-# 200 shuffle partitions would be 200 tiny tasks per stage.
+# Sized for a laptop or a small VM. Shuffle partitions are not set here: the gold job sizes
+# them from silver's row counts (spark/gold_job.py), unless a caller or spark-submit sets them.
 SMALL_MACHINE_CONF: dict[str, str] = {
     "spark.api.mode": "classic",  # the job uses the JVM (Hadoop FileSystem, S3A checks)
-    "spark.sql.shuffle.partitions": "8",
     "spark.default.parallelism": "8",
+    # AQE stays on: without it the static planner broadcast a dimension at 10x whose job
+    # queued behind the writers and hit the 300 s broadcast timeout on a loaded machine.
     "spark.sql.adaptive.enabled": "true",
     "spark.sql.session.timeZone": "UTC",
     "spark.ui.showConsoleProgress": "false",
@@ -231,6 +232,29 @@ def build_session(
     if s3 is not None:
         configure_s3a(spark, s3)
     return spark
+
+
+def warm_up(spark: SparkSession) -> None:
+    """Run a tiny query of the gold job's kinds (Parquet-free: a join, a grouped aggregate, a
+    window, an Arrow collect) so a fresh JVM loads and JIT-compiles the SQL engine's classes
+    before the job needs them. Meant to overlap with other work: it changes no setting."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    rows = spark.range(64).select(
+        (F.col("id") % 7).alias("k"), F.col("id").cast("double").alias("v"), F.col("id")
+    )
+    keys = spark.range(7).select(F.col("id").alias("k"), F.lit("x").alias("label"))
+    grouped = (
+        rows.join(keys, "k", "left")
+        .groupBy("k", "label")
+        .agg(F.sum("v").alias("v"), F.countDistinct("id").alias("n"))
+        .withColumn("rank", F.row_number().over(Window.partitionBy(F.lit(0)).orderBy("v")))
+    )
+    try:
+        grouped.toArrow()
+    except ImportError:  # no pyarrow on this driver: the job then uses Spark's writer
+        grouped.collect()
 
 
 def s3a_available(spark: SparkSession) -> bool:
