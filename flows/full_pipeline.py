@@ -11,10 +11,15 @@ that fails (a quality gate, a source in `--sources live`), names it, and loads n
 from __future__ import annotations
 
 import argparse
+import contextlib
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.settings import temporary_settings
 
 from blocks.errors import AuditIntegrityError, PipelineStageFailed
 from blocks.lake import Lake
@@ -56,7 +61,7 @@ def full_pipeline(
     master = settings.spark_master  # --master, else COFRE_SPARK_MASTER, else local[*]
     warm_up_spark(master)  # the JVM boots while ingestion and silver run
     try:
-        with summary.stage("ingestion") as stage:
+        with summary.stage("ingestion") as stage, _stage_subflow():
             ingested = ingestion(
                 olist_dir=olist_dir, synthetic_orders=synthetic_orders, seed=seed, lake=lake,
                 run_id=run_id, sources=sources, weather_start=weather_start,
@@ -68,7 +73,7 @@ def full_pipeline(
             summary.objects += [row["object"] for row in ingested["bronze"] if row["written"]]
             stage.note = _fallback_note(summary)
             print(format_source_summary(ingested["sources"]))
-        with summary.stage("silver") as stage:
+        with summary.stage("silver") as stage, _stage_subflow():
             silvered = silver(
                 lake=lake, masking_policy=masking_policy,
                 max_quarantine_share=max_quarantine_share, run_id=run_id,
@@ -79,12 +84,12 @@ def full_pipeline(
             )
             stage.rows_out = sum(r["rows_out"] for r in silvered["rows"].values())
             stage.quarantined = sum(r.get("quarantined", 0) for r in silvered["rows"].values())
-        with summary.stage("gold") as stage:
+        with summary.stage("gold") as stage, _stage_subflow():
             golden = gold(lake=lake, master=master, run_id=run_id)
             stage.rows_out = sum(golden["rows"].values())
             summary.spark_startup_seconds = golden.get("spark_startup_seconds", 0.0)
             summary.objects += golden["objects"]
-        with summary.stage("warehouse") as stage:
+        with summary.stage("warehouse") as stage, _stage_subflow():
             loaded = warehouse(lake=lake, warehouse_url=warehouse_url, run_id=run_id)
             stage.rows_in = stage.rows_out = sum(loaded["rows"].values())
             stage.note = f"{loaded['target']} (gold version {loaded['gold_version']})"
@@ -107,6 +112,15 @@ def full_pipeline(
         "sources": summary.sources,
         "bronze": bronze,
     }
+
+
+@contextmanager
+def _stage_subflow() -> Iterator[None]:
+    """A stage's subflow runs without its own heartbeat: this run's heartbeat already says
+    the process is alive, and Prefect's engine waits up to a second for a heartbeat thread
+    to notice the end of its run (about 1 s per subflow, every run)."""
+    with temporary_settings(updates={"flows.heartbeat_frequency": None}):
+        yield
 
 
 def _fallback_note(summary: RunSummary) -> str:
@@ -157,6 +171,11 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     with exit_on_cofre_error():
         prepare_cli_run(args)
+        api = _start_temporary_api()
+        # The JVM and the temporary API boot side by side, while Prefect creates the run.
+        warm_up_spark(load_settings(spark_master=args.master).spark_master)
+        if api is not None:
+            api.join()
         full_pipeline(
             olist_dir=str(args.olist_dir) if args.olist_dir else None,
             synthetic_orders=args.synthetic_orders,
@@ -170,6 +189,25 @@ def main(argv: list[str] | None = None) -> None:
             master=args.master,
             warehouse_url=args.warehouse_url,
         )
+
+
+def _start_temporary_api() -> threading.Thread | None:
+    """With no Prefect server configured, start Prefect's temporary API in the background
+    (the same one the flow call would start and wait for), or None when there is a server."""
+    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED
+
+    if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
+        return None
+
+    def start() -> None:
+        from prefect.server.api.server import SubprocessASGIServer
+
+        with contextlib.suppress(Exception):  # the flow call then retries and reports it
+            SubprocessASGIServer().start()  # the flow call finds it running (a singleton)
+
+    thread = threading.Thread(target=start, name="prefect-temporary-api", daemon=True)
+    thread.start()
+    return thread
 
 
 if __name__ == "__main__":

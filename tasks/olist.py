@@ -25,6 +25,10 @@ from tasks.runlog import run_logger
 log = logging.getLogger(__name__)
 SOURCE = "olist"
 _COMPLETE_MARKER = "_COMPLETE"
+# Files are read in chunks and their records counted in pieces of these sizes, so memory
+# stays bounded at any scale.
+_CHUNK = 8 * 1024 * 1024
+_PIECE = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -67,9 +71,11 @@ def check_olist_dir(directory: Path | str) -> list[OlistFile]:
             problems.append(f"{name}: missing from {directory}")
             continue
         path = directory / name
-        problem = _file_problem(path, expected)
+        problem, count = _file_problem(path, expected)
         if problem:
             problems.append(f"{name}: {problem}")
+        elif count is not None:
+            checked.append(OlistFile(name, path, dataset_name(name), count))
         else:
             checked.append(OlistFile(name, path, dataset_name(name), *_count_rows(path)))
     if problems:
@@ -81,12 +87,14 @@ def check_olist_dir(directory: Path | str) -> list[OlistFile]:
     return checked
 
 
-def _file_problem(path: Path, expected: tuple[str, ...]) -> str | None:
+def _file_problem(path: Path, expected: tuple[str, ...]) -> tuple[str | None, int | None]:
+    """What is wrong with the file (None when nothing), and its record count when one
+    streaming pass could establish it (None: `_count_rows` reads the whole file)."""
     if path.stat().st_size == 0:
-        return "the file is empty (0 bytes); expected a header line and rows"
-    bad_line = _first_non_utf8_line(path)
+        return "the file is empty (0 bytes); expected a header line and rows", None
+    bad_line, count = _scan(path)
     if bad_line is not None:
-        return f"not valid UTF-8 at line {bad_line}; re-export the file as UTF-8"
+        return f"not valid UTF-8 at line {bad_line}; re-export the file as UTF-8", None
     with open(path, "rb") as handle:
         if handle.read(len(BOM)) == BOM:
             log.warning("%s starts with a UTF-8 byte order mark (BOM): ignored.", path.name)
@@ -95,28 +103,68 @@ def _file_problem(path: Path, expected: tuple[str, ...]) -> str | None:
         has_rows = handle.readline().strip() != ""
     missing = [column for column in expected if column not in header]
     if missing:
-        return f"header lacks column(s) {', '.join(missing)} (found: {', '.join(header)})"
+        return f"header lacks column(s) {', '.join(missing)} (found: {', '.join(header)})", None
     if not has_rows:
-        return "the file has a header but no rows"
-    return None
+        return "the file has a header but no rows", None
+    return None, count
 
 
-def _first_non_utf8_line(path: Path) -> int | None:
-    """1-based line of the first byte that is not UTF-8, or None when the file is clean."""
+def _scan(path: Path) -> tuple[int | None, int | None]:
+    """One pass over the file: the 1-based line of the first byte that is not UTF-8 (None
+    when clean), and the record count when every piece's quoting is sound (else None).
+
+    Pieces of about `_PIECE` bytes end on a record boundary (a line feed after an even
+    number of quotes), and each piece after the first is split with the header in front,
+    so the count equals `split_records` over the whole file, in bounded memory."""
     decoder = codecs.getincrementaldecoder("utf-8")()
-    lines_before = 0
+    lines_before, count, header = 0, 0, None
+    buffered: list[bytes] = []
+    size = 0
     with open(path, "rb") as handle:
-        while chunk := handle.read(8 * 1024 * 1024):
+        while True:
+            chunk = handle.read(_CHUNK)
             try:
-                decoder.decode(chunk)
+                decoder.decode(chunk, final=not chunk)
             except UnicodeDecodeError as exc:
-                return lines_before + chunk.count(b"\n", 0, max(exc.start, 0)) + 1
+                if not chunk:
+                    return lines_before + 1, None
+                return lines_before + chunk.count(b"\n", 0, max(exc.start, 0)) + 1, None
             lines_before += chunk.count(b"\n")
-        try:
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            return lines_before + 1
-    return None
+            if count is None:
+                if not chunk:
+                    return None, None
+                continue
+            buffered.append(chunk)
+            size += len(chunk)
+            if chunk and size < _PIECE:
+                continue
+            data = b"".join(buffered)
+            cut = _last_boundary(data) if chunk else len(data)
+            buffered, size = [data[cut:]], len(data) - cut
+            if cut:
+                piece = data[:cut] if cut < len(data) else data
+                records = split_records(piece if header is None else header + piece, path.name)
+                if not records.reliable:
+                    count = None  # the whole-file split names the break
+                else:
+                    if header is None:
+                        header = piece[len(BOM) if records.bom else 0 : records.header_end]
+                    count += records.count
+            if not chunk:
+                return None, count
+
+
+def _last_boundary(data: bytes) -> int:
+    """Offset just past the last line feed of `data` preceded by an even number of quotes
+    (0 when there is none yet: a quoted field runs on past this chunk)."""
+    quotes_before = data.count(b'"')
+    end = len(data)
+    while (newline := data.rfind(b"\n", 0, end)) >= 0:
+        quotes_before -= data.count(b'"', newline, end)
+        if quotes_before % 2 == 0:
+            return newline + 1
+        end = newline
+    return 0
 
 
 def _count_rows(path: Path) -> tuple[int, str | None]:
