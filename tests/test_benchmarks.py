@@ -6,6 +6,7 @@ check that what it reports is computed right, so a published figure can be trust
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from pathlib import Path
@@ -104,3 +105,19 @@ def test_warehouse_benchmark_runs_end_to_end(tmp_path, monkeypatch, capsys):
         assert label in report
     assert re.search(r"\| postgresql \| \d+\.\d\d \|", report)
     assert re.search(r"\| sqlite \| \d+\.\d\d \|", report)
+
+
+def test_jvm_thread_profile_reads_proc_and_reports_per_step_deltas():
+    """The gold benchmark's thread profile: /proc CPU by thread group for a live process
+    (this one stands in for the JVM), and each step's figure is the change since the last."""
+    from benchmarks.gold_benchmark import jvm_thread_cpu, thread_table
+
+    sum(i * i for i in range(2_000_000))  # some CPU in this process's main thread
+    cpu = jvm_thread_cpu(os.getpid())
+    assert cpu["JVM total"] > 0 and cpu["JIT compilers"] == 0.0
+    assert abs(sum(cpu.values()) - 2 * cpu["JVM total"]) < 1e-6  # groups + other = total
+    zero = dict.fromkeys(cpu, 0.0)
+    later = {**cpu, "JVM total": cpu["JVM total"] + 1.5}
+    lines = thread_table([("start", zero), ("cold", cpu), ("warm", later)])
+    assert lines[0] == "| JVM CPU seconds | cold | warm |"
+    assert lines[-1] == f"| JVM total | {cpu['JVM total']:.1f} | 1.5 |"
