@@ -55,6 +55,7 @@ COVERED = {
     "cofre keys rotate && cofre keys retire": RUN_HERE,
     "cofre audit verify": RUN_HERE,
     "python -m benchmarks.pipeline_benchmark": "tests/test_benchmarks.py (its measuring and summarising; the full run takes ~20 min and its figures are in docs/performance.md)",
+    "python -m benchmarks.pipeline_benchmark --modes server temporary postgres": "tests/test_benchmarks.py::test_targets_table_compares_each_figure_with_its_target (the targets table; the full run's figures are in docs/performance.md)",
     "python -m benchmarks.warehouse_benchmark --gold data/lake/gold --repeats 5": "tests/test_benchmarks.py::test_warehouse_benchmark_runs_end_to_end (on a tiny gold; real-size figures in docs/performance.md)",
     "cp .env.example .env": "tests/test_compose.py (compose config with the example env file)",
     "docker compose up -d --build": "not runnable here: no Docker engine; tests/test_compose.py validates compose.yaml",
