@@ -61,7 +61,7 @@ CATEGORY_COLUMNS = ("product_category_name", "product_category_name_english", "c
 
 def _joined(frame: DataFrame, dim: DataFrame, key: str, columns: tuple[str, ...]) -> DataFrame:
     """`frame` plus `columns` of a dimension unique per `key` (a left join), unless `frame`
-    already has them (a frame that was joined to that dimension before)."""
+    already has them (the pre-joined fact `sales_wide`)."""
     if all(column in frame.columns for column in columns):
         return frame
     return frame.join(dim.select(key, *columns), key, "left")
@@ -70,6 +70,16 @@ def _joined(frame: DataFrame, dim: DataFrame, key: str, columns: tuple[str, ...]
 def _with_customer(frame: DataFrame, dim_customer: DataFrame) -> DataFrame:
     """`frame` plus the customer's state and person key (dim_customer is unique per key)."""
     return _joined(frame, dim_customer, "customer_key", CUSTOMER_COLUMNS)
+
+
+def sales_wide(
+    fact: DataFrame, dim_customer: DataFrame, dim_date: DataFrame, dim_product: DataFrame
+) -> DataFrame:
+    """The fact with every dimension column a mart groups by, joined once (left joins on
+    unique keys: the fact's rows, unchanged), so each mart is one aggregation of it."""
+    wide = _with_customer(fact, dim_customer)
+    wide = _joined(wide, dim_date, "date_key", ("month_start",))
+    return _joined(wide, dim_product, "product_key", CATEGORY_COLUMNS)
 
 
 def sales_monthly(fact: DataFrame, dim_date: DataFrame) -> DataFrame:

@@ -1,11 +1,23 @@
 """How the gold job plans its work: silver schemas without Spark jobs, shuffle partitions sized
-to the input, every cache released (tables unchanged: test_gold_pinned)."""
+to the input, one pre-joined fact behind the sales marts for small inputs, every cache released
+(tables unchanged: test_gold_pinned; the same with and without the pre-join: here)."""
 
 from __future__ import annotations
 
 import pytest
 
-from spark.gold_job import SHUFFLE_KEY, build_gold, release, shuffle_partitions, size_shuffle
+from spark import aggregates as agg
+from spark.dimensions import dim_customer, dim_date, dim_product
+from spark.facts import fact_sales
+from spark.gold_job import (
+    GOLD_TABLES,
+    PRE_JOIN_MAX_ROWS,
+    SHUFFLE_KEY,
+    build_gold,
+    release,
+    shuffle_partitions,
+    size_shuffle,
+)
 from spark.session import warm_up
 from spark.silver import INPUTS, Silver
 
@@ -43,11 +55,41 @@ def test_explicit_shuffle_partitions_win(spark, silver_dir):
     assert spark.conf.get(SHUFFLE_KEY) == "2"
 
 
-def test_release_drops_every_cache_behind_the_tables(spark, silver_dir):
-    tables = build_gold(Silver(spark, str(silver_dir)))
+@pytest.mark.parametrize("pre_join", [True, False])
+def test_release_drops_every_cache_behind_the_tables(spark, silver_dir, pre_join):
+    tables = build_gold(Silver(spark, str(silver_dir)), pre_join=pre_join)
     assert tables.cached and all(frame.is_cached for frame in tables.cached)
     release(tables)
     assert not any(frame.is_cached for frame in [*tables.values(), *tables.cached])
+
+
+def test_sales_marts_read_the_pre_joined_fact_when_silver_is_small(spark, silver_dir):
+    silver = Silver(spark, str(silver_dir))
+    wide = agg.sales_wide(
+        fact_sales(silver), dim_customer(silver), dim_date(silver), dim_product(silver)
+    )
+    assert wide.count() == fact_sales(silver).count()  # left joins on unique keys: no fan-out
+    assert silver.rows("sales_consolidated") <= PRE_JOIN_MAX_ROWS  # the default pre-joins
+    tables = build_gold(silver)
+    plan = tables["sales_by_state"]._jdf.queryExecution().optimizedPlan().toString()
+    # Parents print before their children: no join above the cached relation (the cached
+    # plan, joins included, prints inside it).
+    above_cache, cached, _ = plan.partition("InMemoryRelation")
+    assert cached and "Join" not in above_cache, plan
+    release(tables)
+
+
+@pytest.mark.parametrize("which", ["silver_dir", "synthetic_silver_dir"])
+def test_pre_joined_or_not_the_tables_are_the_same(spark, request, which):
+    silver = Silver(spark, str(request.getfixturevalue(which)))
+    joined, plain = build_gold(silver, pre_join=True), build_gold(silver, pre_join=False)
+    try:
+        for name in GOLD_TABLES:
+            rows = [sorted(map(repr, frame.collect())) for frame in (joined[name], plain[name])]
+            assert rows[0] == rows[1], name
+    finally:
+        release(joined)
+        release(plain)
 
 
 def test_warm_up_runs_a_query_and_changes_no_setting(spark):
