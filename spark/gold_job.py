@@ -127,14 +127,23 @@ def shuffle_partitions(largest_rows: int) -> int:
     return max(MIN_PARTITIONS, min(200, -(-largest_rows // ROWS_PER_PARTITION)))
 
 
-def size_shuffle(spark: SparkSession, silver: Silver) -> int:
+def explicit_shuffle(spark: SparkSession) -> str | None:
+    """The shuffle partitions the session was started with (a caller's conf, spark-submit
+    --conf), or None when nobody set them."""
+    conf = spark.sparkContext.getConf()
+    return conf.get(SHUFFLE_KEY) if conf.contains(SHUFFLE_KEY) else None
+
+
+def size_shuffle(spark: SparkSession, silver: Silver, explicit: str | None = None) -> int:
     """Set the session's shuffle partitions from silver's row counts (Parquet footers, no
-    job), unless they were set explicitly (a caller's conf, spark-submit --conf). Every
+    job), unless they were set explicitly (`explicit`, default `explicit_shuffle`). Every
     stage after a shuffle has this many tasks, so a fixed count is wrong at some size."""
-    if spark.sparkContext.getConf().contains(SHUFFLE_KEY):
-        return int(spark.conf.get(SHUFFLE_KEY))
-    largest = max(silver.rows(name) for name in ("sales_consolidated", "orders", "payments"))
-    partitions = shuffle_partitions(largest)
+    explicit = explicit or explicit_shuffle(spark)
+    if explicit:
+        partitions = int(explicit)
+    else:
+        largest = max(silver.rows(name) for name in ("sales_consolidated", "orders", "payments"))
+        partitions = shuffle_partitions(largest)
     spark.conf.set(SHUFFLE_KEY, str(partitions))
     return partitions
 
