@@ -72,22 +72,14 @@ def thread_table(snapshots: list[tuple[str, dict[str, float]]]) -> list[str]:
 
 def build_silver(workdir: Path, orders: int, seed: int):
     """A local lake with silver built from a synthetic Olist set of `orders` orders."""
+    from benchmarks.silver_benchmark import land
     from blocks.lake import Lake
     from blocks.settings import load_settings
-    from tasks.ipca import ingest_ipca
-    from tasks.olist import check_olist_dir, land_olist_file
-    from tasks.olist_synthetic import generate_olist
-    from tasks.open_meteo import ingest_open_meteo
     from tasks.silver_run import run_silver
 
-    settings = load_settings(home=workdir)
-    generate_olist(workdir / "olist", orders=orders, seed=seed)
+    land(workdir, orders, seed)  # synthetic Olist and the snapshots in bronze
     lake = Lake.from_url(str(workdir / "lake"))
-    for file in check_olist_dir(workdir / "olist"):
-        land_olist_file(lake, file, "bench")
-    ingest_ipca(lake, settings, "bench", mode="snapshot")
-    ingest_open_meteo(lake, settings, "bench", mode="snapshot")
-    run_silver(lake, settings, "bench")
+    run_silver(lake, load_settings(home=workdir), "bench")
     return lake
 
 
