@@ -33,19 +33,20 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 from blocks.lake import Lake
 from blocks.settings import load_settings
 from panel_dashboard import queries as q
-from tasks.warehouse import Warehouse, connect_warehouse, load_tables, table_counts
-from tasks.warehouse_schema import GOLD_TABLES, METADATA, TABLES, migrate
+from tasks.warehouse.connection import Warehouse, connect_warehouse, table_counts
+from tasks.warehouse.load import load_tables
+from tasks.warehouse.schema import GOLD_TABLES, METADATA, TABLES, migrate
 
 RUN_ID = "benchmark"
 
 
 # -- building the warehouse -------------------------------------------------------------------
 def build_lake(home: Path, orders: int) -> Lake:
-    from tasks.ipca import ingest_ipca
-    from tasks.olist import check_olist_dir, land_olist_file
-    from tasks.olist_synthetic import generate_olist
-    from tasks.open_meteo import ingest_open_meteo
-    from tasks.silver_run import run_silver
+    from tasks.silver.run import run_silver
+    from tasks.sources.ipca.ingest import ingest_ipca
+    from tasks.sources.olist.ingest import check_olist_dir, land_olist_file
+    from tasks.sources.olist.synthetic import generate_olist
+    from tasks.sources.open_meteo.ingest import ingest_open_meteo
 
     settings = load_settings(home=str(home), synthetic_orders=orders)
     lake = Lake.from_settings(settings)
@@ -65,8 +66,8 @@ def build_lake(home: Path, orders: int) -> Lake:
 
 def gold_frames(lake: Lake, rebuild: bool) -> dict[str, pl.DataFrame]:
     """The current gold version's tables (built first with Spark if there is none)."""
-    from tasks.gold import run_gold_stage
-    from tasks.gold_versions import read_current_gold, read_pointer
+    from tasks.gold.run import run_gold_stage
+    from tasks.gold.versions import read_current_gold, read_pointer
 
     if rebuild or read_pointer(lake) is None:
         started = time.perf_counter()
@@ -322,7 +323,7 @@ def time_postgres(home: Path, frames: dict | None, repeat: int) -> None:
 
 
 def read_table(warehouse: Warehouse, table: str) -> pl.DataFrame:
-    from tests.tasks.gold_frames import POLARS
+    from tests.tasks.warehouse.gold_frames import POLARS
 
     columns = TABLES[table][0]
     with warehouse.engine.connect() as conn:

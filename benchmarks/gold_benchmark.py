@@ -75,7 +75,7 @@ def build_silver(workdir: Path, orders: int, seed: int):
     from benchmarks.silver_benchmark import land
     from blocks.lake import Lake
     from blocks.settings import load_settings
-    from tasks.silver_run import run_silver
+    from tasks.silver.run import run_silver
 
     land(workdir, orders, seed)  # synthetic Olist and the snapshots in bronze
     lake = Lake.from_url(str(workdir / "lake"))
@@ -97,7 +97,7 @@ def run(
     from blocks.lake import Lake
     from spark.gold_job import GOLD_TABLES, run_gold
     from spark.session import build_session, warm_up
-    from tasks.silver import read_silver
+    from tasks.silver.olist import read_silver
     from validation.gold import SILVER_INPUTS, gold_gate, read_gold_table
 
     if silver_url:  # reuse a silver layer (the gate reads it with polars from its lake)

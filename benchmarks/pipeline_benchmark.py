@@ -40,7 +40,7 @@ STAGES = ("ingestion", "silver", "gold", "warehouse")
 
 
 def _dataset(scale: int, cache: Path, base_orders: int = REAL_ORDERS) -> Path:
-    from tasks.olist_synthetic import generate_olist
+    from tasks.sources.olist.synthetic import generate_olist
 
     directory = cache / f"olist-{base_orders * scale}"
     if not (directory / "_COMPLETE").exists():
@@ -126,7 +126,7 @@ def masking_run(directory: Path) -> dict[str, float]:
     import polars as pl
 
     from benchmarks.seed_baseline import mask_seed_way
-    from tasks.masking import apply_masking, get_policy
+    from tasks.silver.masking import apply_masking, get_policy
 
     path = directory / "olist_customers_dataset.csv"
     pandas_frame = pd.read_csv(path)

@@ -20,13 +20,13 @@ def main(argv: list[str] | None = None) -> None:
     imported = time.perf_counter()
     from blocks.lake import Lake
     from blocks.settings import load_settings
-    from tasks.gold import run_gold_stage
-    from tasks.ipca import ingest_ipca
-    from tasks.olist import check_olist_dir, land_olist_file
-    from tasks.open_meteo import ingest_open_meteo
-    from tasks.openweather import ingest_openweather
-    from tasks.silver_run import run_silver
-    from tasks.warehouse_load import load_warehouse
+    from tasks.gold.run import run_gold_stage
+    from tasks.silver.run import run_silver
+    from tasks.sources.ipca.ingest import ingest_ipca
+    from tasks.sources.olist.ingest import check_olist_dir, land_olist_file
+    from tasks.sources.open_meteo.ingest import ingest_open_meteo
+    from tasks.sources.openweather.ingest import ingest_openweather
+    from tasks.warehouse.run import load_warehouse
 
     seconds: dict[str, float] = {"imports": time.perf_counter() - imported}
     settings = load_settings(olist_dir=str(args.olist_dir), sources="snapshot")

@@ -26,10 +26,10 @@ def land(workdir: Path, orders: int, seed: int) -> None:
     """Synthetic Olist + snapshot IPCA and weather in `workdir/lake`'s bronze (once)."""
     from blocks.lake import Lake
     from blocks.settings import load_settings
-    from tasks.ipca import ingest_ipca
-    from tasks.olist import check_olist_dir, land_olist_file
-    from tasks.olist_synthetic import generate_olist
-    from tasks.open_meteo import ingest_open_meteo
+    from tasks.sources.ipca.ingest import ingest_ipca
+    from tasks.sources.olist.ingest import check_olist_dir, land_olist_file
+    from tasks.sources.olist.synthetic import generate_olist
+    from tasks.sources.open_meteo.ingest import ingest_open_meteo
 
     if (workdir / "lake" / "bronze").exists():
         return
@@ -62,7 +62,7 @@ def output_digest(lake_root: Path, run_id: str) -> str:
 def run(workdir: Path, repeats: int) -> list[tuple[float, float, str]]:
     from blocks.lake import Lake
     from blocks.settings import load_settings
-    from tasks.silver_run import run_silver
+    from tasks.silver.run import run_silver
 
     settings = load_settings(home=workdir)
     lake = Lake.from_url(str(workdir / "lake"))

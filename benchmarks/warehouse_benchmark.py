@@ -53,13 +53,14 @@ def main(argv: list[str] | None = None) -> None:
     from sqlalchemy import text
 
     from blocks.settings import load_settings
-    from tasks.warehouse import connect_warehouse, load_tables, table_counts
-    from tasks.warehouse_schema import GOLD_TABLES, METADATA, migrate
+    from tasks.warehouse.connection import connect_warehouse, table_counts
+    from tasks.warehouse.load import load_tables
+    from tasks.warehouse.schema import GOLD_TABLES, METADATA, migrate
     from tests.services import start_postgres, stop_postgres
 
     if (args.gold / "_current.json").exists():  # a lake's gold: its current version, verified
         from blocks.lake import Lake
-        from tasks.gold_versions import read_current_gold
+        from tasks.gold.versions import read_current_gold
 
         everything = read_current_gold(Lake.from_url(str(args.gold.parent)))[1]
     else:  # a directory of table directories (the job's own output)

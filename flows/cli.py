@@ -41,7 +41,7 @@ def olist_synth(
     seed: int = typer.Option(42, "--seed", help="Random seed; same seed, same bytes."),
 ) -> None:
     """Write a synthetic, Olist-shaped dataset (the 9 CSVs with the real headers)."""
-    from tasks.olist_synthetic import generate_olist
+    from tasks.sources.olist.synthetic import generate_olist
 
     started = time.perf_counter()
     files = generate_olist(out, orders=orders, seed=seed)
@@ -363,7 +363,7 @@ def gold_versions(
     from blocks.errors import CofreError
     from blocks.lake import Lake
     from blocks.settings import load_settings
-    from tasks.gold_versions import KEEP_VERSIONS, list_versions
+    from tasks.gold.versions import KEEP_VERSIONS, list_versions
 
     try:
         target = Lake.from_settings(load_settings(lake_url=lake))

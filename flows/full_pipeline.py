@@ -29,10 +29,10 @@ from flows.ingestion import add_ingestion_arguments, ingestion
 from flows.run_frame import close_run, cofre_run, prepare_cli_run
 from flows.silver import add_silver_arguments, silver
 from flows.warehouse import add_warehouse_arguments, warehouse
-from tasks.external import format_source_summary
-from tasks.gold import warm_up_spark
+from tasks.gold.run import warm_up_spark
 from tasks.run_summary import RunSummary, write_run_summary
 from tasks.runlog import current_run_id, exit_on_cofre_error
+from tasks.sources.external import format_source_summary
 
 
 @flow(name="full-pipeline", log_prints=True)

@@ -12,7 +12,7 @@ from prefect import flow
 from blocks.lake import Lake
 from blocks.settings import load_settings
 from flows.run_frame import cofre_run, prepare_cli_run
-from tasks.gold import run_gold_task
+from tasks.gold.tasks import run_gold_task
 from tasks.runlog import current_run_id, exit_on_cofre_error
 
 

@@ -14,19 +14,16 @@ from prefect import flow
 from blocks.lake import Lake
 from blocks.settings import load_settings
 from flows.run_frame import cofre_run, prepare_cli_run
-from tasks.external import SOURCE_MODES
-from tasks.ipca import ingest_ipca_task
-from tasks.olist import check_olist_dir_task, land_olist_file_task, resolve_olist_dir_task
-from tasks.open_meteo import ingest_open_meteo_task
-from tasks.openweather import ingest_openweather_task
 from tasks.runlog import current_run_id, exit_on_cofre_error
+from tasks.sources.external import SOURCE_MODES
+from tasks.sources.tasks import (
+    EXTERNAL_TASKS,
+    check_olist_dir_task,
+    land_olist_file_task,
+    resolve_olist_dir_task,
+)
 
-SOURCES = {
-    "olist": None,  # landed file by file below
-    "ipca": ingest_ipca_task,
-    "openweather": ingest_openweather_task,
-    "open_meteo": ingest_open_meteo_task,
-}
+SOURCES = {"olist": None, **EXTERNAL_TASKS}  # olist is landed file by file below
 
 
 @flow(name="ingestion", log_prints=True)

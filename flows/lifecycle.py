@@ -7,23 +7,14 @@ from __future__ import annotations
 
 import argparse
 
-from prefect import flow, task
-from prefect.cache_policies import NO_CACHE
+from prefect import flow
 
 from blocks.lake import Lake
 from blocks.settings import load_settings
 from flows.run_frame import cofre_run, prepare_cli_run
-from tasks.lifecycle import install_s3_lifecycle_rules, run_lifecycle
+from tasks.lifecycle.move import install_s3_lifecycle_rules
+from tasks.lifecycle.tasks import move_old_bronze
 from tasks.runlog import exit_on_cofre_error
-
-move_old_bronze = task(
-    run_lifecycle,
-    name="move-old-bronze-to-cold",
-    task_run_name="lifecycle bronze -> cold (older than {days} days)",
-    retries=2,
-    retry_delay_seconds=[5, 30],
-    cache_policy=NO_CACHE,
-)
 
 
 @flow(name="lifecycle", log_prints=True)

@@ -13,7 +13,7 @@ from blocks.lake import Lake
 from blocks.settings import load_settings
 from flows.run_frame import cofre_run, prepare_cli_run
 from tasks.runlog import current_run_id, exit_on_cofre_error
-from tasks.silver_run import run_silver_task
+from tasks.silver.tasks import run_silver_task
 
 
 @flow(name="silver", log_prints=True)

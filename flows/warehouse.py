@@ -14,7 +14,7 @@ from blocks.lake import Lake
 from blocks.settings import load_settings
 from flows.run_frame import cofre_run, prepare_cli_run
 from tasks.runlog import current_run_id, exit_on_cofre_error
-from tasks.warehouse_load import load_warehouse_task
+from tasks.warehouse.tasks import load_warehouse_task
 
 
 @flow(name="warehouse", log_prints=True)

@@ -24,7 +24,7 @@ from panel_dashboard import charts, queries, render, snapshot
 from panel_dashboard import formatting as fmt
 from panel_dashboard.labels import TEXT, language_of, payment_label, state_label
 from panel_dashboard.operations import operations_snapshot
-from tasks.warehouse import Warehouse
+from tasks.warehouse.connection import Warehouse
 
 pn.extension(sizing_mode="stretch_width")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 
 from blocks.settings import CofreSettings, load_settings
-from tasks.warehouse import Warehouse, connect_warehouse
+from tasks.warehouse.connection import Warehouse, connect_warehouse
 
 _lock = threading.Lock()
 _warehouses: dict[tuple, Warehouse] = {}

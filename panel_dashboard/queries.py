@@ -56,8 +56,8 @@ from panel_dashboard.model import (
     sort_states,
     status_frame,
 )
-from tasks.warehouse import Warehouse
-from tasks.warehouse_schema import METADATA
+from tasks.warehouse.connection import Warehouse
+from tasks.warehouse.schema import METADATA
 
 __all__ = [
     "STATUS_PANELS", "DashboardData", "FilterOptions", "Filters", "Kpis", "MonthlyRevenue",

@@ -92,7 +92,7 @@ def test_warehouse_benchmark_runs_end_to_end(tmp_path, monkeypatch, capsys):
     """The published COPY-vs-to_sql figures come from this script: run it on a tiny gold
     (its own throwaway PostgreSQL) and check every method loaded and was reported."""
     from benchmarks import warehouse_benchmark
-    from tests.tasks.gold_frames import gold_frames
+    from tests.tasks.warehouse.gold_frames import gold_frames
 
     for name, frame in gold_frames().items():
         (tmp_path / name).mkdir()

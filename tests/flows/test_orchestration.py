@@ -12,8 +12,9 @@ from prefect import flow
 from blocks.errors import PipelineStageFailed
 from blocks.lake import Lake
 from tasks import bronze
-from tasks.olist import check_olist_dir, land_olist_file_task
-from tasks.olist_synthetic import generate_olist
+from tasks.sources.olist.ingest import check_olist_dir
+from tasks.sources.olist.synthetic import generate_olist
+from tasks.sources.tasks import land_olist_file_task
 
 
 def test_an_io_task_that_fails_twice_then_succeeds_shows_its_retries(
@@ -33,7 +34,7 @@ def test_an_io_task_that_fails_twice_then_succeeds_shows_its_retries(
             raise ConnectionError(f"simulated S3 hiccup #{calls['n']}")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr("tasks.olist.land_bronze", flaky)
+    monkeypatch.setattr("tasks.sources.olist.ingest.land_bronze", flaky)
     monkeypatch.setattr(land_olist_file_task, "retry_delay_seconds", [0, 0])
 
     @flow
@@ -97,16 +98,16 @@ def test_a_warehouse_load_kept_waiting_by_a_reader_is_retried_then_lands(
     from prefect.client.orchestration import get_client
 
     from blocks.settings import load_settings
-    from tasks.gold_versions import publish_frames
-    from tasks.warehouse import connect_warehouse, table_counts
-    from tasks.warehouse_load import load_warehouse_task
-    from tasks.warehouse_schema import METADATA, migrate
-    from tests.tasks.gold_frames import gold_frames
+    from tasks.gold.versions import publish_frames
+    from tasks.warehouse.connection import connect_warehouse, table_counts
+    from tasks.warehouse.schema import METADATA, migrate
+    from tasks.warehouse.tasks import load_warehouse_task
+    from tests.tasks.warehouse.gold_frames import gold_frames
 
     lake = Lake.from_url(str(tmp_path / "lake"))
     publish_frames(lake, "busy-gold", gold_frames())
     monkeypatch.setenv("PGPASSWORD", postgres.password)
-    monkeypatch.setattr("tasks.warehouse.LOCK_TIMEOUT_SECONDS", 0.5)
+    monkeypatch.setattr("tasks.warehouse.load.LOCK_TIMEOUT_SECONDS", 0.5)
     monkeypatch.setattr(load_warehouse_task, "retry_delay_seconds", [0, 0])
     url = postgres.url(postgres.create_database(f"wh_{uuid.uuid4().hex[:8]}"), with_password=False)
     wh = connect_warehouse(load_settings(), url)

@@ -27,7 +27,7 @@ from blocks.keyring import ensure_keyring
 from blocks.parameter_guard import refuse_secret_parameters
 from blocks.settings import load_settings
 from flows.cli import app
-from tasks.warehouse import connect_warehouse
+from tasks.warehouse.connection import connect_warehouse
 from tests.conftest import files_containing
 from tests.prefect_rest import api_call, block_document, delete_all_cofre_blocks, patch_block
 

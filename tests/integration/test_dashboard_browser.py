@@ -26,10 +26,10 @@ from blocks.lake import Lake
 from blocks.settings import load_settings
 from panel_dashboard import formatting as fmt
 from panel_dashboard import queries as q
-from tasks.warehouse import connect_warehouse
+from tasks.warehouse.connection import connect_warehouse
 from tests.panel_dashboard.dashboard_gold import load_dashboard_gold
 from tests.services import free_port
-from tests.tasks.gold_frames import NASTY_CATEGORY
+from tests.tasks.warehouse.gold_frames import NASTY_CATEGORY
 
 pytestmark = pytest.mark.integration
 

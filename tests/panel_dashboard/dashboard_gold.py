@@ -1,8 +1,8 @@
 """A small gold set whose marts agree with its facts, for the dashboard's tests.
 
-`tests/tasks/gold_frames.py` fills the marts with placeholder rows; the dashboard needs marts
-that say the same as the facts, because it reads the marts with no filter and the facts with
-one. The marts here are recomputed from the facts with polars, following spark/aggregates.py
+`tests/tasks/warehouse/gold_frames.py` fills the marts with placeholder rows; the dashboard
+needs marts that say the same as the facts, because it reads the marts with no filter and the facts
+with one. The marts here are recomputed from the facts with polars, following spark/aggregates.py
 (an independent oracle for the dashboard's SQL). Three months, four states (one masked), a
 category whose name is an injection attempt, orders without items, synthetic weather.
 """
@@ -13,9 +13,10 @@ from datetime import date, datetime, timedelta
 
 import polars as pl
 
-from tasks.warehouse import Warehouse, load_tables
-from tasks.warehouse_schema import METADATA, TABLES, migrate
-from tests.tasks.gold_frames import NASTY_CATEGORY, POLARS
+from tasks.warehouse.connection import Warehouse
+from tasks.warehouse.load import load_tables
+from tasks.warehouse.schema import METADATA, TABLES, migrate
+from tests.tasks.warehouse.gold_frames import NASTY_CATEGORY, POLARS
 
 BUCKETS = {"delivered": "fulfilled", "shipped": "fulfilled", "invoiced": "awaiting_release",
            "processing": "awaiting_release", "canceled": "lost", "unavailable": "lost"}  # fmt: skip

@@ -12,10 +12,11 @@ from sqlalchemy import func, select
 
 from blocks.settings import load_settings
 from panel_dashboard import queries as q
-from tasks.warehouse import connect_warehouse, load_tables
-from tasks.warehouse_schema import METADATA, migrate
+from tasks.warehouse.connection import connect_warehouse
+from tasks.warehouse.load import load_tables
+from tasks.warehouse.schema import METADATA, migrate
 from tests.panel_dashboard.dashboard_gold import dashboard_gold, load_dashboard_gold
-from tests.tasks.gold_frames import NASTY_CATEGORY
+from tests.tasks.warehouse.gold_frames import NASTY_CATEGORY
 
 FULL_RANGE = q.Filters(start=date(2017, 1, 1), end=date(2017, 3, 31))  # facts, every row
 

@@ -10,7 +10,7 @@
   translation (pc_gamer), shipped; o6: a customer whose state silver keyed-hashed (the
   `seed` policy); o7: created, no payment (its item is allocated 0.00);
   o8: delivered, in March, the month with negative IPCA (-1.0 %).
-Same shapes and dtypes as tasks/silver.py writes (timestamps naive, datetime[us]).
+Same shapes and dtypes as tasks/silver/olist.py writes (timestamps naive, datetime[us]).
 `expected_gold()` holds every gold table as the job must write it (rows in write order).
 """
 
@@ -21,8 +21,8 @@ from pathlib import Path
 
 import polars as pl
 
-from tasks.masking import CITY_REMOVED
-from tasks.sales import consolidate_sales
+from tasks.silver.masking import CITY_REMOVED
+from tasks.silver.sales import consolidate_sales
 
 HASHED_STATE = "9f" * 32  # what customer_state looks like under the seed masking policy
 

@@ -20,10 +20,10 @@ import polars as pl
 import pytest
 
 from blocks.lake import Lake
-from tasks.masking import get_policy
-from tasks.olist import check_olist_dir, land_olist_file
-from tasks.olist_synthetic import generate_olist
-from tasks.silver import build_olist_silver, write_silver_dataset
+from tasks.silver.masking import get_policy
+from tasks.silver.olist import build_olist_silver, write_silver_dataset
+from tasks.sources.olist.ingest import check_olist_dir, land_olist_file
+from tasks.sources.olist.synthetic import generate_olist
 
 ORDERS, SEED = 300, 17
 MASKING_KEY = b"cofre-pinned-gold-test-key-00001"  # a test constant, not a secret

@@ -1,0 +1,299 @@
+"""The gold stage: run the Spark job into a new gold version, gate it, then make it current.
+
+Every run writes a complete version beside the current one (`gold/_versions/<run_id>/`, see
+tasks/gold/versions.py), seals it with a manifest, runs the gold gate (Pandera schemas +
+reconciliation with silver) on that sealed version, and only then moves the pointer
+`gold/_current.json` in one atomic step. A failed gate or a failed run removes its version: the
+previous one stays current. A killed run leaves its version unpublished; the next run removes it.
+
+Where the job writes:
+- local lake: straight into the version directory (publishing is then only the pointer);
+- S3 lake, S3A connector on the classpath: `s3a://` directly into the version prefix;
+- S3 lake without S3A (this project's default install): silver is downloaded to a scratch
+  directory under `$COFRE_HOME/.scratch/`, the job runs on local paths, and the parts are
+  uploaded into the version prefix before the pointer PUT.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+from pyspark.sql import SparkSession
+
+from blocks import audit
+from blocks.errors import ConfigurationError, InvalidSourceData, LakeError, QualityGateFailed
+from blocks.lake import Lake
+from blocks.settings import load_settings
+from spark.gold_job import GOLD_TABLES, run_gold
+from spark.session import (
+    S3AOptions,
+    SparkMasterUnavailable,
+    build_session,
+    check_master_reachable,
+    configure_s3a,
+    warm_up,
+)
+from spark.silver import INPUTS as SILVER_DATASETS
+from spark.silver import MissingSilverDataset
+from tasks.gold import versions
+from tasks.runlog import run_logger
+from tasks.silver.olist import read_silver
+from validation.gold import SILVER_INPUTS, gold_gate
+
+_spark: SparkSession | None = None
+_spark_master: str | None = None
+_spark_lock = threading.Lock()  # a warm-up thread and the gold stage may both ask
+
+
+def get_spark(master: str | None = None) -> SparkSession:
+    """This process's SparkSession: started on first use (seconds), reused afterwards.
+
+    Asking for a different master than the running session's stops it and starts anew.
+    Raises `ConfigurationError` naming the URL when a cluster master is unreachable or gives
+    no executor in time (spark/session.py).
+    """
+    global _spark, _spark_master
+    with _spark_lock:
+        if _spark is not None and _spark.sparkContext._jsc is None:
+            _spark = None  # stopped elsewhere (a test fixture, spark.stop())
+        try:
+            if _spark is not None and master not in (None, _spark_master):
+                check_master_reachable(master)  # keep the working session for a bad URL
+                _spark.stop()
+                _spark = None
+            if _spark is None:
+                _spark = build_session(master, app_name="cofre-gold")
+                _spark_master = master or _spark.sparkContext.master
+        except SparkMasterUnavailable as exc:
+            raise ConfigurationError(str(exc)) from None
+        return _spark
+
+
+def warm_up_spark(master: str | None = None) -> threading.Thread:
+    """Start the SparkSession in the background (the JVM takes 8+ s to boot) while the
+    earlier stages run; the gold stage then finds it ready. A failure here is left for
+    the gold stage to raise with its own message."""
+
+    def start() -> None:
+        try:
+            # A first query loads and compiles Spark SQL's classes (seconds in a fresh JVM)
+            # while the earlier stages run, not in the gold stage.
+            warm_up(get_spark(master))
+        except Exception as exc:  # the gold stage retries and reports
+            run_logger(__name__).debug("Spark warm-up failed (%s); gold will retry.", exc)
+
+    thread = threading.Thread(target=start, name="spark-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
+@dataclass
+class GoldSummary:
+    run_id: str
+    version: str = ""  # the gold version this run made current
+    rows: dict[str, int] = field(default_factory=dict)
+    objects: list[str] = field(default_factory=list)
+    staging: str | None = None  # the local directory an S3 lake was staged through
+    removed: list[str] = field(default_factory=list)  # leftovers and old versions deleted
+    session_seconds: float = 0.0
+    compute_seconds: float = 0.0
+    publish_seconds: float = 0.0
+    report_markdown: str = ""
+
+
+@dataclass
+class _Workspace:
+    silver_url: str  # what Spark reads
+    gold_url: str  # where Spark writes: the version itself, or a local scratch directory
+    scratch: Path | None = None  # local output to tidy (None: Spark wrote to the bucket)
+    staging_dir: str | None = None
+
+
+def _s3a_options(lake: Lake) -> S3AOptions:
+    fs = lake.fs
+    return S3AOptions(
+        endpoint=(getattr(fs, "client_kwargs", None) or {}).get("endpoint_url"),
+        access_key=getattr(fs, "key", None),
+        secret_key=getattr(fs, "secret", None),
+        session_token=getattr(fs, "token", None),
+        sse=(getattr(fs, "s3_additional_kwargs", None) or {}).get("ServerSideEncryption"),
+    )
+
+
+def scratch_root() -> Path:
+    """This home's scratch directory: S3 staging lives here, so cleanup never touches another
+    home's files."""
+    return load_settings().home.resolve() / ".scratch"
+
+
+def _workspace(
+    lake: Lake, spark: SparkSession, run_id: str, master: str | None, stack: ExitStack, log
+) -> _Workspace:
+    target = lake.path("gold", versions.version_key(run_id))
+    if lake.is_local:  # Spark writes the version in place: nothing to copy afterwards
+        return _Workspace(lake.url("silver"), f"file://{target}", scratch=Path(target))
+    if configure_s3a(spark, _s3a_options(lake)):
+        return _Workspace(f"s3a://{lake.path('silver')}", f"s3a://{target}")
+    if master and not master.startswith("local"):
+        raise ConfigurationError(
+            f"Spark master {master!r} cannot read this S3 lake: the S3A connector is not on the "
+            "classpath, and a local staging directory is invisible to a cluster's executors. "
+            "Add hadoop-aws (docs/gold.md) or run gold with a local master."
+        )
+    tmp = scratch_root() / f"gold-{run_id}"
+    tmp.mkdir(parents=True, exist_ok=True, mode=0o700)
+    stack.callback(shutil.rmtree, tmp, ignore_errors=True)
+    log.info("Staging through %s because the S3A connector is not on the classpath.", tmp)
+    for name in SILVER_DATASETS:  # only what the job reads
+        if lake.exists("silver", f"{name}/data.parquet"):
+            lake.fs.get(lake.path("silver", name) + "/", f"{tmp}/silver/{name}/", recursive=True)
+    gold = tmp / "gold"
+    return _Workspace(f"file://{tmp}/silver", f"file://{gold}", gold, staging_dir=str(tmp))
+
+
+def _tidy_local_table(directory: Path) -> list[Path]:
+    """Keep only the Parquet parts, named `part-00000.parquet`, ... (drop _SUCCESS, .crc)."""
+    parts = sorted(p for p in directory.glob("part-*.parquet"))
+    for leftover in set(directory.iterdir()) - set(parts):
+        leftover.unlink()
+    renamed = [directory / f"part-{i:05d}.parquet" for i in range(len(parts))]
+    for part, target in zip(parts, renamed, strict=True):
+        part.rename(target)
+    return renamed
+
+
+def _complete_version(lake: Lake, ws: _Workspace, run_id: str) -> None:
+    """Leave only Parquet parts in the version: tidy local output (uploading it when it was
+    staged outside the lake), or drop Spark's marker objects from the bucket."""
+    for table in GOLD_TABLES:
+        prefix = versions.version_key(run_id, table)
+        if ws.scratch is None:
+            for key in lake.keys("gold", prefix):
+                if not key.endswith(".parquet"):
+                    lake.delete("gold", key)
+            continue
+        parts = _tidy_local_table(ws.scratch / table)
+        if ws.staging_dir:
+            for part in parts:
+                lake.put_file("gold", f"{prefix}/{part.name}", part)
+
+
+def _gate(lake: Lake, gold: dict[str, pl.DataFrame], run_id: str) -> None:
+    silver = {name: read_silver(lake, name) for name in SILVER_INPUTS}
+    try:
+        gold_gate(silver, gold)
+    except QualityGateFailed as exc:
+        audit.record(
+            audit.Action.VALIDATION_FAILED,
+            lake.url("gold"),
+            details={"run_id": run_id, "problems": str(exc).count("\n  - ")},
+            outcome="failure",
+        )
+        raise
+    audit.record(
+        audit.Action.VALIDATION_PASSED,
+        lake.url("gold"),
+        details={
+            "run_id": run_id,
+            "version": run_id,
+            "tables": len(gold),
+            "rows": {t: f.height for t, f in gold.items()},
+        },
+    )
+
+
+def _refuse_a_kept_version(lake: Lake, run_id: str) -> None:
+    if run_id in versions.kept_versions(versions.read_pointer(lake)):
+        raise LakeError(
+            f"Gold version {run_id} is already published in {lake.url('gold')}; a version is "
+            "never rewritten: run the gold stage with a new run id."
+        )
+
+
+def _build_version(
+    lake: Lake, ws: _Workspace, spark, run_id: str, log
+) -> tuple[dict[str, pl.DataFrame], str]:
+    """Spark job -> sealed version -> gold gate on what the version holds."""
+    try:
+        run_gold(spark, ws.silver_url, ws.gold_url, log=log)
+    except MissingSilverDataset as exc:
+        raise InvalidSourceData(str(exc)) from None
+    _complete_version(lake, ws, run_id)
+    manifest, digest = versions.seal_version(lake, run_id, run_id)
+    audit.record(
+        audit.Action.LAKE_WRITE,
+        lake.url("gold", versions.version_key(run_id)),
+        details={"run_id": run_id, "layer": "gold", "manifest_sha256": digest,
+                 "rows": {t: e["rows"] for t, e in manifest["tables"].items()}},
+    )  # fmt: skip
+    _, gold = versions.read_gold_version(lake, run_id, digest)  # what readers will get
+    _gate(lake, gold, run_id)
+    return gold, digest
+
+
+def run_gold_stage(lake: Lake, run_id: str, master: str | None = None) -> GoldSummary:
+    """Build gold version `run_id` from the lake's silver, gate it, make it current.
+
+    First removes what stopped runs left (unpublished versions, staging, `.tmp-` files, this
+    home's scratch); afterwards keeps `KEEP_VERSIONS` versions. Raises `InvalidSourceData` when
+    silver lacks a dataset gold needs, `QualityGateFailed` when the gold gate fails (the
+    version is removed, the previous one stays current), `ConfigurationError` for an S3 lake
+    with a cluster master but no S3A connector, `LakeError` when `run_id` is already published.
+    """
+    log = run_logger(__name__)
+    summary = GoldSummary(run_id, version=run_id)
+    summary.removed = versions.clean_leftovers(lake, scratch_root())
+    if summary.removed:
+        log.info("Removed %s leftover(s) of stopped gold runs.", len(summary.removed))
+    _refuse_a_kept_version(lake, run_id)
+    started = time.perf_counter()
+    spark = get_spark(master)
+    summary.session_seconds = time.perf_counter() - started
+    with ExitStack() as stack:
+        ws = _workspace(lake, spark, run_id, master, stack, log)
+        summary.staging = ws.staging_dir
+        computing = time.perf_counter()
+        try:
+            gold, digest = _build_version(lake, ws, spark, run_id, log)
+        except BaseException:
+            versions.prune_versions(lake)  # this version was never current: remove it
+            raise
+        summary.compute_seconds = time.perf_counter() - computing
+    publishing = time.perf_counter()
+    versions.make_current(lake, run_id, digest)
+    summary.removed += [versions.version_key(v) for v in versions.prune_versions(lake)]
+    summary.removed += versions.remove_old_layout(lake)
+    summary.publish_seconds = time.perf_counter() - publishing
+    summary.objects = [
+        lake.url("gold", versions.version_key(run_id)),
+        lake.url("gold", versions.POINTER),
+    ]
+    summary.rows = {table: frame.height for table, frame in gold.items()}
+    summary.report_markdown = gold_report(summary)
+    log.info(
+        "Gold version %s is current (%.1f s): %s",
+        run_id,
+        time.perf_counter() - started,
+        summary.rows,
+    )
+    return summary
+
+
+def gold_report(summary: GoldSummary) -> str:
+    """Row counts and timings as Markdown (a Prefect artifact and the run's log)."""
+    lines = [f"# Gold tables (version {summary.version})", "", "| table | rows |", "|---|---:|"]
+    lines += [f"| {table} | {rows:,} |" for table, rows in summary.rows.items()]
+    lines += [
+        "",
+        f"Spark session {summary.session_seconds:.1f} s · job + gate "
+        f"{summary.compute_seconds:.1f} s · publish {summary.publish_seconds:.1f} s",
+    ]
+    if summary.staging:
+        lines.append("S3 lake staged through a local directory (no S3A connector).")
+    return "\n".join(lines)

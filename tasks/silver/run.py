@@ -1,0 +1,194 @@
+"""The silver stage as one unit: build, gate, mask, then write silver and quarantine, audited."""
+
+from __future__ import annotations
+
+import contextvars
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from blocks import audit
+from blocks.lake import Lake
+from blocks.settings import CofreSettings
+from tasks.runlog import run_logger
+from tasks.silver.external import BUILDERS, build_source_silver
+from tasks.silver.masking import MaskingPolicy, get_policy, resolve_masking_key
+from tasks.silver.olist import OlistSilver, build_olist_silver, silver_parquet, write_silver_dataset
+from tasks.silver.quarantine import write_quarantine
+from validation.gate import GateResult
+
+CONSOLIDATED = "sales_consolidated"
+ENCODE_THREADS = 2  # one per core: polars encodes each file with its own thread pool too
+
+
+@dataclass
+class SilverSummary:
+    run_id: str
+    rows: dict[str, dict] = field(default_factory=dict)  # dataset -> in/out/quarantined/dupes
+    objects: list[str] = field(default_factory=list)
+    reconciliation: dict = field(default_factory=dict)
+    seconds: float = 0.0
+    report_markdown: str = ""
+
+
+def run_silver(lake: Lake, settings: CofreSettings, run_id: str) -> SilverSummary:
+    """Build every silver dataset (Olist and external sources); write only if all gates pass."""
+    started = time.perf_counter()
+    log = run_logger(__name__)
+    policy = get_policy(settings.masking_policy)
+    key, key_origin = resolve_masking_key(settings)
+    log.info("Masking with policy %r, key %s.", policy.name, key_origin)
+    # The external sources are built beside the Olist datasets, and every Parquet file is
+    # encoded in a thread as soon as all gates passed; writes and audit stay in order.
+    with ThreadPoolExecutor(max_workers=ENCODE_THREADS, thread_name_prefix="silver-write") as pool:
+        silver, sources = _build(lake, settings, policy, key, run_id, pool)
+        frames = {name: dataset.frame for name, dataset in silver.datasets.items()}
+        frames |= {name: gate.clean for name, gate in sources.items()}
+        frames[CONSOLIDATED] = silver.sales
+        encoded = {name: pool.submit(silver_parquet, frame) for name, frame in frames.items()}
+        summary = _write(lake, silver, sources, run_id, {n: f.result for n, f in encoded.items()})
+    missing = sorted(set(BUILDERS) - set(sources))
+    if missing:
+        log.warning(
+            "No bronze data yet for %s: run ingestion with its sources.", ", ".join(missing)
+        )
+    summary.reconciliation = vars(silver.reconciliation) | {
+        "balanced": silver.reconciliation.balanced
+    }
+    summary.seconds = time.perf_counter() - started
+    summary.report_markdown = quality_report(silver, summary)
+    log.info("Silver written in %.1f s: %s", summary.seconds, ", ".join(summary.rows))
+    return summary
+
+
+def _build(
+    lake: Lake,
+    settings: CofreSettings,
+    policy: MaskingPolicy,
+    key: bytes,
+    run_id: str,
+    pool: ThreadPoolExecutor,
+) -> tuple[OlistSilver, dict[str, GateResult]]:
+    """Olist and external silver, built in memory; a failure is audited and raised."""
+    try:
+        built = pool.submit(
+            contextvars.copy_context().run,
+            build_source_silver,
+            *(lake, settings.max_quarantine_share),
+        )
+        silver = build_olist_silver(lake, policy, key, settings.max_quarantine_share)
+        sources = built.result()
+    except Exception as exc:
+        audit.record(
+            audit.Action.VALIDATION_FAILED,
+            lake.url("silver"),
+            details={"run_id": run_id, "error": type(exc).__name__},
+            outcome="failure",
+        )
+        raise
+    return silver, sources
+
+
+def _write(
+    lake: Lake,
+    silver: OlistSilver,
+    sources: dict[str, GateResult],
+    run_id: str,
+    encoded: dict[str, Callable[[], bytes]],
+) -> SilverSummary:
+    """Write every dataset (Parquet from `encoded`), its quarantine and its audit, in order."""
+    summary = SilverSummary(run_id)
+    for name, dataset in silver.datasets.items():
+        written = write_silver_dataset(lake, name, dataset.frame, run_id, encoded[name]())
+        summary.objects.append(written["dataset"])
+        gate = dataset.gate
+        summary.rows[name] = {
+            "rows_in": gate.rows_in,
+            "rows_out": gate.rows_out,
+            "quarantined": gate.quarantined_rows,
+            "duplicates_removed": gate.duplicates_removed,
+            "failures": gate.failure_counts(),
+        }
+        _audit_dataset(lake, name, dataset, run_id)
+        if dataset.quarantine is not None:
+            written = write_quarantine(lake, name, run_id, dataset.quarantine)
+            summary.objects.append(written.url)
+    for name, gate in sources.items():
+        write_silver_dataset(lake, name, gate.clean, run_id, encoded[name]())
+        summary.rows[name] = {
+            "rows_in": gate.rows_in,
+            "rows_out": gate.rows_out,
+            "quarantined": gate.quarantined_rows,
+            "failures": gate.failure_counts(),
+        }
+        audit.record(
+            audit.Action.VALIDATION_PASSED,
+            lake.url("silver", name),
+            details={"run_id": run_id, "rows_in": gate.rows_in, "rows_out": gate.rows_out},
+        )
+    write_silver_dataset(lake, CONSOLIDATED, silver.sales, run_id, encoded[CONSOLIDATED]())
+    summary.rows[CONSOLIDATED] = {"rows_in": silver.sales.height, "rows_out": silver.sales.height}
+    return summary
+
+
+def _audit_dataset(lake: Lake, name: str, dataset, run_id: str) -> None:
+    gate, masking = dataset.gate, dataset.masking
+    target = lake.url("silver", name)
+    audit.record(
+        audit.Action.VALIDATION_PASSED,
+        target,
+        details={"run_id": run_id, "rows_in": gate.rows_in, "rows_out": gate.rows_out},
+    )
+    if gate.quarantined_rows:
+        audit.record(
+            audit.Action.QUARANTINE,
+            lake.url("quarantine", f"{name}/run_id={run_id}"),
+            details={"rows": gate.quarantined_rows, "checks": gate.failure_counts()},
+            outcome="warning",
+            compliance="LGPD_VIOLATION"
+            if any(c.startswith("no_pii") for c in gate.failure_counts())
+            else "LGPD_NA",
+        )
+    if masking and any(method != "keep" for method in masking.columns.values()):
+        audit.record(
+            audit.Action.MASKING_APPLIED,
+            target,
+            details={
+                "policy": masking.policy,
+                "columns": masking.columns,
+                "rows": masking.rows,
+                "values_changed": masking.values_changed,
+            },
+            compliance=masking.compliance,
+        )
+
+
+def quality_report(silver: OlistSilver, summary: SilverSummary) -> str:
+    """The quality gate report as Markdown (a Prefect artifact and the run's log)."""
+    lines = [
+        "# Silver quality report",
+        "",
+        "| dataset | rows in | rows out | quarantined | duplicates removed | failed checks |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for name, row in summary.rows.items():
+        checks = ", ".join(f"{k}: {v}" for k, v in row.get("failures", {}).items()) or "—"
+        lines.append(
+            f"| {name} | {row['rows_in']:,} | {row['rows_out']:,} | {row.get('quarantined', 0):,}"
+            f" | {row.get('duplicates_removed', 0):,} | {checks} |"
+        )
+    rec = silver.reconciliation
+    lines += [
+        "",
+        "## Sales reconciliation (order-item grain, payments allocated)",
+        f"- items: {rec.items:,}; orders with items: {rec.orders_with_items:,}",
+        f"- orders without items (reported, kept in orders): {rec.orders_without_items:,}, "
+        f"their payments R$ {rec.payments_of_orders_without_items_cents / 100:,.2f}",
+        f"- payments without orders: {rec.payments_without_orders:,}; items of orders without "
+        f"payment: {rec.items_without_payment:,}",
+        f"- Σ payments of orders with items R$ {rec.paid_cents_of_orders_with_items / 100:,.2f}"
+        f" = Σ allocated R$ {rec.allocated_cents / 100:,.2f}: "
+        + ("balanced" if rec.balanced else "NOT BALANCED"),
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,235 @@
+"""Olist source: check a directory of the 9 Kaggle CSVs and land them byte for byte in bronze.
+
+Plain functions do the work; the `*_task` objects at the bottom are their Prefect faces.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from blocks.errors import InvalidSourceData
+from blocks.lake import Lake
+from blocks.settings import CofreSettings
+from tasks.bronze import BronzeLanding, land_bronze
+from tasks.runlog import run_logger
+from tasks.sources.olist.csv_records import BOM, split_records
+from tasks.sources.olist.synthetic import OLIST_FILES, generate_olist
+
+log = logging.getLogger(__name__)
+SOURCE = "olist"
+_COMPLETE_MARKER = "_COMPLETE"
+# Files are read in chunks and their records counted in pieces of these sizes, so memory
+# stays bounded at any scale.
+_CHUNK = 8 * 1024 * 1024
+_PIECE = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class OlistFile:
+    """One checked Olist CSV, ready to land."""
+
+    name: str
+    path: Path
+    dataset: str
+    rows: int | None
+    rows_note: str | None = None  # set when `rows` is an estimate (a quote breaks the file)
+
+
+def dataset_name(file_name: str) -> str:
+    """`olist_order_items_dataset.csv` -> `order_items`; translations -> `category_translation`."""
+    if file_name == "product_category_name_translation.csv":
+        return "category_translation"
+    return file_name.removeprefix("olist_").removesuffix("_dataset.csv")
+
+
+def check_olist_dir(directory: Path | str) -> list[OlistFile]:
+    """Check that `directory` holds the 9 Olist CSVs, readable, UTF-8, with every column.
+
+    Raises `InvalidSourceData` listing every problem found (file and columns named), so one
+    run tells the user everything to fix. Extra files are ignored with a warning.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise InvalidSourceData(
+            f"Olist directory {directory} does not exist. Download the 9 CSVs of Kaggle's "
+            "olistbr/brazilian-ecommerce into it, or run without --olist-dir for synthetic data."
+        )
+    present = {p.name for p in directory.iterdir() if p.is_file() and not p.name.startswith(".")}
+    for extra in sorted(present - set(OLIST_FILES) - {_COMPLETE_MARKER}):
+        log.warning("Ignoring %s in %s: it is not one of the 9 Olist files.", extra, directory)
+    problems: list[str] = []
+    checked: list[OlistFile] = []
+    for name, expected in OLIST_FILES.items():
+        if name not in present:
+            problems.append(f"{name}: missing from {directory}")
+            continue
+        path = directory / name
+        problem, count = _file_problem(path, expected)
+        if problem:
+            problems.append(f"{name}: {problem}")
+        elif count is not None:
+            checked.append(OlistFile(name, path, dataset_name(name), count))
+        else:
+            checked.append(OlistFile(name, path, dataset_name(name), *_count_rows(path)))
+    if problems:
+        raise InvalidSourceData(
+            f"The Olist files in {directory} cannot be ingested:\n  - "
+            + "\n  - ".join(problems)
+            + "\nFix or replace these files (the expected layout is in docs/data-dictionary.md)."
+        )
+    return checked
+
+
+def _file_problem(path: Path, expected: tuple[str, ...]) -> tuple[str | None, int | None]:
+    """What is wrong with the file (None when nothing), and its record count when one
+    streaming pass could establish it (None: `_count_rows` reads the whole file)."""
+    if path.stat().st_size == 0:
+        return "the file is empty (0 bytes); expected a header line and rows", None
+    bad_line, count = _scan(path)
+    if bad_line is not None:
+        return f"not valid UTF-8 at line {bad_line}; re-export the file as UTF-8", None
+    with open(path, "rb") as handle:
+        if handle.read(len(BOM)) == BOM:
+            log.warning("%s starts with a UTF-8 byte order mark (BOM): ignored.", path.name)
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        header = next(csv.reader(handle), [])
+        has_rows = handle.readline().strip() != ""
+    missing = [column for column in expected if column not in header]
+    if missing:
+        return f"header lacks column(s) {', '.join(missing)} (found: {', '.join(header)})", None
+    if not has_rows:
+        return "the file has a header but no rows", None
+    return None, count
+
+
+def _scan(path: Path) -> tuple[int | None, int | None]:
+    """One pass over the file: the 1-based line of the first byte that is not UTF-8 (None
+    when clean), and the record count when every piece's quoting is sound (else None).
+
+    Pieces of about `_PIECE` bytes end on a record boundary (a line feed after an even
+    number of quotes), and each piece after the first is split with the header in front,
+    so the count equals `split_records` over the whole file, in bounded memory."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    lines_before, count, header = 0, 0, None
+    buffered: list[bytes] = []
+    size = 0
+    with open(path, "rb") as handle:
+        while True:
+            chunk = handle.read(_CHUNK)
+            try:
+                decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:
+                if not chunk:
+                    return lines_before + 1, None
+                return lines_before + chunk.count(b"\n", 0, max(exc.start, 0)) + 1, None
+            lines_before += chunk.count(b"\n")
+            if count is None:
+                if not chunk:
+                    return None, None
+                continue
+            buffered.append(chunk)
+            size += len(chunk)
+            if chunk and size < _PIECE:
+                continue
+            data = b"".join(buffered)
+            cut = _last_boundary(data) if chunk else len(data)
+            buffered, size = [data[cut:]], len(data) - cut
+            if cut:
+                piece = data[:cut] if cut < len(data) else data
+                records = split_records(piece if header is None else header + piece, path.name)
+                if not records.reliable:
+                    count = None  # the whole-file split names the break
+                else:
+                    if header is None:
+                        header = piece[len(BOM) if records.bom else 0 : records.header_end]
+                    count += records.count
+            if not chunk:
+                return None, count
+
+
+def _last_boundary(data: bytes) -> int:
+    """Offset just past the last line feed of `data` preceded by an even number of quotes
+    (0 when there is none yet: a quoted field runs on past this chunk)."""
+    quotes_before = data.count(b'"')
+    end = len(data)
+    while (newline := data.rfind(b"\n", 0, end)) >= 0:
+        quotes_before -= data.count(b'"', newline, end)
+        if quotes_before % 2 == 0:
+            return newline + 1
+        end = newline
+    return 0
+
+
+def _count_rows(path: Path) -> tuple[int, str | None]:
+    """Physical CSV records (quoted line breaks counted once), and a note when estimated.
+
+    A file whose quoting breaks still lands (bronze keeps what was received); its count
+    from the break on is one record per non-blank line, and the note says so. Silver then
+    refuses the file naming the same line.
+    """
+    records = split_records(path.read_bytes(), path.name)
+    if records.reliable:
+        return records.count, None
+    broken = records.broken
+    note = (
+        f"estimated: the quoting breaks at line {broken.line} ({broken.detail}); the "
+        f"{records.records_after_break:,} non-blank lines from there on count one record each"
+    )
+    run_logger(__name__).warning(
+        "%s line %s: %s. It lands in bronze as received; silver will refuse it until the "
+        "quoting is fixed.",
+        path.name,
+        broken.line,
+        broken.detail,
+    )
+    return records.count, note
+
+
+def synthetic_olist_dir(home: Path, orders: int, seed: int) -> Path:
+    """A cached synthetic set under $COFRE_HOME, generated once per (orders, seed)."""
+    directory = home / "olist_synthetic" / f"orders={orders}_seed={seed}"
+    if not (directory / _COMPLETE_MARKER).exists():
+        generate_olist(directory, orders=orders, seed=seed)
+        (directory / _COMPLETE_MARKER).write_text("generated by cofre\n")
+    return directory
+
+
+def resolve_olist_dir(settings: CofreSettings, synthetic_requested: bool = False) -> Path:
+    """The real Olist directory when one is configured, else a synthetic set (said loudly).
+
+    An explicit `--synthetic-orders` wins over a `COFRE_OLIST_DIR` from the environment.
+    """
+    if settings.olist_dir and not synthetic_requested:
+        return Path(settings.olist_dir)
+    orders, seed = settings.synthetic_orders, settings.seed
+    run_logger(__name__).warning(
+        "\n%s\nUSING SYNTHETIC OLIST DATA: %s generated orders (seed %s). Every figure is "
+        "made up.\nTo ingest the real dataset, download Kaggle's olistbr/brazilian-ecommerce "
+        "and pass --olist-dir DIR (or set COFRE_OLIST_DIR).\n%s",
+        "!" * 78,
+        f"{orders:,}",
+        seed,
+        "!" * 78,
+    )
+    return synthetic_olist_dir(settings.home, orders, seed)
+
+
+def land_olist_file(lake: Lake, file: OlistFile, run_id: str) -> BronzeLanding:
+    """Land one checked CSV in bronze, byte for byte, with its manifest."""
+    landing = land_bronze(
+        lake,
+        source=SOURCE,
+        dataset=file.dataset,
+        filename=file.name,
+        run_id=run_id,
+        local_path=file.path,
+        rows=file.rows,
+        extra={"rows_reliable": False, "rows_note": file.rows_note} if file.rows_note else None,
+    )
+    state = "landed" if landing.written else "already in bronze (same sha256), skipped"
+    run_logger(__name__).info("%s: %s rows, %s", file.name, file.rows, state)
+    return landing

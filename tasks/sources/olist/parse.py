@@ -1,0 +1,240 @@
+"""Olist bronze CSV -> typed polars frames, with every unparseable row accounted for.
+
+`tasks.sources.olist.csv_records` first splits the bytes into records (RFC 4180 quoting,
+start lines, field counts); records with the wrong number of fields become failure records and are
+cut out, and pyarrow's CSV reader (multi-threaded, quoted line breaks allowed) parses the rest,
+which must give exactly one row per remaining record. Values are read as text and cast
+here: a value that does not cast (a malformed timestamp, a price of "abc") becomes a
+failure record for its row.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from blocks.errors import MalformedCsv
+from tasks.runlog import run_logger
+from tasks.sources.olist.csv_records import CsvRecords, split_records
+from tasks.sources.olist.synthetic import OLIST_FILES
+from validation.gate import FAILURE_COLUMNS, ROW, empty_failures
+
+LINE = "_line"  # 1-based physical line where a record starts (quarantine names it)
+
+TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+# Silver column -> type, per dataset. Names are the source's, but the misspelled `lenght`.
+TYPES: dict[str, dict[str, str]] = {
+    "orders": {
+        "order_id": "str", "customer_id": "str", "order_status": "str",
+        "order_purchase_timestamp": "ts", "order_approved_at": "ts",
+        "order_delivered_carrier_date": "ts", "order_delivered_customer_date": "ts",
+        "order_estimated_delivery_date": "ts",
+    },
+    "order_items": {
+        "order_id": "str", "order_item_id": "int", "product_id": "str", "seller_id": "str",
+        "shipping_limit_date": "ts", "price": "money", "freight_value": "money",
+    },
+    "payments": {
+        "order_id": "str", "payment_sequential": "int", "payment_type": "str",
+        "payment_installments": "int", "payment_value": "money",
+    },
+    "customers": {
+        "customer_id": "str", "customer_unique_id": "str", "customer_zip_code_prefix": "zip",
+        "customer_city": "str", "customer_state": "str",
+    },
+    "products": {
+        "product_id": "str", "product_category_name": "str", "product_name_length": "int",
+        "product_description_length": "int", "product_photos_qty": "int",
+        "product_weight_g": "float", "product_length_cm": "float",
+        "product_height_cm": "float", "product_width_cm": "float",
+    },
+    "sellers": {
+        "seller_id": "str", "seller_zip_code_prefix": "zip", "seller_city": "str",
+        "seller_state": "str",
+    },
+    "reviews": {
+        "review_id": "str", "order_id": "str", "review_score": "int8",
+        "review_comment_title": "str", "review_comment_message": "str",
+        "review_creation_date": "ts", "review_answer_timestamp": "ts",
+    },
+    "geolocation": {
+        "geolocation_zip_code_prefix": "zip", "geolocation_lat": "float",
+        "geolocation_lng": "float", "geolocation_city": "str", "geolocation_state": "str",
+    },
+    "category_translation": {
+        "product_category_name": "str", "product_category_name_english": "str",
+    },
+}  # fmt: skip
+RENAMES = {
+    "product_name_lenght": "product_name_length",
+    "product_description_lenght": "product_description_length",
+}
+
+
+SOURCE_FILES = {
+    "orders": "olist_orders_dataset.csv",
+    "order_items": "olist_order_items_dataset.csv",
+    "payments": "olist_order_payments_dataset.csv",
+    "customers": "olist_customers_dataset.csv",
+    "products": "olist_products_dataset.csv",
+    "sellers": "olist_sellers_dataset.csv",
+    "reviews": "olist_order_reviews_dataset.csv",
+    "geolocation": "olist_geolocation_dataset.csv",
+    "category_translation": "product_category_name_translation.csv",
+}
+
+
+def source_file(dataset: str) -> str:
+    """The Olist file a silver dataset is built from."""
+    return SOURCE_FILES[dataset]
+
+
+def read_text_frame(data: bytes, dataset: str) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """All columns as text plus `_row` (1-based record number) and `_line` (its first line).
+
+    Returns (text, failures, lines): a record with the wrong number of fields becomes a
+    `csv_field_count` failure; `lines` maps every record's `_row` to its `_line`, so that
+    quarantined records name the line to fix. Parsed rows + failures = the file's records.
+    Raises `MalformedCsv` naming the file and line when the quoting breaks (docs/
+    data-dictionary.md, "Malformed CSV records"): no row is ever merged into a bad one.
+    """
+    file = source_file(dataset)
+    columns = OLIST_FILES[file]
+    records = split_records(data, file)
+    records.raise_if_broken()
+    if records.bom:
+        run_logger(__name__).warning("%s starts with a UTF-8 byte order mark: ignored.", file)
+    table, skipped = _parse(data, columns, file, strict=False, multiline=records.multiline)
+    bad, failures = np.empty(0, dtype=np.int64), empty_failures()
+    if skipped or table.num_rows != records.count:  # rare: find the records to cut out
+        bad, counts = records.bad_field_count()
+        failures = _field_count_failures(data, records, bad, counts)
+        table, _ = _parse(
+            _without(data, records, bad), columns, file, strict=True, multiline=records.multiline
+        )
+    good = np.delete(np.arange(records.starts.size), bad)
+    if table.num_rows != good.size:  # the splitter and pyarrow disagree: never guess
+        raise MalformedCsv(
+            f"{file}: {table.num_rows:,} rows parsed where {good.size:,} records were "
+            "counted; Cofre cannot account for every record. Re-export the file "
+            "(RFC 4180 quoting) and re-run."
+        )
+    frame = pl.from_arrow(table).rename(lambda c: RENAMES.get(c, c))
+    frame = frame.with_columns(
+        pl.Series(ROW, good + 1, pl.Int64), pl.Series(LINE, records.lines[good], pl.Int64)
+    ).select(ROW, LINE, pl.exclude(ROW, LINE))
+    lines = pl.DataFrame(
+        {ROW: np.arange(1, records.starts.size + 1), LINE: records.lines},
+        schema={ROW: pl.Int64, LINE: pl.Int64},
+    )
+    return frame, failures, lines
+
+
+def _field_count_failures(
+    data: bytes, records: CsvRecords, bad: np.ndarray, counts: np.ndarray
+) -> pl.DataFrame:
+    if not bad.size:
+        return empty_failures()
+    rows = [
+        {
+            ROW: int(i) + 1,
+            "_check": "csv_field_count",
+            "_column": None,
+            "_value": f"expected {records.expected_fields} fields, got {n}: "
+            + data[records.starts[i] : records.ends[i]].decode("utf-8", "replace")[:200],
+        }
+        for i, n in zip(bad, counts, strict=True)
+    ]
+    return pl.DataFrame(rows, schema=FAILURE_COLUMNS)
+
+
+def _without(data: bytes, records: CsvRecords, bad: np.ndarray) -> bytes:
+    """`data` less the records in `bad` (each with its line break)."""
+    if not bad.size:
+        return data
+    pieces, offset = [], 0
+    for i in bad:
+        pieces.append(data[offset : records.starts[i]])
+        offset = int(records.ends[i])
+        offset += 2 if data[offset : offset + 2] == b"\r\n" else 1
+    pieces.append(data[offset:])
+    return b"".join(pieces)
+
+
+def _parse(
+    data: bytes, columns: tuple[str, ...], file: str, *, strict: bool, multiline: bool = True
+) -> tuple[pa.Table, int]:
+    """pyarrow's parse and the number of rows it skipped (strict: a skipped row raises).
+
+    `multiline=False` (the splitter found no line break inside quotes) lets pyarrow split
+    blocks at any line break, about 30% faster on the large files; it parses the same rows.
+    """
+    skipped = 0
+
+    def on_invalid_row(row) -> str:
+        nonlocal skipped
+        if strict:
+            raise MalformedCsv(
+                f"{file}: a row of {row.actual_columns} fields where {row.expected_columns} "
+                "were expected slipped past the record check; re-export the file and re-run."
+            )
+        skipped += 1
+        return "skip"
+
+    table = pacsv.read_csv(
+        io.BytesIO(data),
+        parse_options=pacsv.ParseOptions(
+            newlines_in_values=multiline, invalid_row_handler=on_invalid_row
+        ),
+        convert_options=pacsv.ConvertOptions(
+            column_types={name: pa.string() for name in columns},
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=True,
+            include_columns=list(columns),
+        ),
+    )
+    return table, skipped
+
+
+def _cast(column: str, kind: str) -> pl.Expr:
+    text = pl.col(column).str.strip_chars()
+    if kind == "ts":
+        return text.str.strptime(pl.Datetime("us"), TIMESTAMP_FORMAT, strict=False)
+    if kind == "money":
+        return text.cast(pl.Float64, strict=False).round(2)
+    if kind == "float":
+        return text.cast(pl.Float64, strict=False)
+    if kind == "int":
+        # "3.0" happens in exports that went through a float; accept whole numbers only.
+        as_float = text.cast(pl.Float64, strict=False)
+        return pl.when(as_float == as_float.floor()).then(as_float).cast(pl.Int32, strict=False)
+    if kind == "int8":
+        return text.cast(pl.Float64, strict=False).cast(pl.Int8, strict=False)
+    if kind == "zip":
+        return pl.when(text.str.contains(r"^\d{1,5}$")).then(text.str.zfill(5))
+    return pl.col(column)
+
+
+def type_frame(text: pl.DataFrame, dataset: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Cast text columns to their silver types; values that do not cast become failures."""
+    types = TYPES[dataset]
+    typed = text.select(ROW, *[_cast(c, k).alias(c) for c, k in types.items()])
+    failures = [
+        text.select(ROW, pl.col(column).alias("_value"))
+        .filter(pl.col("_value").is_not_null() & typed[column].is_null())
+        .select(
+            ROW,
+            pl.lit(f"parse_{kind}").alias("_check"),
+            pl.lit(column).alias("_column"),
+            "_value",
+        )
+        for column, kind in types.items()
+        if kind != "str"
+    ]
+    failures = pl.concat([empty_failures(), *[f for f in failures if f.height]])
+    return typed, failures

@@ -1,0 +1,105 @@
+"""The warehouse connection: PostgreSQL or the embedded SQLite file, same schema; and the
+read-only checks of what a load left (row counts, content checksums).
+
+Connection precedence: `--warehouse URL` > `COFRE_WAREHOUSE_URL` (a URL without a password) >
+the encrypted PostgreSQL block named by `COFRE_WAREHOUSE_BLOCK` > `$COFRE_HOME/warehouse.db`.
+This module is the warehouse's read side with `tasks/warehouse/schema.py`: the dashboard uses
+both and nothing of the load (`tasks/warehouse/load.py`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import Engine, MetaData, Table, create_engine, event, select, text
+from sqlalchemy.engine import make_url
+
+from blocks.parameter_guard import refuse_password_in_url
+from blocks.settings import CofreSettings
+
+
+@dataclass
+class Warehouse:
+    engine: Engine
+    description: str  # safe to print: never holds a password
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_engine(url: str) -> Engine:
+    engine = create_engine(url, execution_options={"schema_translate_map": {"dw": None}})
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection, _record) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (see below)
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")  # readers keep reading during a load
+        # WAL + NORMAL: a crash never corrupts or half-applies a load; a power cut may lose
+        # the last committed load (re-run it). Saves an fsync of the whole WAL per commit.
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA cache_size=-262144")  # 256 MiB: index pages stay in memory
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection) -> None:  # pysqlite's implicit transactions are not DDL-safe
+        connection.exec_driver_sql("BEGIN")
+
+    return engine
+
+
+def connect_warehouse(settings: CofreSettings, url: str | None = None) -> Warehouse:
+    """The configured warehouse (see the module docstring for the precedence)."""
+    url = url or settings.warehouse_url
+    if url:
+        refuse_password_in_url(url, "warehouse URL")  # userinfo or ?password= (libpq)
+        parsed = make_url(url)
+        if parsed.drivername in ("postgresql", "postgres"):
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        if parsed.drivername.startswith("sqlite"):
+            return Warehouse(_sqlite_engine(parsed.render_as_string()), str(parsed))
+        return Warehouse(create_engine(parsed), parsed.render_as_string(hide_password=True))
+    if settings.warehouse_block:
+        from blocks.credentials import PostgresCredentials
+
+        block = PostgresCredentials.require(settings.warehouse_block)
+        engine = block.sqlalchemy_connector().get_engine()
+        return Warehouse(engine, f"{block.safe_url()} (block {block.label})")
+    path = (settings.home / "warehouse.db").resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return Warehouse(_sqlite_engine(f"sqlite:///{path}"), f"sqlite:///{path}")
+
+
+def _canonical(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.6f}"
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return repr(value)
+
+
+def table_checksum(warehouse: Warehouse, table: Table) -> tuple[int, str]:
+    """(row count, sha256 of every row in primary-key order): equal content, equal checksum."""
+    order = list(table.primary_key.columns) or list(table.columns)
+    digest, count = hashlib.sha256(), 0
+    with warehouse.engine.connect() as conn:
+        for row in conn.execute(select(table).order_by(*order)):
+            digest.update("\x1f".join(_canonical(v) for v in row).encode())
+            digest.update(b"\x1e")
+            count += 1
+    return count, digest.hexdigest()
+
+
+def table_counts(warehouse: Warehouse, metadata: MetaData) -> dict[str, int]:
+    with warehouse.engine.connect() as conn:
+        return {
+            t.name: conn.execute(select(text("count(*)")).select_from(t)).scalar_one()
+            for t in metadata.sorted_tables
+        }

@@ -1,0 +1,288 @@
+"""The warehouse schema `dw`, owned by code, with versioned migrations.
+
+Every gold table has a warehouse table of the same name and columns. Version 1 creates the
+tables with their keys; version 2 adds the indexes the dashboard's filters use; version 3 puts
+PostgreSQL's text keys in byte order (C collation). `migrate`
+applies what a database lacks, in order, recording each version in `dw.schema_version`, so
+an older warehouse is brought up to date without losing data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Double,
+    ForeignKey,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    UniqueConstraint,
+    inspect,
+    select,
+    text,
+)
+from sqlalchemy.engine import Connection
+
+from tasks.warehouse.connection import Warehouse
+
+SCHEMA = "dw"
+TYPES = {
+    "str": Text, "int": Integer, "long": BigInteger, "double": Double, "date": Date,
+    "ts": DateTime, "bool": Boolean,
+}  # fmt: skip
+
+# table -> (columns, primary key, unique key); types match the gold Parquet (tested).
+TABLES: dict[str, tuple[dict[str, str], tuple[str, ...], tuple[str, ...]]] = {
+    "dim_date": (
+        {"date_key": "int", "date": "date", "year": "int", "quarter": "int", "month": "int",
+         "day": "int", "month_start": "date", "day_of_week": "int", "weekday_name": "str",
+         "month_name": "str", "is_weekend": "bool", "ipca_pct_change": "double",
+         "ipca_index": "double"},
+        ("date_key",), (),
+    ),
+    "dim_customer": (
+        {"customer_key": "str", "customer_unique_key": "str", "customer_zip_code_prefix": "str",
+         "customer_city": "str", "customer_state": "str"},
+        ("customer_key",), (),
+    ),
+    "dim_product": (
+        {"product_key": "str", "product_category_name": "str",
+         "product_category_name_english": "str", "category_label": "str",
+         "product_photos_qty": "int", "product_weight_g": "double",
+         "product_length_cm": "double", "product_height_cm": "double",
+         "product_width_cm": "double", "product_volume_cm3": "double"},
+        ("product_key",), (),
+    ),
+    "dim_seller": (
+        {"seller_key": "str", "seller_zip_code_prefix": "str", "seller_state": "str"},
+        ("seller_key",), (),
+    ),
+    "fact_sales": (
+        {"order_id": "str", "order_item_id": "int", "date_key": "int", "customer_key": "str",
+         "product_key": "str", "seller_key": "str", "order_status": "str",
+         "payment_type": "str", "price": "double", "freight_value": "double",
+         "allocated_payment": "double", "order_purchase_timestamp": "ts",
+         "order_approved_at": "ts", "order_delivered_carrier_date": "ts",
+         "order_delivered_customer_date": "ts", "order_estimated_delivery_date": "ts",
+         "delivery_days": "int", "is_late": "bool", "review_score": "int"},
+        ("order_id", "order_item_id"), (),
+    ),
+    "fact_orders": (
+        {"order_id": "str", "date_key": "int", "customer_key": "str", "order_status": "str",
+         "status_bucket": "str", "payment_type": "str", "items": "int", "items_value": "double",
+         "paid_value": "double", "review_score": "int", "delivery_days": "int",
+         "is_late": "bool", "order_purchase_timestamp": "ts"},
+        ("order_id",), (),
+    ),
+    "sales_monthly": (
+        {"month": "date", "orders": "long", "items": "long", "price_total": "double",
+         "freight_total": "double", "revenue": "double", "ipca_pct_change": "double",
+         "ipca_index": "double", "reference_month": "date", "revenue_deflated": "double"},
+        ("month",), (),
+    ),
+    "sales_by_state": (
+        {"customer_state": "str", "orders": "long", "items": "long", "price_total": "double",
+         "freight_total": "double", "revenue": "double", "customers": "long",
+         "average_ticket": "double"},
+        (), ("customer_state",),
+    ),
+    "customers_by_state": (
+        {"customer_state": "str", "customer_ids": "long", "customers": "long",
+         "buying_customers": "long"},
+        (), ("customer_state",),
+    ),
+    "sales_by_category": (
+        {"product_category_name": "str", "product_category_name_english": "str",
+         "category_label": "str", "orders": "long", "items": "long", "price_total": "double",
+         "freight_total": "double", "revenue": "double", "revenue_rank": "int"},
+        (), ("product_category_name",),
+    ),
+    "order_status_summary": (
+        {"panel_order": "int", "bucket": "str", "label": "str", "statuses": "str",
+         "orders": "long", "value": "double"},
+        ("bucket",), (),
+    ),
+    "payment_type_summary": (
+        {"payment_type": "str", "payments": "long", "orders": "long", "value": "double",
+         "average_installments": "double", "value_share": "double",
+         "fulfilled_orders": "long", "fulfilled_value": "double"},
+        ("payment_type",), (),
+    ),
+    "delivery_performance": (
+        {"customer_state": "str", "delivered_orders": "long", "average_delivery_days": "double",
+         "average_estimated_days": "double", "on_time_orders": "long", "late_orders": "long",
+         "late_share": "double", "average_review_score": "double"},
+        (), ("customer_state",),
+    ),
+    "sales_weather_daily": (
+        {"customer_state": "str", "date": "date", "date_key": "int", "orders": "long",
+         "items": "long", "price_total": "double", "freight_total": "double",
+         "revenue": "double", "capital": "str", "temperature_max": "double",
+         "temperature_min": "double", "temperature_mean": "double",
+         "precipitation_sum": "double", "weather_synthetic": "bool"},
+        (), ("customer_state", "date"),
+    ),
+}  # fmt: skip
+
+FOREIGN_KEYS = {
+    ("fact_sales", "date_key"): "dim_date.date_key",
+    ("fact_sales", "customer_key"): "dim_customer.customer_key",
+    ("fact_sales", "product_key"): "dim_product.product_key",
+    ("fact_sales", "seller_key"): "dim_seller.seller_key",
+    ("fact_orders", "date_key"): "dim_date.date_key",
+    ("fact_orders", "customer_key"): "dim_customer.customer_key",
+}
+# The dashboard filters by date, state and category: version 2 indexes those paths.
+DASHBOARD_INDEXES = {
+    "ix_fact_sales_date_key": ("fact_sales", ("date_key",)),
+    "ix_fact_sales_customer_key": ("fact_sales", ("customer_key",)),
+    "ix_fact_sales_product_key": ("fact_sales", ("product_key",)),
+    "ix_dim_customer_state": ("dim_customer", ("customer_state",)),
+    "ix_dim_product_category_label": ("dim_product", ("category_label",)),
+    "ix_sales_weather_daily_date": ("sales_weather_daily", ("date",)),
+    "ix_fact_orders_date_key": ("fact_orders", ("date_key",)),
+    "ix_fact_orders_customer_key": ("fact_orders", ("customer_key",)),
+}
+
+
+# Text keys (hash-like ids) compare byte-wise on PostgreSQL: the C collation makes index
+# builds, key checks and joins on them faster than a locale collation, and ids have no
+# linguistic order to respect. SQLite's default (BINARY) already is byte-wise.
+KEY_TEXT = Text().with_variant(Text(collation="C"), "postgresql")
+
+
+def key_columns() -> dict[str, list[str]]:
+    """Text columns that are primary or foreign keys, per table (they get `KEY_TEXT`)."""
+    keys: dict[str, list[str]] = {}
+    for name, (columns, primary_key, _) in TABLES.items():
+        for column, kind in columns.items():
+            if kind == "str" and (column in primary_key or (name, column) in FOREIGN_KEYS):
+                keys.setdefault(name, []).append(column)
+    return keys
+
+
+def build_metadata() -> MetaData:
+    metadata = MetaData(schema=SCHEMA)
+    text_keys = key_columns()
+    Table(
+        "schema_version",
+        metadata,
+        Column("version", Integer, primary_key=True),
+        Column("description", Text, nullable=False),
+        Column("applied_at", DateTime, nullable=False),
+    )
+    for name, (columns, primary_key, unique) in TABLES.items():
+        items: list = []
+        for column, kind in columns.items():
+            target = FOREIGN_KEYS.get((name, column))
+            args = [ForeignKey(f"{SCHEMA}.{target}")] if target else []
+            type_ = KEY_TEXT if column in text_keys.get(name, ()) else TYPES[kind]
+            items.append(Column(column, type_, *args, nullable=column not in primary_key))
+        if primary_key:
+            items.append(PrimaryKeyConstraint(*primary_key, name=f"pk_{name}"))
+        if unique:
+            items.append(UniqueConstraint(*unique, name=f"uq_{name}"))
+        Table(name, metadata, *items)
+    return metadata
+
+
+METADATA = build_metadata()
+GOLD_TABLES = tuple(TABLES)
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    apply: Callable[[Connection, MetaData], None]
+
+
+def _create_tables(conn: Connection, metadata: MetaData) -> None:
+    tables = [t for t in metadata.sorted_tables if t.name != "schema_version"]
+    metadata.create_all(conn, tables=tables, checkfirst=True)
+
+
+def _dashboard_indexes(conn: Connection, metadata: MetaData) -> None:
+    # Plain DDL (both dialects know IF NOT EXISTS): an `Index` object would attach itself to
+    # the shared metadata and be created again by version 1 in the next database.
+    prefix = f"{SCHEMA}." if conn.dialect.name == "postgresql" else ""
+    for name, (table, columns) in DASHBOARD_INDEXES.items():
+        quoted = ", ".join(f'"{c}"' for c in columns)
+        conn.execute(text(f'CREATE INDEX IF NOT EXISTS {name} ON {prefix}"{table}" ({quoted})'))
+
+
+def _byte_order_keys(conn: Connection, metadata: MetaData) -> None:
+    """Text keys to the C collation (PostgreSQL; tables created by version 1 before it)."""
+    if conn.dialect.name != "postgresql":
+        return
+    for table, columns in key_columns().items():
+        for column in columns:
+            collation = conn.execute(
+                text(
+                    "SELECT collation_name FROM information_schema.columns "
+                    "WHERE table_schema = :schema AND table_name = :table AND column_name = :column"
+                ),
+                {"schema": SCHEMA, "table": table, "column": column},
+            ).scalar()
+            if collation != "C":  # ALTER rebuilds the column's indexes and foreign keys
+                alter = f'ALTER TABLE {SCHEMA}."{table}" ALTER COLUMN "{column}"'
+                conn.execute(text(f'{alter} TYPE text COLLATE "C"'))
+
+
+MIGRATIONS = (
+    Migration(1, "star schema and marts with keys", _create_tables),
+    Migration(
+        2, "indexes for the dashboard's date, state and category filters", _dashboard_indexes
+    ),
+    Migration(3, "text keys in byte order (C collation) on PostgreSQL", _byte_order_keys),
+)
+LATEST = MIGRATIONS[-1].version
+
+
+def current_version(warehouse: Warehouse) -> int:
+    with warehouse.engine.connect() as conn:
+        schema = SCHEMA if warehouse.dialect == "postgresql" else None
+        if not inspect(conn).has_table("schema_version", schema=schema):
+            return 0
+        version_table = METADATA.tables[f"{SCHEMA}.schema_version"]
+        return (
+            conn.execute(
+                select(version_table.c.version).order_by(version_table.c.version.desc())
+            ).scalar()
+            or 0
+        )
+
+
+def migrate(warehouse: Warehouse, upto: int = LATEST) -> list[int]:
+    """Apply every migration the warehouse lacks, up to `upto`; return the versions applied."""
+    version_table = METADATA.tables[f"{SCHEMA}.schema_version"]
+    applied: list[int] = []
+    with warehouse.engine.begin() as conn:
+        if warehouse.dialect == "postgresql":
+            conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}"))
+            conn.execute(text("SELECT pg_advisory_xact_lock(4242)"))  # one migrator at a time
+        version_table.create(conn, checkfirst=True)
+        done = set(conn.execute(select(version_table.c.version)).scalars())
+        for migration in MIGRATIONS:
+            if migration.version in done or migration.version > upto:
+                continue
+            migration.apply(conn, METADATA)
+            conn.execute(
+                version_table.insert().values(
+                    version=migration.version,
+                    description=migration.description,
+                    applied_at=datetime.now(UTC).replace(tzinfo=None),
+                )
+            )
+            applied.append(migration.version)
+    return applied

@@ -1,0 +1,105 @@
+"""Payment allocation at order-item grain: totals reconcile exactly, no fan-out."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from tasks.silver.sales import allocate_payments_to_items, latest_review_scores
+
+
+def _items(rows):
+    return pl.DataFrame(
+        rows,
+        schema={"order_id": pl.String, "order_item_id": pl.Int32, "price": pl.Float64,
+                "freight_value": pl.Float64},
+        orient="row",
+    )  # fmt: skip
+
+
+def _payments(rows):
+    return pl.DataFrame(
+        rows,
+        schema={"order_id": pl.String, "payment_type": pl.String, "payment_value": pl.Float64},
+        orient="row",
+    )
+
+
+def test_three_items_two_payments_reconcile_to_the_cent():
+    items = _items([("a", 1, 10.0, 1.0), ("a", 2, 20.0, 1.0), ("a", 3, 0.01, 0.0)])
+    payments = _payments([("a", "credit_card", 25.0), ("a", "voucher", 7.33)])
+    out = allocate_payments_to_items(items, payments)
+    assert out.height == 3  # one row per item: no payments x items fan-out
+    assert round(out["payment_value"].sum(), 2) == 32.33
+    assert out["payment_value"].to_list() == [11.11, 21.21, 0.01]
+    assert set(out["payment_type"]) == {"credit_card"}  # the order's main type
+
+
+def test_allocation_is_proportional_to_item_value():
+    items = _items([("o", 1, 75.0, 0.0), ("o", 2, 25.0, 0.0)])
+    out = allocate_payments_to_items(items, _payments([("o", "boleto", 200.0)]))
+    assert out["payment_value"].to_list() == [150.0, 50.0]
+
+
+def test_remainders_go_to_the_largest_fractions_and_sum_exactly():
+    items = _items([("o", i, 1.0, 0.0) for i in range(1, 4)])
+    out = allocate_payments_to_items(items, _payments([("o", "boleto", 0.10)]))
+    assert sorted(out["payment_value"].to_list()) == [0.03, 0.03, 0.04]
+    assert round(out["payment_value"].sum(), 2) == 0.10
+
+
+def test_free_items_split_the_payment_equally_and_unpaid_items_get_zero():
+    items = _items([("f", 1, 0.0, 0.0), ("f", 2, 0.0, 0.0), ("u", 1, 9.0, 1.0)])
+    out = allocate_payments_to_items(items, _payments([("f", "voucher", 3.0)]))
+    by_order = dict(out.group_by("order_id").agg(pl.col("payment_value").sum()).iter_rows())
+    assert by_order == {"f": 3.0, "u": 0.0}
+
+
+def test_many_orders_reconcile_exactly():
+    import random
+
+    rng = random.Random(5)
+    item_rows, pay_rows = [], []
+    for n in range(2000):
+        order = f"o{n}"
+        for i in range(1, rng.randint(1, 5) + 1):
+            item_rows.append(
+                (order, i, round(rng.uniform(0, 500), 2), round(rng.uniform(0, 50), 2))
+            )
+        for _ in range(rng.randint(1, 3)):
+            pay_rows.append(
+                (order, rng.choice(["boleto", "voucher"]), round(rng.uniform(0, 300), 2))
+            )
+    out = allocate_payments_to_items(_items(item_rows), _payments(pay_rows))
+    paid = (
+        _payments(pay_rows).group_by("order_id").agg((pl.col("payment_value") * 100).round().sum())
+    )
+    got = out.group_by("order_id").agg((pl.col("payment_value") * 100).round().sum())
+    assert paid.sort("order_id").equals(got.sort("order_id"))
+    assert out.height == len(item_rows)
+
+
+def test_latest_review_wins():
+    from datetime import datetime
+
+    reviews = pl.DataFrame(
+        {
+            "order_id": ["a", "a", "b"],
+            "review_score": [1, 5, 3],
+            "review_creation_date": [
+                datetime(2018, 1, 1),
+                datetime(2018, 2, 1),
+                datetime(2018, 1, 1),
+            ],
+            "review_answer_timestamp": [None, None, None],
+        }
+    )
+    assert dict(latest_review_scores(reviews).iter_rows()) == {"a": 5, "b": 3}
+
+
+@pytest.mark.parametrize("value", [0.0])
+def test_zero_payment_orders_allocate_zero(value):
+    out = allocate_payments_to_items(
+        _items([("z", 1, 5.0, 0.0)]), _payments([("z", "not_defined", value)])
+    )
+    assert out["payment_value"].to_list() == [0.0]

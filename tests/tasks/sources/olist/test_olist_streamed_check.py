@@ -1,0 +1,61 @@
+"""The Olist check counts records in bounded pieces; the counts equal a whole-file split."""
+
+from __future__ import annotations
+
+import pytest
+
+import tasks.sources.olist.ingest as olist
+from tasks.sources.olist.csv_records import split_records
+from tasks.sources.olist.synthetic import generate_olist
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("olist")
+    generate_olist(directory, orders=800, seed=5)
+    return directory
+
+
+@pytest.fixture
+def small_pieces(monkeypatch):
+    # Chunks and pieces of a few KiB, so every file is split into many pieces.
+    monkeypatch.setattr(olist, "_CHUNK", 4096)
+    monkeypatch.setattr(olist, "_PIECE", 3 * 4096)
+
+
+def test_piecewise_counts_equal_the_whole_file_split(generated, small_pieces):
+    files = olist.check_olist_dir(generated)
+    for file in files:
+        whole = split_records(file.path.read_bytes(), file.name)
+        assert whole.reliable
+        assert file.rows == whole.count, file.name
+        assert file.rows_note is None
+
+
+def test_quoted_line_breaks_and_crlf_across_pieces_count_once(tmp_path, small_pieces):
+    header = b'id,"text"\r\n'
+    records = [b'%d,"line one\nline two, ""quoted""\nline three"\r\n' % i for i in range(2000)]
+    path = tmp_path / "multi.csv"
+    path.write_bytes(olist.BOM + header + b"".join(records) + b"\r\n")
+    bad_line, count = olist._scan(path)
+    assert bad_line is None
+    assert count == split_records(path.read_bytes(), path.name).count == 2000
+
+
+def test_a_broken_quote_in_a_later_piece_falls_back_to_the_whole_file(tmp_path, small_pieces):
+    lines = [b"id,name\n"] + [b"%d,name %d\n" % (i, i) for i in range(5000)]
+    lines[4000] = b'4000,na"me\n'  # a quote inside an unquoted field, far past the first piece
+    path = tmp_path / "broken.csv"
+    path.write_bytes(b"".join(lines))
+    assert olist._scan(path) == (None, None)  # no count: `_count_rows` names the break
+    rows, note = olist._count_rows(path)
+    assert rows == split_records(path.read_bytes(), path.name).count
+    assert note is not None and "line 4001" in note
+
+
+def test_a_non_utf8_byte_is_reported_on_its_line(tmp_path, small_pieces):
+    lines = [b"id,name\n"] + [b"%d,name %d\n" % (i, i) for i in range(3000)]
+    lines[2500] = b"2500,caf\xe9\n"
+    path = tmp_path / "latin1.csv"
+    path.write_bytes(b"".join(lines))
+    assert olist._scan(path) == (2501, None)
