@@ -14,9 +14,9 @@ import polars as pl
 
 from blocks.lake import Lake
 from tasks.bronze import BronzeManifest, list_manifests, read_landed
-from tasks.sources.ipca.ingest import accumulated_index, parse_ipca
-from tasks.sources.open_meteo.ingest import parse_open_meteo
-from tasks.sources.openweather.ingest import parse_openweather
+from tasks.sources.ipca.parse import accumulated_index, parse_ipca
+from tasks.sources.open_meteo.parse import parse_open_meteo
+from tasks.sources.openweather.parse import parse_openweather
 from validation.gate import ROW, GateResult, run_gate
 from validation.schemas import SOURCE_SCHEMAS
 

@@ -4,14 +4,16 @@
   use one client; `auto` starts live and switches to the bundled snapshot only when the
   network is unreachable (`NetworkUnreachable`: refused, DNS failure, connect timeout), never on
   an HTTP error, saying so in the log and the audit trail (SOURCE_FALLBACK).
+- `LiveClient` / `SnapshotClient`: what every source's live and snapshot clients share.
 - `land_payload`: raw bytes to bronze, parsed by the source's public parser; a payload that
   does not parse is still landed, marked `valid=False` with the error, then the error raised.
+  `land_payloads` does so for each `Payload` a source's fetch loop yields.
 - `SourceResult`: what one source did in a run, for the run summary.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -28,6 +30,7 @@ from blocks.errors import (
 from blocks.lake import Lake
 from tasks.bronze import BronzeLanding, land_bronze
 from tasks.runlog import retry_only_on, run_logger
+from tasks.sources.http import HttpGetter
 
 SOURCE_MODES = ("live", "snapshot", "auto")
 T = TypeVar("T")
@@ -42,6 +45,27 @@ class SourceClient(Protocol):
 
 
 C = TypeVar("C", bound=SourceClient)
+
+
+class LiveClient:
+    """Base of a source's live client: its API's URL, fetched through one `HttpGetter`."""
+
+    mode = "live"
+
+    def __init__(self, base_url: str, http: HttpGetter) -> None:
+        self.base_url, self.http = base_url, http
+
+    def close(self) -> None:
+        self.http.close()
+
+
+class SnapshotClient:
+    """Base of a source's snapshot twin: bundled payloads, nothing to close."""
+
+    mode = "snapshot"
+
+    def close(self) -> None:
+        pass
 
 
 @dataclass
@@ -188,6 +212,50 @@ def land_payload(
         "%s/%s %s: %d rows, %s", source, dataset, filename, frame.height, state
     )
     return landing, frame
+
+
+@dataclass(frozen=True)
+class Payload:
+    """One response a client served and how it lands (the arguments of `land_payload`)."""
+
+    filename: str  # under the run's partition, e.g. "state=SP/daily.json"
+    data: bytes
+    parse: Callable[[bytes], pl.DataFrame]
+    extra: dict[str, Any]
+    describe: Callable[[pl.DataFrame], dict[str, Any]] | None = None
+
+
+def land_payloads(
+    lake: Lake,
+    *,
+    source: str,
+    dataset: str,
+    run_id: str,
+    payloads: Iterable[Payload],
+    schema: dict[str, Any],
+) -> tuple[list[dict[str, Any]], pl.DataFrame]:
+    """Land each payload as the iterable yields it, so a later failed fetch or invalid payload
+    keeps the ones before it in bronze. Returns the bronze rows and every parsed frame in one
+    (empty, with `schema`, when nothing was served).
+
+    Raises what `land_payload` or the iterable raises.
+    """
+    objects, frames = [], []
+    for payload in payloads:
+        landing, frame = land_payload(
+            lake,
+            source=source,
+            dataset=dataset,
+            filename=payload.filename,
+            run_id=run_id,
+            payload=payload.data,
+            parse=payload.parse,
+            extra=payload.extra,
+            describe=payload.describe,
+        )
+        objects.append(bronze_row(lake, landing))
+        frames.append(frame)
+    return objects, pl.concat(frames) if frames else pl.DataFrame(schema=schema)
 
 
 def bronze_row(lake: Lake, landing: BronzeLanding) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The seed's weather warning rules, kept for both weather sources.
+"""The seed's weather warning rules, kept for both weather sources, and the result both report.
 
 A temperature below -10 °C or above 50 °C, or more than 1% null measurements, is not an error
 (the payload is landed and parsed) but raises a warning in the run log and the audit trail.
@@ -6,10 +6,13 @@ A temperature below -10 °C or above 50 °C, or more than 1% null measurements, 
 
 from __future__ import annotations
 
+from typing import Any
+
 import polars as pl
 
 from blocks import audit
 from tasks.runlog import run_logger
+from tasks.sources.external import SourceResult, SourceSession
 
 TEMPERATURE_MIN_C = -10.0
 TEMPERATURE_MAX_C = 50.0
@@ -45,6 +48,30 @@ def weather_warnings(
     for warning in warnings:
         run_logger(__name__).warning("%s: %s", source, warning)
     return warnings
+
+
+def weather_result(
+    session: SourceSession[Any],
+    objects: list[dict[str, Any]],
+    frame: pl.DataFrame,
+    *,
+    temperature_columns: list[str],
+    measure_columns: list[str],
+    skipped: str | None = None,
+) -> SourceResult:
+    """A weather source's `SourceResult` for the run: its bronze rows, the rows parsed
+    (`frame`), the warnings of the rules above plus `skipped` (what the client had nothing
+    for), and `synthetic` when the bundled sample served it."""
+    warnings = weather_warnings(frame, session.source, temperature_columns, measure_columns)
+    if skipped:
+        warnings.append(skipped)
+        run_logger(__name__).warning("%s: %s", session.source, skipped)
+    return session.result(
+        objects=objects,
+        rows=frame.height,
+        synthetic=session.mode == "snapshot",
+        warnings=warnings,
+    )
 
 
 def _audit(source: str, check: str, failing: int, checked: int) -> None:

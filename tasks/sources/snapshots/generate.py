@@ -21,7 +21,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from tasks.sources.open_meteo.ingest import DAILY_FIELDS, TIMEZONE, Capital, load_capitals
+from tasks.sources.open_meteo.client import TIMEZONE, Capital, load_capitals
+from tasks.sources.open_meteo.parse import DAILY_FIELDS
 from tasks.sources.snapshots import SYNTHETIC_LABEL_KEY
 
 HERE = Path(__file__).parent

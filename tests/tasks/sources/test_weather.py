@@ -17,8 +17,11 @@ from blocks.errors import ConfigurationError, InvalidSourceData, SourceRejected
 from blocks.lake import Lake
 from blocks.settings import load_settings
 from tasks.bronze import list_manifests
-from tasks.sources.open_meteo.ingest import ingest_open_meteo, load_capitals, parse_open_meteo
-from tasks.sources.openweather.ingest import ingest_openweather, parse_openweather
+from tasks.sources.open_meteo.client import load_capitals
+from tasks.sources.open_meteo.ingest import ingest_open_meteo
+from tasks.sources.open_meteo.parse import parse_open_meteo
+from tasks.sources.openweather.ingest import ingest_openweather
+from tasks.sources.openweather.parse import parse_openweather
 from tasks.sources.snapshots import SYNTHETIC_LABEL_KEY, snapshot_bytes
 from tasks.sources.snapshots.generate import generated_files
 from tests.conftest import files_containing

@@ -15,13 +15,9 @@ from blocks.errors import InvalidSourceData, NetworkUnreachable, SourceUnavailab
 from blocks.lake import Lake
 from blocks.settings import load_settings
 from tasks.bronze import list_manifests
-from tasks.sources.ipca.ingest import (
-    accumulated_index,
-    ingest_ipca,
-    last_landed_month,
-    parse_ipca,
-    split_windows,
-)
+from tasks.sources.ipca.client import split_windows
+from tasks.sources.ipca.ingest import ingest_ipca, last_landed_month
+from tasks.sources.ipca.parse import accumulated_index, parse_ipca
 from tasks.sources.snapshots import snapshot_bytes
 from tests.tasks.sources.fake_apis import (
     FakeSgs,
