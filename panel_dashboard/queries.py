@@ -16,30 +16,29 @@ count order items of every status; the status panels and the fulfilled payment t
 order-level from `fact_orders`, so they include orders without items, and a category filter
 keeps the orders with at least one item in that category. Filtered payment types group each
 order under its main payment type (the mart splits an order's payments by type).
+Sales vs weather is its own view (panel_dashboard/weather.py); the tables and the reads every
+path shares are in panel_dashboard/tables.py.
 """
 
 from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date
 from pathlib import Path
 
 import polars as pl
-from sqlalchemy import Double, Engine, case, cast, distinct, func, inspect, select
+from sqlalchemy import Double, Engine, Table, case, cast, distinct, func, inspect, select
 from sqlalchemy.engine import make_url
 
+from panel_dashboard import snapshot
 from panel_dashboard.model import (
     BUCKET_COUNTS,
     CATEGORIES_SCHEMA,
     DELIVERY_SCHEMA,
-    MONTH_INDEX,
     MONTH_KEYS,
     PAYMENTS_SCHEMA,
-    RAIN_BANDS,
     STATES_SCHEMA,
     STATUS_PANELS,
-    TEMPERATURE_BANDS,
     DashboardData,
     FilterOptions,
     Filters,
@@ -47,7 +46,6 @@ from panel_dashboard.model import (
     MonthlyRevenue,
     WarehouseState,
     WeatherView,
-    date_key,
     deflate,
     finish_delivery,
     key_to_date,
@@ -56,23 +54,32 @@ from panel_dashboard.model import (
     sort_states,
     status_frame,
 )
+from panel_dashboard.tables import (
+    CUSTOMERS_BY_STATE,
+    DELIVERY,
+    DIM_CUSTOMER,
+    DIM_PRODUCT,
+    FACT_ORDERS,
+    FACT_SALES,
+    ORDER_STATUS,
+    PAYMENT_TYPES,
+    SALES_BY_CATEGORY,
+    SALES_BY_STATE,
+    SALES_MONTHLY,
+    date_conditions,
+    frame,
+    ipca_by_month,
+    ipca_reference,
+)
+from panel_dashboard.weather import sales_weather
 from tasks.warehouse.connection import Warehouse
-from tasks.warehouse.schema import METADATA
 
 __all__ = [
     "STATUS_PANELS", "DashboardData", "FilterOptions", "Filters", "Kpis", "MonthlyRevenue",
     "WarehouseState", "WeatherView", "average_review", "delivery_by_state", "filter_options",
     "fulfilled_payments", "kpis", "load_dashboard", "monthly_revenue", "order_status",
-    "sales_by_state", "sales_weather", "top_categories", "warehouse_state",
+    "sales_by_state", "top_categories", "warehouse_state",
 ]  # fmt: skip
-
-_T = METADATA.tables
-FACT_SALES, FACT_ORDERS = _T["dw.fact_sales"], _T["dw.fact_orders"]
-DIM_CUSTOMER, DIM_PRODUCT, DIM_DATE = _T["dw.dim_customer"], _T["dw.dim_product"], _T["dw.dim_date"]
-SALES_MONTHLY, SALES_BY_STATE = _T["dw.sales_monthly"], _T["dw.sales_by_state"]
-CUSTOMERS_BY_STATE, SALES_BY_CATEGORY = _T["dw.customers_by_state"], _T["dw.sales_by_category"]
-ORDER_STATUS, PAYMENT_TYPES = _T["dw.order_status_summary"], _T["dw.payment_type_summary"]
-DELIVERY, SALES_WEATHER = _T["dw.delivery_performance"], _T["dw.sales_weather_daily"]
 
 
 def warehouse_state(warehouse: Warehouse) -> WarehouseState:
@@ -96,12 +103,6 @@ def warehouse_state(warehouse: Warehouse) -> WarehouseState:
 
 
 # -- helpers ----------------------------------------------------------------------------------
-def frame(engine: Engine, statement, schema: dict) -> pl.DataFrame:
-    with engine.connect() as conn:
-        rows = conn.execute(statement).all()
-    return pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
-
-
 def _avg(column):
     # PostgreSQL's avg(integer) is numeric (Decimal in Python): ask for a double everywhere.
     return cast(func.avg(column), Double)
@@ -119,20 +120,17 @@ def _products_in_category(category: str):
     return select(DIM_PRODUCT.c.product_key).where(DIM_PRODUCT.c.category_label == category)
 
 
-def _date_conditions(column, f: Filters) -> list:
-    conditions = []
-    if f.start is not None:
-        conditions.append(column >= date_key(f.start))
-    if f.end is not None:
-        conditions.append(column <= date_key(f.end))
+def _date_and_state(fact: Table, f: Filters) -> list:
+    """The purchase-day range and the customer's state, alike on both facts."""
+    conditions = date_conditions(fact.c.date_key, f)
+    if f.state is not None:
+        conditions.append(fact.c.customer_key.in_(_customers_in_state(f.state)))
     return conditions
 
 
 def sales_conditions(f: Filters) -> list:
     """WHERE clauses on `fact_sales` for the filters (bound parameters only)."""
-    conditions = _date_conditions(FACT_SALES.c.date_key, f)
-    if f.state is not None:
-        conditions.append(FACT_SALES.c.customer_key.in_(_customers_in_state(f.state)))
+    conditions = _date_and_state(FACT_SALES, f)
     if f.category is not None:
         conditions.append(FACT_SALES.c.product_key.in_(_products_in_category(f.category)))
     return conditions
@@ -140,9 +138,7 @@ def sales_conditions(f: Filters) -> list:
 
 def order_conditions(f: Filters) -> list:
     """WHERE clauses on `fact_orders`; a category keeps orders with an item in it."""
-    conditions = _date_conditions(FACT_ORDERS.c.date_key, f)
-    if f.state is not None:
-        conditions.append(FACT_ORDERS.c.customer_key.in_(_customers_in_state(f.state)))
+    conditions = _date_and_state(FACT_ORDERS, f)
     if f.category is not None:
         items = select(FACT_SALES.c.order_id).where(
             FACT_SALES.c.order_id == FACT_ORDERS.c.order_id,
@@ -231,21 +227,6 @@ def top_categories(engine: Engine, f: Filters, limit: int = 10) -> pl.DataFrame:
     return frame(engine, statement, CATEGORIES_SCHEMA)
 
 
-def ipca_reference(engine: Engine) -> tuple[date | None, float | None]:
-    """The mart's reference month (latest sales month with an index) and its index."""
-    m = SALES_MONTHLY.c
-    statement = select(m.month, m.ipca_index).where(m.month == m.reference_month).limit(1)
-    with engine.connect() as conn:
-        row = conn.execute(statement).first()
-    return (row[0], row[1]) if row else (None, None)
-
-
-def ipca_by_month(engine: Engine) -> pl.DataFrame:
-    d = DIM_DATE.c
-    return frame(engine, select(d.month_start, func.max(d.ipca_index)).group_by(d.month_start),
-                 MONTH_INDEX)  # fmt: skip
-
-
 def monthly_revenue(engine: Engine, f: Filters) -> MonthlyRevenue:
     """Revenue per purchase month, nominal and deflated by IPCA to the reference month's
     prices (revenue × index(reference) / index(month)); without IPCA deflated = nominal."""
@@ -305,52 +286,6 @@ def average_review(engine: Engine, f: Filters) -> float | None:
         return conn.execute(statement).scalar()
 
 
-def _band(column, bands: tuple[tuple[float, int], ...]):
-    whens = [(column.is_(None), -1)] + [(column <= upper, code) for upper, code in bands]
-    return case(*whens, else_=len(bands))
-
-
-def sales_weather(engine: Engine, f: Filters) -> WeatherView:
-    """Average revenue per state-day by the capital's rain and temperature that day, from
-    `sales_weather_daily` (date and state filters; it has no category)."""
-    w = SALES_WEATHER.c
-    days = (
-        select(
-            _band(w.precipitation_sum, RAIN_BANDS).label("rain"),
-            _band(w.temperature_mean, TEMPERATURE_BANDS).label("temp"),
-            w.revenue,
-            case((w.weather_synthetic.is_(True), 1), else_=0).label("synthetic"),
-        )
-        .where(*_date_conditions(w.date_key, f))
-        .where(*([w.customer_state == f.state] if f.state is not None else []))
-        .subquery()
-    )
-    statement = select(
-        days.c.rain, days.c.temp, func.count(), func.sum(days.c.revenue), func.sum(days.c.synthetic)
-    ).group_by(days.c.rain, days.c.temp)
-    schema = {"rain": pl.Int64, "temp": pl.Int64, "state_days": pl.Int64,
-              "revenue": pl.Float64, "synthetic": pl.Int64}  # fmt: skip
-    cells = frame(engine, statement, schema)
-    measured = cells.filter(pl.col("rain") >= 0)
-    return WeatherView(
-        rain=_by_band(measured, "rain"),
-        temperature=_by_band(cells.filter(pl.col("temp") >= 0), "temp"),
-        state_days=int(cells["state_days"].sum()),
-        weather_days=int(measured["state_days"].sum()),
-        synthetic_days=int(cells["synthetic"].sum()),
-        category_ignored=f.category is not None,
-    )
-
-
-def _by_band(cells: pl.DataFrame, column: str) -> pl.DataFrame:
-    return (
-        cells.group_by(pl.col(column).alias("band"))
-        .agg(pl.col("state_days").sum(), pl.col("revenue").sum())
-        .with_columns((pl.col("revenue") / pl.col("state_days")).alias("average_revenue"))
-        .sort("band")
-    )
-
-
 def kpis(engine: Engine, f: Filters) -> Kpis:
     """Revenue, orders (with items), average ticket, average review, on-time delivery share."""
     states, delivery = sales_by_state(engine, f), delivery_by_state(engine, f)
@@ -396,8 +331,6 @@ def load_dashboard(engine: Engine, f: Filters, *, in_memory: bool = True) -> Das
     No filter: the marts. Filters: the in-memory facts when they fit (`in_memory`), else the
     fact queries; the 8 queries run side by side, one pooled connection each.
     """
-    from panel_dashboard import snapshot
-
     started = time.perf_counter()
     facts = snapshot.current(engine) if f.active and in_memory else None
     if facts is not None:

@@ -13,8 +13,8 @@ import polars as pl
 
 from panel_dashboard import formatting as fmt
 from panel_dashboard.labels import STATUS_LABELS, TEXT, state_label
+from panel_dashboard.model import Kpis
 from panel_dashboard.operations import OperationsSnapshot
-from panel_dashboard.queries import Kpis
 
 CSS = """
 :host { width: 100%; }

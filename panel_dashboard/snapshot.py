@@ -19,7 +19,6 @@ from datetime import date
 import polars as pl
 from sqlalchemy import Engine, func, select
 
-from panel_dashboard import queries as q
 from panel_dashboard.model import (
     BUCKET_COUNTS,
     CATEGORIES_SCHEMA,
@@ -27,12 +26,24 @@ from panel_dashboard.model import (
     PAYMENTS_SCHEMA,
     STATES_SCHEMA,
     Filters,
+    MonthlyRevenue,
     date_key,
     deflate,
     finish_delivery,
     sort_payments,
     sort_states,
     status_frame,
+)
+from panel_dashboard.tables import (
+    DIM_CUSTOMER,
+    DIM_PRODUCT,
+    FACT_ORDERS,
+    FACT_SALES,
+    ORDER_STATUS,
+    SALES_MONTHLY,
+    frame,
+    ipca_by_month,
+    ipca_reference,
 )
 
 MAX_ROWS = 3_000_000  # items; ~400 MB of memory at this size
@@ -56,7 +67,7 @@ class FactSnapshot:
 
 def fingerprint(engine: Engine) -> tuple:
     """Changes whenever a load changes the data: the marts are rebuilt with the facts."""
-    m, s = q.SALES_MONTHLY.c, q.ORDER_STATUS.c
+    m, s = SALES_MONTHLY.c, ORDER_STATUS.c
     with engine.connect() as conn:
         monthly = conn.execute(
             select(func.count(), func.sum(m.revenue), func.sum(m.orders), func.sum(m["items"]))
@@ -67,14 +78,14 @@ def fingerprint(engine: Engine) -> tuple:
 
 def read_snapshot(engine: Engine) -> FactSnapshot:
     """Read the facts' dashboard columns (dimensions joined) into memory."""
-    fs, fo, dc, dp = q.FACT_SALES.c, q.FACT_ORDERS.c, q.DIM_CUSTOMER.c, q.DIM_PRODUCT.c
+    fs, fo, dc, dp = FACT_SALES.c, FACT_ORDERS.c, DIM_CUSTOMER.c, DIM_PRODUCT.c
     by_customer = fs.customer_key == dc.customer_key
     sales_statement = select(
         fs.order_id, fs.date_key, dc.customer_state, dc.customer_unique_key, dp.category_label,
         fs.allocated_payment,
     ).select_from(
-        q.FACT_SALES.outerjoin(q.DIM_CUSTOMER, by_customer)
-        .outerjoin(q.DIM_PRODUCT, fs.product_key == dp.product_key)
+        FACT_SALES.outerjoin(DIM_CUSTOMER, by_customer)
+        .outerjoin(DIM_PRODUCT, fs.product_key == dp.product_key)
     )  # fmt: skip
     orders_statement = select(
         fo.order_id,
@@ -88,11 +99,11 @@ def read_snapshot(engine: Engine) -> FactSnapshot:
         fo.delivery_days,
         fo.is_late,
         fo["items"],
-    ).select_from(q.FACT_ORDERS.outerjoin(q.DIM_CUSTOMER, fo.customer_key == dc.customer_key))
+    ).select_from(FACT_ORDERS.outerjoin(DIM_CUSTOMER, fo.customer_key == dc.customer_key))
     stamp = fingerprint(engine)
-    orders = q.frame(engine, orders_statement, ORDERS).with_row_index("order_no")
+    orders = frame(engine, orders_statement, ORDERS).with_row_index("order_no")
     sales = (
-        q.frame(engine, sales_statement, SALES)
+        frame(engine, sales_statement, SALES)
         .join(orders.select("order_id", "order_no"), on="order_id", how="left")
         .with_columns(pl.col("person").rank("dense").cast(pl.UInt32))  # ids -> small ints
         .drop("order_id")
@@ -101,8 +112,8 @@ def read_snapshot(engine: Engine) -> FactSnapshot:
         fingerprint=stamp,
         sales=sales,
         orders=orders.drop("order_id"),
-        months=q.ipca_by_month(engine),
-        reference=q.ipca_reference(engine),
+        months=ipca_by_month(engine),
+        reference=ipca_reference(engine),
     )
 
 
@@ -120,7 +131,7 @@ def current(engine: Engine) -> FactSnapshot | None:
         if cached is not None and cached.fingerprint == stamp:
             return cached
         with engine.connect() as conn:
-            items = conn.execute(select(func.count()).select_from(q.FACT_SALES)).scalar()
+            items = conn.execute(select(func.count()).select_from(FACT_SALES)).scalar()
         if items > MAX_ROWS:
             return None
         _snapshots[key] = read_snapshot(engine)
@@ -134,7 +145,7 @@ def warm_up(engine: Engine) -> threading.Thread:
     return thread
 
 
-# -- the views, as panel_dashboard/queries.py computes them in SQL -----------------------------
+# -- the views, as panel_dashboard/queries.py computes them in SQL ----------------------------
 def _filtered(snapshot: FactSnapshot, f: Filters) -> tuple[pl.DataFrame, pl.DataFrame]:
     sales, orders = snapshot.sales, snapshot.orders
     conditions = []
@@ -187,7 +198,7 @@ def views(snapshot: FactSnapshot, f: Filters) -> dict:
         "payments": sort_payments(_named(payments, PAYMENTS_SCHEMA)),
         "states": sort_states(_named(states, STATES_SCHEMA)),
         "categories": _named(categories, CATEGORIES_SCHEMA),
-        "monthly": q.MonthlyRevenue(
+        "monthly": MonthlyRevenue(
             deflate(by_month, snapshot.months, snapshot.reference[1]), snapshot.reference[0]
         ),
         "delivery": finish_delivery(_named(delivery, DELIVERY_SCHEMA)),

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from flows.full_pipeline import full_pipeline
-from tasks.sources.olist.synthetic import OLIST_FILES
+from tasks.sources.olist.contract import OLIST_FILES
 from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]

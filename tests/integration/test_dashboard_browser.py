@@ -26,6 +26,7 @@ from blocks.lake import Lake
 from blocks.settings import load_settings
 from panel_dashboard import formatting as fmt
 from panel_dashboard import queries as q
+from panel_dashboard.tables import DIM_CUSTOMER, DIM_PRODUCT, FACT_ORDERS, FACT_SALES
 from tasks.warehouse.connection import connect_warehouse
 from tests.panel_dashboard.dashboard_gold import load_dashboard_gold
 from tests.services import free_port
@@ -72,30 +73,30 @@ def _loaded_home(home: Path) -> dict:
 
 def _expected(warehouse, filters: q.Filters) -> dict[str, str]:
     """The KPI texts, computed here from the warehouse with plain SQL (not the app's code)."""
-    fs, fo, dc, dp = q.FACT_SALES.c, q.FACT_ORDERS.c, q.DIM_CUSTOMER.c, q.DIM_PRODUCT.c
+    fs, fo, dc, dp = FACT_SALES.c, FACT_ORDERS.c, DIM_CUSTOMER.c, DIM_PRODUCT.c
     sales = select(func.sum(fs.allocated_payment), func.count(fs.order_id.distinct()))
     orders = select(func.count())
     if filters.state:
-        sales = sales.join(q.DIM_CUSTOMER, fs.customer_key == dc.customer_key).where(
+        sales = sales.join(DIM_CUSTOMER, fs.customer_key == dc.customer_key).where(
             dc.customer_state == filters.state
         )
         orders = (
-            orders.select_from(q.FACT_ORDERS)
-            .join(q.DIM_CUSTOMER, fo.customer_key == dc.customer_key)
+            orders.select_from(FACT_ORDERS)
+            .join(DIM_CUSTOMER, fo.customer_key == dc.customer_key)
             .where(dc.customer_state == filters.state)
         )
     elif filters.category:
-        sales = sales.join(q.DIM_PRODUCT, fs.product_key == dp.product_key).where(
+        sales = sales.join(DIM_PRODUCT, fs.product_key == dp.product_key).where(
             dp.category_label == filters.category
         )
         having_item = (
             select(fs.order_id)
-            .join(q.DIM_PRODUCT, fs.product_key == dp.product_key)
+            .join(DIM_PRODUCT, fs.product_key == dp.product_key)
             .where(dp.category_label == filters.category)
         )
-        orders = orders.select_from(q.FACT_ORDERS).where(fo.order_id.in_(having_item))
+        orders = orders.select_from(FACT_ORDERS).where(fo.order_id.in_(having_item))
     else:
-        sales, orders = sales.select_from(q.FACT_SALES), orders.select_from(q.FACT_ORDERS)
+        sales, orders = sales.select_from(FACT_SALES), orders.select_from(FACT_ORDERS)
     with warehouse.engine.connect() as conn:
         revenue, count = conn.execute(sales).one()
         total_orders = conn.execute(orders).scalar()

@@ -12,6 +12,8 @@ from sqlalchemy import func, select
 
 from blocks.settings import load_settings
 from panel_dashboard import queries as q
+from panel_dashboard.tables import FACT_SALES
+from panel_dashboard.weather import sales_weather
 from tasks.warehouse.connection import connect_warehouse
 from tasks.warehouse.load import load_tables
 from tasks.warehouse.schema import METADATA, migrate
@@ -165,7 +167,7 @@ def test_a_category_with_quotes_is_a_plain_value(loaded):
     assert data.status["value"][0] == pytest.approx(120.50 + 80.0 + 310.1)
     assert data.weather.category_ignored
     with wh.engine.connect() as conn:  # and nothing was dropped
-        assert conn.execute(select(func.count()).select_from(q.FACT_SALES)).scalar() == 13
+        assert conn.execute(select(func.count()).select_from(FACT_SALES)).scalar() == 13
     assert q.filter_options(wh.engine).categories.count(NASTY_CATEGORY) == 1
 
 
@@ -184,7 +186,7 @@ def test_a_date_range_deflates_with_the_reference_month(loaded):
 
 def test_weather_bands_flag_synthetic_readings(loaded):
     wh, _ = loaded
-    weather = q.sales_weather(wh.engine, q.Filters(state="SP"))
+    weather = sales_weather(wh.engine, q.Filters(state="SP"))
     assert weather.state_days == 4  # SP purchase days: 5/1, 9/1, 2/2, 15/3
     assert weather.weather_days == weather.synthetic_days == 3  # 2/2 has no reading
     assert weather.rain["band"].to_list() == [0, 2]  # dry (5/1), 5-20 mm (9/1, 15/3)

@@ -19,15 +19,16 @@ import pyarrow.csv as pacsv
 
 from blocks.errors import MalformedCsv
 from tasks.runlog import run_logger
+from tasks.sources.olist.contract import COLUMN_RENAMES, OLIST_FILES, source_file
 from tasks.sources.olist.csv_records import CsvRecords, split_records
-from tasks.sources.olist.synthetic import OLIST_FILES
 from validation.gate import FAILURE_COLUMNS, ROW, empty_failures
 
 LINE = "_line"  # 1-based physical line where a record starts (quarantine names it)
 
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
 
-# Silver column -> type, per dataset. Names are the source's, but the misspelled `lenght`.
+# Silver column -> type, per dataset. Names are the source's, but the misspelled `lenght`
+# (contract.COLUMN_RENAMES).
 TYPES: dict[str, dict[str, str]] = {
     "orders": {
         "order_id": "str", "customer_id": "str", "order_status": "str",
@@ -70,28 +71,6 @@ TYPES: dict[str, dict[str, str]] = {
         "product_category_name": "str", "product_category_name_english": "str",
     },
 }  # fmt: skip
-RENAMES = {
-    "product_name_lenght": "product_name_length",
-    "product_description_lenght": "product_description_length",
-}
-
-
-SOURCE_FILES = {
-    "orders": "olist_orders_dataset.csv",
-    "order_items": "olist_order_items_dataset.csv",
-    "payments": "olist_order_payments_dataset.csv",
-    "customers": "olist_customers_dataset.csv",
-    "products": "olist_products_dataset.csv",
-    "sellers": "olist_sellers_dataset.csv",
-    "reviews": "olist_order_reviews_dataset.csv",
-    "geolocation": "olist_geolocation_dataset.csv",
-    "category_translation": "product_category_name_translation.csv",
-}
-
-
-def source_file(dataset: str) -> str:
-    """The Olist file a silver dataset is built from."""
-    return SOURCE_FILES[dataset]
 
 
 def read_text_frame(data: bytes, dataset: str) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
@@ -124,7 +103,7 @@ def read_text_frame(data: bytes, dataset: str) -> tuple[pl.DataFrame, pl.DataFra
             "counted; Cofre cannot account for every record. Re-export the file "
             "(RFC 4180 quoting) and re-run."
         )
-    frame = pl.from_arrow(table).rename(lambda c: RENAMES.get(c, c))
+    frame = pl.from_arrow(table).rename(lambda c: COLUMN_RENAMES.get(c, c))
     frame = frame.with_columns(
         pl.Series(ROW, good + 1, pl.Int64), pl.Series(LINE, records.lines[good], pl.Int64)
     ).select(ROW, LINE, pl.exclude(ROW, LINE))

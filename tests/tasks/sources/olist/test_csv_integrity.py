@@ -23,9 +23,10 @@ from blocks.lake import Lake
 from blocks.settings import load_settings
 from tasks.silver.olist import read_silver
 from tasks.silver.run import run_silver
+from tasks.sources.olist.contract import SOURCE_FILES
 from tasks.sources.olist.csv_records import split_records
 from tasks.sources.olist.ingest import check_olist_dir, land_olist_file
-from tasks.sources.olist.parse import SOURCE_FILES, read_text_frame
+from tasks.sources.olist.parse import read_text_frame
 from tasks.sources.olist.synthetic import generate_olist
 
 ROOT = Path(__file__).resolve().parents[2]

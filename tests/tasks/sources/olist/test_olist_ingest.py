@@ -11,8 +11,9 @@ import pytest
 
 from blocks.errors import InvalidSourceData
 from blocks.lake import Lake
-from tasks.sources.olist.ingest import check_olist_dir, dataset_name, land_olist_file
-from tasks.sources.olist.synthetic import OLIST_FILES, generate_olist
+from tasks.sources.olist.contract import OLIST_FILES, dataset_name
+from tasks.sources.olist.ingest import check_olist_dir, land_olist_file
+from tasks.sources.olist.synthetic import generate_olist
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from tasks.sources.olist.synthetic import OLIST_FILES, REAL_ORDER_COUNT, generate_olist
+from tasks.sources.olist.contract import OLIST_FILES
+from tasks.sources.olist.synthetic import REAL_ORDER_COUNT, generate_olist
 
 ORDERS = 20_000
 SEED = 42
