@@ -26,14 +26,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from blocks.audit import (
-    GENESIS_HASH,
-    LOCK_FILE,
-    TRAIL_FILE,
-    _parse,
-    _trail_size,
-    verify,
-)
+from blocks.audit import verify
+from blocks.audit_file import GENESIS_HASH, LOCK_FILE, TRAIL_FILE, parse_record, trail_size
 from blocks.audit_prefect import read_prefect_anchor, variable_name, write_prefect_anchor
 from blocks.errors import AuditIntegrityError, CofreError, KeyringError
 from blocks.keyring import ensure_keyring, load_keyring
@@ -42,7 +36,8 @@ from blocks.settings import CofreSettings, load_settings
 
 MIRROR_LAYER = "audit"
 HEAD_KEY = "_head.json"
-# Written by tasks/run_summary.py (blocks may not import tasks/, so the prefix is repeated).
+# Where tasks/run_summary.py writes (`RUNS_PREFIX` under gold): blocks may not import tasks/,
+# so the prefix is repeated here, and tests/flows/test_stage_reports.py keeps the two equal.
 RUN_SUMMARIES = ("gold", "_runs")
 _TRAIL_ID_CONTEXT = b"cofre-audit-trail-id-v1"
 log = logging.getLogger("cofre.audit")
@@ -114,7 +109,7 @@ def snapshot(settings: CofreSettings) -> bytes:
     """The trail's bytes up to its last complete append (appends only ever add after it)."""
     directory = settings.resolved_audit_dir
     path = directory / TRAIL_FILE
-    size = _trail_size(path, directory / LOCK_FILE)
+    size = trail_size(path, directory / LOCK_FILE)
     if not size:
         return b""
     with open(path, "rb") as handle:
@@ -125,7 +120,7 @@ def record_hashes(data: bytes) -> dict[int, tuple[str, str | None]]:
     """seq -> (hash, ts) of every parseable line (unverified: `verify` checks the chain)."""
     found: dict[int, tuple[str, str | None]] = {}
     for raw in data.split(b"\n"):
-        record = _parse(raw) if raw else None
+        record = parse_record(raw) if raw else None
         if record is not None:
             found.setdefault(record["seq"], (record["hash"], record.get("ts")))
     return found
@@ -266,7 +261,7 @@ def _markdown(head: AuditHead) -> str:
 class AnchoredReport:
     """The chain's own report, the anchors checked, what contradicts them, what was unreached."""
 
-    chain: Any  # blocks.audit.VerifyReport
+    chain: Any  # blocks.audit_verify.VerifyReport
     anchors: tuple[Anchor, ...]
     problems: tuple[str, ...]
     unreached: tuple[str, ...]

@@ -14,17 +14,17 @@ from __future__ import annotations
 
 from typing import Any, Literal, Self
 
-from prefect.blocks.core import Block
-from pydantic import Field, PrivateAttr
+from pydantic import Field
 from pydantic_core import to_jsonable_python
 
 from blocks.errors import BlockSealBroken, ConfigurationError
 from blocks.keyring import Keyring, load_keyring
-from blocks.seal import compute_seal, model_fields_for_seal, refusal, seal_problem
+from blocks.seal import model_fields_for_seal, refusal
+from blocks.sealed_block import SealedBlock
 from blocks.settings import CofreSettings, EnvOnlySettings
 
 
-class CofreConfig(Block):
+class CofreConfig(SealedBlock):
     """Shared, non-secret Cofre settings that a team saves once in the Prefect server.
 
     Select it with `COFRE_CONFIG_BLOCK=<name>`; save it with `cofre config set NAME`. Secrets
@@ -33,7 +33,6 @@ class CofreConfig(Block):
 
     _block_type_name = "Cofre Config"
     _block_type_slug = "cofre-config"
-    _sealed_name: str | None = PrivateAttr(None)
 
     lake_url: str | None = None
     lake_buckets: dict[str, str] | None = None
@@ -55,14 +54,6 @@ class CofreConfig(Block):
         config.reseal(name, keyring)
         return config
 
-    @property
-    def block_name(self) -> str | None:
-        return self._block_document_name or self._sealed_name
-
-    @property
-    def label(self) -> str:
-        return f"{self.get_block_type_slug()}/{self.block_name or 'unsaved'}"
-
     def seal_fields(self) -> dict[str, Any]:
         """Every field but the seal, None included, and any extra key an API writer added
         (Prefect blocks allow extras), so such a key breaks the seal too."""
@@ -79,19 +70,12 @@ class CofreConfig(Block):
     def seal_state(self, keyring: Keyring, name: str | None = None) -> str | None:
         """None when the seal verifies for `name` (default: the saved name), else which check
         fails: missing, unnamed, malformed, wrong_keyring or mismatch. No audit."""
-        return seal_problem(
-            self.get_block_type_slug(),
-            name or self.block_name,
-            self.seal_fields(),
-            self.seal,
-            keyring,
-        )
+        return self.seal_problem_for(name or self.block_name, keyring)
 
     def reseal(self, name: str, keyring: Keyring) -> None:
         """Seal the current values for `name`. Callers must have checked them (see
         `cofre config reseal`): resealing an attacker's edit would accept it."""
-        self.seal = compute_seal(self.get_block_type_slug(), name, self.seal_fields(), keyring)
-        self._sealed_name = name
+        self._seal_for(name, keyring)
 
     def _check_save_name(self, name: str | None) -> None:
         problem = self.seal_state(load_keyring(EnvOnlySettings()), name) if name else "unnamed"

@@ -6,6 +6,10 @@ Every error a user can meet is a `CofreError` whose message says what went wrong
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 
 class CofreError(Exception):
     """Base class for every error Cofre raises on purpose."""
@@ -90,3 +94,17 @@ class PipelineStageFailed(CofreError):
 class HomeBusy(CofreError):
     """Another run holds this COFRE_HOME (or the S3 lake's lock) past the bounded wait, or a
     run lost its S3 lease to another; the message names the holder and what to do."""
+
+
+@contextmanager
+def stop_on_cofre_error() -> Iterator[None]:
+    """For entry points (the `cofre` CLI, `python -m flows.*`): a `CofreError` ends the
+    process with one line, `Cofre stopped: <type>: <message>`, and exit code 1.
+
+    The message already says where and what to do next; a traceback would bury it.
+    """
+    try:
+        yield
+    except CofreError as exc:
+        print(f"\nCofre stopped: {type(exc).__name__}: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None

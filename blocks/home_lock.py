@@ -34,7 +34,7 @@ from typing import Any, TypeVar
 
 from blocks.errors import ConfigurationError, HomeBusy
 from blocks.lake_lease import DEFAULT_LEASE_SECONDS, S3Lease, describe, lock_location, run_log
-from blocks.settings import CofreSettings
+from blocks.settings import CofreSettings, EnvOnlySettings
 
 LOCK_FILE = ".cofre.lock"
 HOLDER_FILE = ".cofre.lock.json"
@@ -91,9 +91,9 @@ def parse_umask(value: str) -> int:
 def apply_umask(settings: CofreSettings | None = None) -> int:
     """Set the process umask from COFRE_UMASK (default 077) and return it.
 
-    Without settings only the environment is read (CLI mains call this before Prefect starts
-    anything, and before a settings block could be loaded)."""
-    value = settings.umask if settings is not None else os.environ.get("COFRE_UMASK")
+    Without settings only the environment is read (`EnvOnlySettings`): CLI mains call this
+    before Prefect starts anything, and before a settings block could be loaded."""
+    value = (settings or EnvOnlySettings()).umask
     mask = parse_umask(value or DEFAULT_UMASK)
     os.umask(mask)
     return mask

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from blocks import audit
-from blocks.credentials import COFRE_BLOCKS, EncryptedBlock
+from blocks.credentials import COFRE_BLOCKS
+from blocks.encrypted_block import EncryptedBlock
 from blocks.errors import BlockSealBroken, KeyringError
 from blocks.keyring import (
     Keyring,

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import getpass
-import os
 from typing import Any
 
-from blocks.credentials import EncryptedBlock
+from blocks.encrypted_block import EncryptedBlock
 from blocks.errors import BlockSealBroken, ConfigurationError, DecryptionError, SecretNotFound
 from blocks.keyring import Keyring, load_keyring
-from blocks.seal import seal_problem
+from blocks.settings import secret_from_env
 
 
 def collect_values(cls: type[EncryptedBlock], assignments: list[str]) -> dict[str, Any]:
@@ -24,8 +23,7 @@ def collect_values(cls: type[EncryptedBlock], assignments: list[str]) -> dict[st
     for name in cls._secret_fields:
         if name in values:
             continue
-        from_env = os.environ.get(f"COFRE_SECRET_{name.upper()}")
-        values[name] = from_env if from_env else getpass.getpass(f"{name} (not echoed): ")
+        values[name] = secret_from_env(name) or getpass.getpass(f"{name} (not echoed): ")
         if not values[name]:
             raise ConfigurationError(f"No value given for secret field {name!r}.")
     return values
@@ -91,9 +89,7 @@ def find_saved_block(name: str, kind: str | None = None) -> EncryptedBlock:
 
 def seal_state(block: EncryptedBlock, keyring: Keyring) -> str | None:
     """None when the seal verifies, else which check fails (no audit: for display)."""
-    return seal_problem(
-        block.get_block_type_slug(), block.block_name, block.seal_fields(), block.seal, keyring
-    )
+    return block.seal_problem_for(block.block_name, keyring)
 
 
 def public_values(block: EncryptedBlock) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -23,6 +23,8 @@ class CofreSettings(BaseSettings):
     """Every knob Cofre reads, with its embedded default."""
 
     model_config = SettingsConfigDict(env_prefix="COFRE_", extra="ignore")
+    # Below env, the CofreConfig block named by COFRE_CONFIG_BLOCK (EnvOnlySettings: never).
+    reads_saved_block: ClassVar[bool] = True
 
     home: Path = Field(Path("data"), description="Holds the embedded lake, warehouse, audit.")
     lake_url: str | None = Field(
@@ -59,7 +61,7 @@ class CofreSettings(BaseSettings):
         "default local[*] in the pipeline's process.",
     )
     sources: SourceMode = "auto"
-    # External sources (issue 4)
+    # External sources
     sgs_base_url: str = Field(
         "https://api.bcb.gov.br/dados/serie/bcdata.sgs.433/dados",
         description="BCB SGS series 433 (IPCA) JSON endpoint.",
@@ -90,7 +92,7 @@ class CofreSettings(BaseSettings):
     olist_dir: Path | None = None
     synthetic_orders: int = 99_441
     seed: int = 42
-    # Silver (issue 5)
+    # Silver
     masking_policy: str = Field("default", description="Masking preset: default or seed.")
     masking_key_block: str | None = Field(
         None, description="Masking-key block name; default: a key derived from the keyring."
@@ -98,7 +100,7 @@ class CofreSettings(BaseSettings):
     max_quarantine_share: float = Field(
         0.01, description="A dataset fails its gate above this share of quarantined rows."
     )
-    # One run per home, private files (issue 16)
+    # One run per home, private files
     lock_wait_seconds: float = Field(
         30.0, ge=0, description="How long a run waits for another run's lock on COFRE_HOME."
     )
@@ -131,7 +133,8 @@ class CofreSettings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, SavedBlockSource(settings_cls))
+        saved = (SavedBlockSource(settings_cls),) if cls.reads_saved_block else ()
+        return (init_settings, env_settings, *saved)
 
 
 class EnvOnlySettings(CofreSettings):
@@ -139,16 +142,7 @@ class EnvOnlySettings(CofreSettings):
     keyring and audit trail that check the block's seal (COFRE_HOME, COFRE_KEYRING_FILE,
     COFRE_FERNET_KEYS, COFRE_AUDIT_KEY, COFRE_AUDIT_DIR), so that check cannot recurse."""
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings)
+    reads_saved_block: ClassVar[bool] = False
 
 
 class SavedBlockSource(PydanticBaseSettingsSource):
@@ -177,3 +171,10 @@ class SavedBlockSource(PydanticBaseSettingsSource):
 def load_settings(**cli_flags: Any) -> CofreSettings:
     """Build settings; CLI flags given as None are treated as not given."""
     return CofreSettings(**{key: value for key, value in cli_flags.items() if value is not None})
+
+
+def secret_from_env(field: str) -> str | None:
+    """`COFRE_SECRET_<FIELD>`, the value `cofre secrets set` takes for a secret field when no
+    `--set` gives it. Not a settings field: the names depend on the block kind, and a secret
+    must never ride along in a settings object."""
+    return os.environ.get(f"COFRE_SECRET_{field.upper()}") or None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -58,14 +57,11 @@ def exit_on_cofre_error() -> Iterator[None]:
 
     The full traceback stays in the Prefect run logs; the terminal gets what to do.
     """
-    from blocks.errors import CofreError
+    from blocks.errors import stop_on_cofre_error
 
     _quiet_cofre_tracebacks_on_console()
-    try:
+    with stop_on_cofre_error():
         yield
-    except CofreError as exc:
-        print(f"\nCofre stopped: {type(exc).__name__}: {exc}", file=sys.stderr)
-        raise SystemExit(1) from None
 
 
 class _DropCofreTracebacks(logging.Filter):

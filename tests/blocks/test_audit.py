@@ -19,7 +19,8 @@ import pytest
 from cryptography.fernet import Fernet
 
 from blocks import audit
-from blocks.audit import FIELDS, GENESIS_HASH, Action, AuditTrail
+from blocks.audit import FIELDS, Action, AuditTrail
+from blocks.audit_file import GENESIS_HASH
 from blocks.errors import AuditIntegrityError
 from blocks.keyring import ensure_keyring, init_keyring_file, load_keyring
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from blocks.credentials import ApiKey, EncryptedBlock, MaskingKey, PostgresCredentials
+from blocks.credentials import ApiKey, MaskingKey, PostgresCredentials
+from blocks.encrypted_block import EncryptedBlock
 from blocks.errors import KeyringError
 from blocks.keyring import Keyring, ensure_keyring, load_keyring, rotation_pending
 from blocks.rotation import reencrypt_all, retire_keys, rotate_keys, saved_blocks

@@ -82,6 +82,40 @@ def test_console_script_is_installed():
         assert command in out.stdout
 
 
+def test_python_dash_m_flows_cli_registers_every_command_group():
+    for group in ("keys", "secrets", "audit", "config", "gold", "olist"):
+        out = subprocess.run(
+            [sys.executable, "-m", "flows.cli", group, "--help"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert "No such command" not in out.stderr
+    keys = subprocess.run(
+        [sys.executable, "-m", "flows.cli", "keys", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    for command in ("init", "generate", "list", "rotate", "reencrypt", "retire"):
+        assert command in keys.stdout
+
+
+def test_a_cofre_error_stops_any_command_with_one_line_and_exit_1():
+    runner.invoke(app, ["keys", "init"])
+    again = runner.invoke(app, ["keys", "init"])
+    assert again.exit_code == 1
+    [stopped] = [line for line in again.output.splitlines() if line.startswith("Cofre stopped:")]
+    assert stopped.startswith("Cofre stopped: KeyringError: ") and "already exists" in stopped
+    assert "Traceback" not in again.output
+    unknown = runner.invoke(app, ["secrets", "set", "ftp", "x"])
+    assert unknown.exit_code == 1
+    assert "Cofre stopped: ConfigurationError: unknown kind 'ftp'" in unknown.output
+
+
 def test_prefect_block_register_finds_every_cofre_block(prefect_api):
     env = {**os.environ, "PREFECT_API_URL": prefect_api.url}
     prefect = Path(sys.executable).parent / "prefect"

@@ -21,12 +21,12 @@ import tasks.gold.run as gold_stage
 from blocks import audit
 from blocks.errors import ConfigurationError, InvalidSourceData, QualityGateFailed
 from blocks.lake import Lake
-from spark.gold_job import GOLD_TABLES
 from tasks.gold.versions import read_current_gold
 from tasks.silver.olist import write_silver_dataset
 from tests.spark.gold_fixture import expected_gold, silver_frames
+from validation.catalog import GOLD_TABLES
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _with_silver(lake: Lake) -> Lake:

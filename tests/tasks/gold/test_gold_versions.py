@@ -27,13 +27,13 @@ from blocks import audit
 from blocks.errors import InvalidSourceData, LakeError
 from blocks.lake import Lake, sha256_bytes
 from blocks.settings import load_settings
-from spark.gold_job import GOLD_TABLES
 from tasks.silver.olist import write_silver_dataset
 from tasks.warehouse.run import load_warehouse
 from tests.spark.gold_fixture import expected_gold, silver_frames
 from tests.tasks.warehouse.gold_frames import gold_frames
+from validation.catalog import GOLD_TABLES
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _with_silver(lake: Lake) -> Lake:

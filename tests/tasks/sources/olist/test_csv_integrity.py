@@ -29,7 +29,7 @@ from tasks.sources.olist.ingest import check_olist_dir, land_olist_file
 from tasks.sources.olist.parse import read_text_frame
 from tasks.sources.olist.synthetic import generate_olist
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[4]
 PAYMENTS = "olist_order_payments_dataset.csv"
 REVIEWS = "olist_order_reviews_dataset.csv"
 
