@@ -45,9 +45,9 @@ from blocks.audit_hygiene import normalised_details as _normalised_details
 from blocks.audit_hygiene import refuse_secrets as _refuse_secrets
 from blocks.audit_verify import VerifyReport, verify_chain
 from blocks.audit_vocabulary import Action, Compliance, Outcome
+from blocks.env_settings import EnvOnlySettings
 from blocks.errors import AuditIntegrityError
 from blocks.keyring import ensure_keyring, load_keyring
-from blocks.settings import CofreSettings, load_settings
 
 FIELDS = ("seq", "ts", "actor", "action", "target", "details", "outcome", "compliance",
           "prev_hash", "hash")  # fmt: skip
@@ -149,7 +149,7 @@ def _trail(directory: Path, key: bytes) -> AuditTrail:
     return AuditTrail(directory, key)
 
 
-def _audit_dir(settings: CofreSettings) -> Path:
+def _audit_dir(settings: EnvOnlySettings) -> Path:
     # Resolved on every call, so a changed COFRE_HOME (or cwd) is never served from cache.
     return settings.resolved_audit_dir.resolve()
 
@@ -161,7 +161,7 @@ def record(
     details: Mapping[str, Any] | None = None,
     outcome: str = "success",
     compliance: str = "LGPD_NA",
-    settings: CofreSettings | None = None,
+    settings: EnvOnlySettings | None = None,
 ) -> dict[str, Any]:
     """Append one audit record and return it exactly as written.
 
@@ -171,29 +171,30 @@ def record(
     Creates the keyring on first use (never in a home used before: KeyringError), and the trail
     (0600, directory 0700) if missing.
     """
-    settings = settings or load_settings()
+    # The trail's place and key are env-only settings: the saved config block may not move them.
+    settings = settings or EnvOnlySettings()
     trail = _trail(_audit_dir(settings), ensure_keyring(settings).audit_key)
     return trail.append(action, target, details=details, outcome=outcome, compliance=compliance)
 
 
-def hmac_identifier(value: str, settings: CofreSettings | None = None) -> str:
+def hmac_identifier(value: str, settings: EnvOnlySettings | None = None) -> str:
     """Hex HMAC of a sensitive identifier, to put in details instead of the raw value."""
-    settings = settings or load_settings()
+    settings = settings or EnvOnlySettings()
     return _trail(_audit_dir(settings), ensure_keyring(settings).audit_key).hmac_identifier(value)
 
 
-def read_records(settings: CofreSettings | None = None) -> list[dict[str, Any]]:
+def read_records(settings: EnvOnlySettings | None = None) -> list[dict[str, Any]]:
     """Every record in file order (unverified). Raises AuditIntegrityError on a broken line."""
-    directory = _audit_dir(settings or load_settings())
+    directory = _audit_dir(settings or EnvOnlySettings())
     return read_trail_records(directory / TRAIL_FILE, directory / LOCK_FILE)
 
 
-def verify(settings: CofreSettings | None = None) -> VerifyReport:
+def verify(settings: EnvOnlySettings | None = None) -> VerifyReport:
     """Check the whole chain; never raises for tampering. An empty or missing trail is ok.
 
     Raises KeyringError only when the trail has records but no keyring can be loaded.
     """
-    settings = settings or load_settings()
+    settings = settings or EnvOnlySettings()
     directory = _audit_dir(settings)
     path = directory / TRAIL_FILE
     if not path.exists() or path.stat().st_size == 0:
@@ -201,7 +202,7 @@ def verify(settings: CofreSettings | None = None) -> VerifyReport:
     return _trail(directory, load_keyring(settings).audit_key).verify()
 
 
-def verify_or_raise(settings: CofreSettings | None = None) -> VerifyReport:
+def verify_or_raise(settings: EnvOnlySettings | None = None) -> VerifyReport:
     """`verify`, raising AuditIntegrityError (file, line, seq, next steps) when it fails."""
     report = verify(settings)
     if not report.ok:

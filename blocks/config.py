@@ -6,7 +6,7 @@ the Prefect API who edits it could redirect them. It is sealed like the credenti
 `require_config` checks the seal before any value is used.
 
 The keyring's location comes from settings, so the check takes an env-only settings object
-(`blocks.settings.EnvOnlySettings`): loading the keyring never loads this block. Fields that
+(`blocks.env_settings.EnvOnlySettings`): loading the keyring never loads this block. Fields that
 locate the keyring, the audit trail or the home are not in this block, and must never be.
 """
 
@@ -17,11 +17,11 @@ from typing import Any, Literal, Self
 from pydantic import Field
 from pydantic_core import to_jsonable_python
 
+from blocks.env_settings import EnvOnlySettings
 from blocks.errors import BlockSealBroken, ConfigurationError
 from blocks.keyring import Keyring, load_keyring
 from blocks.seal import model_fields_for_seal, refusal
 from blocks.sealed_block import SealedBlock
-from blocks.settings import CofreSettings, EnvOnlySettings
 
 
 class CofreConfig(SealedBlock):
@@ -160,7 +160,7 @@ def load_unchecked(name: str) -> CofreConfig:
         ) from None
 
 
-def require_config(name: str, settings: CofreSettings | None = None) -> CofreConfig:
+def require_config(name: str, settings: EnvOnlySettings | None = None) -> CofreConfig:
     """Load the saved config `name` and check its seal before any value is used.
 
     `settings` locate the keyring and audit trail and must not come from this block (default
@@ -180,7 +180,7 @@ def require_config(name: str, settings: CofreSettings | None = None) -> CofreCon
     return config
 
 
-def _refusal(name: str, check: str, settings: CofreSettings) -> BlockSealBroken:
+def _refusal(name: str, check: str, settings: EnvOnlySettings) -> BlockSealBroken:
     return refusal(
         CofreConfig.get_block_type_slug(),
         "config",

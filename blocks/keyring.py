@@ -20,8 +20,8 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
+from blocks.env_settings import EnvOnlySettings
 from blocks.errors import DecryptionError, KeyringError
-from blocks.settings import CofreSettings, load_settings
 
 KEYRING_VERSION = 1
 
@@ -99,9 +99,9 @@ def new_fernet_key() -> str:
     return Fernet.generate_key().decode()
 
 
-def load_keyring(settings: CofreSettings | None = None) -> Keyring:
+def load_keyring(settings: EnvOnlySettings | None = None) -> Keyring:
     """The keyring from `COFRE_FERNET_KEYS` or the keyring file. Raises `KeyringError`."""
-    settings = settings or load_settings()
+    settings = settings or EnvOnlySettings()
     if settings.fernet_keys is not None:
         keys = tuple(k.strip() for k in settings.fernet_keys.get_secret_value().split(",") if k)
         _check_keys(keys, "COFRE_FERNET_KEYS")
@@ -116,7 +116,7 @@ def load_keyring(settings: CofreSettings | None = None) -> Keyring:
     return _read_keyring_file(path)
 
 
-def existing_use(settings: CofreSettings) -> list[str]:
+def existing_use(settings: EnvOnlySettings) -> list[str]:
     """Local evidence that this home was used before (so a missing keyring was lost).
 
     Only what outlives a first run's first audit record counts: a non-empty trail, the lake
@@ -146,7 +146,7 @@ def _lost_keyring(path: Path, evidence: list[str]) -> KeyringError:
     )
 
 
-def _audit_key_for_env(settings: CofreSettings, keys: tuple[str, ...]) -> bytes:
+def _audit_key_for_env(settings: EnvOnlySettings, keys: tuple[str, ...]) -> bytes:
     if settings.audit_key is not None and settings.audit_key.get_secret_value():
         return settings.audit_key.get_secret_value().encode()
     path = settings.resolved_keyring_file
@@ -240,13 +240,13 @@ def init_keyring_file(path: Path) -> Keyring:
     return _read_keyring_file(path)
 
 
-def ensure_keyring(settings: CofreSettings | None = None) -> Keyring:
+def ensure_keyring(settings: EnvOnlySettings | None = None) -> Keyring:
     """The keyring, creating the default file on first use when no key is configured.
 
     Raises KeyringError instead of creating one when the home was used before
     (`existing_use`): a lost keyring is restored, never silently replaced.
     """
-    settings = settings or load_settings()
+    settings = settings or EnvOnlySettings()
     path = settings.resolved_keyring_file
     if settings.fernet_keys is None and not path.exists():
         if evidence := existing_use(settings):

@@ -8,121 +8,18 @@ Nothing here touches the network unless `COFRE_CONFIG_BLOCK` names a block to lo
 from __future__ import annotations
 
 import os
-from datetime import date
-from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
-SourceMode = Literal["live", "snapshot", "auto"]
+from blocks.env_settings import EnvOnlySettings, SourceMode
+
+__all__ = ["LAYERS", "CofreSettings", "EnvOnlySettings", "SourceMode", "load_settings"]
 LAYERS = ("bronze", "silver", "gold", "cold", "quarantine")
 
 
-class CofreSettings(BaseSettings):
-    """Every knob Cofre reads, with its embedded default."""
-
-    model_config = SettingsConfigDict(env_prefix="COFRE_", extra="ignore")
-    # Below env, the CofreConfig block named by COFRE_CONFIG_BLOCK (EnvOnlySettings: never).
-    reads_saved_block: ClassVar[bool] = True
-
-    home: Path = Field(Path("data"), description="Holds the embedded lake, warehouse, audit.")
-    lake_url: str | None = Field(
-        None, description="Local directory or s3://bucket[/prefix]; default $COFRE_HOME/lake."
-    )
-    lake_buckets: dict[str, str] | None = Field(
-        None,
-        description='One S3 bucket per layer, e.g. {"bronze": "bronze-layer", ...} (JSON).',
-    )
-    s3_endpoint_url: str | None = Field(None, description="S3 API endpoint (MinIO, moto).")
-    s3_credentials_block: str | None = Field(
-        None, description="Name of the encrypted S3 credentials block to use."
-    )
-    s3_sse: Literal["AES256", "aws:kms", "none"] = Field(
-        "AES256", description="Server-side encryption requested on every S3 write."
-    )
-    fernet_keys: SecretStr | None = Field(
-        None, description="Comma-separated Fernet keys, newest first (overrides the file)."
-    )
-    keyring_file: Path | None = Field(None, description="Default $COFRE_HOME/keyring.json.")
-    audit_key: SecretStr | None = Field(
-        None, description="The audit trail's HMAC key (with COFRE_FERNET_KEYS; else from the file)."
-    )
-    audit_dir: Path | None = Field(None, description="Default $COFRE_HOME/audit.")
-    warehouse_url: str | None = Field(
-        None, description="Warehouse URL without a password; default $COFRE_HOME/warehouse.db."
-    )
-    warehouse_block: str | None = Field(
-        None, description="Name of the encrypted PostgreSQL credentials block for the warehouse."
-    )
-    spark_master: str | None = Field(
-        None,
-        description="Spark master for the gold stage (spark://host:7077, local[4]); "
-        "default local[*] in the pipeline's process.",
-    )
-    sources: SourceMode = "auto"
-    # External sources
-    sgs_base_url: str = Field(
-        "https://api.bcb.gov.br/dados/serie/bcdata.sgs.433/dados",
-        description="BCB SGS series 433 (IPCA) JSON endpoint.",
-    )
-    openweather_base_url: str = Field(
-        "https://api.openweathermap.org/data/2.5/weather",
-        description="OpenWeather current-weather endpoint.",
-    )
-    open_meteo_base_url: str = Field(
-        "https://archive-api.open-meteo.com/v1/archive",
-        description="Open-Meteo historical (archive) endpoint.",
-    )
-    openweather_city_ids: list[int] = Field(
-        [3448439, 3451190, 3470127, 3452925, 3390760],
-        description="OpenWeather city ids for current weather (JSON list in the env var).",
-    )
-    openweather_api_key_block: str | None = Field(
-        "openweather", description="Name of the encrypted API-key block holding the key."
-    )
-    ipca_start: date = Field(date(2016, 1, 1), description="First IPCA month to ingest.")
-    weather_start: date = Field(date(2016, 9, 1), description="Open-Meteo history start.")
-    weather_end: date = Field(date(2018, 10, 31), description="Open-Meteo history end.")
-    http_connect_timeout_seconds: float = 5.0
-    http_read_timeout_seconds: float = 30.0
-    http_retries: int = Field(3, description="Retries after the first attempt of a request.")
-    http_backoff_seconds: float = Field(0.5, description="First retry delay; doubles.")
-    http_backoff_max_seconds: float = 30.0
-    olist_dir: Path | None = None
-    synthetic_orders: int = 99_441
-    seed: int = 42
-    # Silver
-    masking_policy: str = Field("default", description="Masking preset: default or seed.")
-    masking_key_block: str | None = Field(
-        None, description="Masking-key block name; default: a key derived from the keyring."
-    )
-    max_quarantine_share: float = Field(
-        0.01, description="A dataset fails its gate above this share of quarantined rows."
-    )
-    # One run per home, private files
-    lock_wait_seconds: float = Field(
-        30.0, ge=0, description="How long a run waits for another run's lock on COFRE_HOME."
-    )
-    umask: str = Field(
-        "077", description="Umask for every file Cofre creates; 027 lets one group read them."
-    )
-
-    @property
-    def resolved_lake_url(self) -> str:
-        return self.lake_url or str(self.home / "lake")
-
-    @property
-    def resolved_keyring_file(self) -> Path:
-        return self.keyring_file or self.home / "keyring.json"
-
-    @property
-    def resolved_audit_dir(self) -> Path:
-        return self.audit_dir or self.home / "audit"
-
-    @property
-    def resolved_warehouse_url(self) -> str:
-        return self.warehouse_url or f"sqlite:///{(self.home / 'warehouse.db').resolve()}"
+class CofreSettings(EnvOnlySettings):
+    """Every knob Cofre reads: flags > `COFRE_*` > the saved `CofreConfig` block > default."""
 
     @classmethod
     def settings_customise_sources(
@@ -133,16 +30,7 @@ class CofreSettings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        saved = (SavedBlockSource(settings_cls),) if cls.reads_saved_block else ()
-        return (init_settings, env_settings, *saved)
-
-
-class EnvOnlySettings(CofreSettings):
-    """Settings from flags and `COFRE_*` env only, never the saved block: they locate the
-    keyring and audit trail that check the block's seal (COFRE_HOME, COFRE_KEYRING_FILE,
-    COFRE_FERNET_KEYS, COFRE_AUDIT_KEY, COFRE_AUDIT_DIR), so that check cannot recurse."""
-
-    reads_saved_block: ClassVar[bool] = False
+        return (init_settings, env_settings, SavedBlockSource(settings_cls))
 
 
 class SavedBlockSource(PydanticBaseSettingsSource):
