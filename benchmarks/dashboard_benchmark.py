@@ -35,7 +35,8 @@ from blocks.settings import load_settings
 from panel_dashboard import queries as q
 from tasks.warehouse.connection import Warehouse, connect_warehouse, table_counts
 from tasks.warehouse.load import load_tables
-from tasks.warehouse.schema import GOLD_TABLES, METADATA, TABLES, migrate
+from tasks.warehouse.schema import METADATA, TABLES, migrate
+from validation.catalog import GOLD_TABLES
 
 RUN_ID = "benchmark"
 

@@ -95,10 +95,12 @@ def run(
 ) -> list:
     os.environ["COFRE_HOME"] = str(workdir)  # keyring and audit of the silver build
     from blocks.lake import Lake
-    from spark.gold_job import GOLD_TABLES, run_gold
+    from spark.gold_job import run_gold
     from spark.session import build_session, warm_up
     from tasks.silver.olist import read_silver
-    from validation.gold import SILVER_INPUTS, gold_gate, read_gold_table
+    from validation.catalog import GOLD_TABLES, RECONCILED_INPUTS
+    from validation.gold import gold_gate
+    from validation.gold_reader import read_gold_table
 
     if silver_url:  # reuse a silver layer (the gate reads it with polars from its lake)
         lake, silver_seconds = Lake.from_url(silver_url.rstrip("/").removesuffix("/silver")), 0.0
@@ -120,7 +122,7 @@ def run(
     snapshot("gold, cold")
     _, warm_seconds = timed(lambda: run_gold(spark, lake.url("silver"), f"{gold}/2"))
     snapshot("gold, warm")
-    silver = {name: read_silver(lake, name) for name in SILVER_INPUTS}
+    silver = {name: read_silver(lake, name) for name in RECONCILED_INPUTS}
 
     def gate() -> None:
         tables = {t: read_gold_table(f"{gold}/2/{t}") for t in GOLD_TABLES}

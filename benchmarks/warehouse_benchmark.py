@@ -49,22 +49,23 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
-    import polars as pl
     from sqlalchemy import text
 
     from blocks.settings import load_settings
     from tasks.warehouse.connection import connect_warehouse, table_counts
     from tasks.warehouse.load import load_tables
-    from tasks.warehouse.schema import GOLD_TABLES, METADATA, migrate
+    from tasks.warehouse.schema import METADATA, migrate
     from tests.services import start_postgres, stop_postgres
+    from validation.catalog import GOLD_POINTER, GOLD_TABLES
+    from validation.gold_reader import read_gold_table
 
-    if (args.gold / "_current.json").exists():  # a lake's gold: its current version, verified
+    if (args.gold / GOLD_POINTER).exists():  # a lake's gold: its current version, verified
         from blocks.lake import Lake
         from tasks.gold.versions import read_current_gold
 
         everything = read_current_gold(Lake.from_url(str(args.gold.parent)))[1]
     else:  # a directory of table directories (the job's own output)
-        everything = {t: pl.read_parquet(args.gold / t / "*.parquet") for t in GOLD_TABLES}
+        everything = {t: read_gold_table(str(args.gold / t)) for t in GOLD_TABLES}
     frames = {t: f for t, f in everything.items() if t.startswith("dim_") or t == "fact_sales"}
     fact = frames["fact_sales"]
     columns = [c.name for c in METADATA.tables["dw.fact_sales"].columns]

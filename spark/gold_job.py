@@ -5,7 +5,8 @@
         --gold s3a://lake/gold
 
 Runs in process (a Prefect task calls `run_gold`), from the command line (local[*]) and,
-unchanged, under spark-submit on a cluster. It imports nothing but pyspark and this package.
+unchanged, under spark-submit on a cluster. It imports nothing but pyspark, this package and
+the standard-library catalog of names (`validation/catalog.py`).
 Each table is written to a staging directory and then renamed into `<gold>/<table>/`, so a
 reader never sees half a table.
 """
@@ -21,7 +22,8 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-if not __package__:  # run as a file (spark-submit spark/gold_job.py): make `spark` importable
+if not __package__:  # run as a file (spark-submit spark/gold_job.py): make `spark` and
+    # `validation.catalog` importable
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from pyspark.sql import DataFrame, SparkSession
@@ -34,31 +36,12 @@ from spark.facts import fact_sales
 from spark.orders import fact_orders
 from spark.session import S3AOptions, build_session, s3a_available
 from spark.silver import Silver
+from validation.catalog import GOLD_STAGING, GOLD_TABLES, GOLD_WRITE_ORDER, SALES_CONSOLIDATED
 
 LOG = logging.getLogger("spark.gold_job")
-STAGING = "_staging"
 WRITERS = 3  # tables written concurrently (Spark jobs share the session's cores)
 # Written first: the longest writes, and they fill the caches the aggregates read.
 FIRST = ("fact_orders", "fact_sales", "dim_customer")
-
-# Every gold table and the order its rows are written in (nulls last).
-WRITE_ORDER: dict[str, tuple[str, ...]] = {
-    "dim_date": ("date_key",),
-    "dim_customer": ("customer_key",),
-    "dim_product": ("product_key",),
-    "dim_seller": ("seller_key",),
-    "fact_sales": ("order_id", "order_item_id"),
-    "fact_orders": ("order_id",),
-    "sales_monthly": ("month",),
-    "sales_by_state": ("customer_state",),
-    "customers_by_state": ("customer_state",),
-    "sales_by_category": ("revenue_rank",),
-    "order_status_summary": ("panel_order", "bucket"),
-    "payment_type_summary": ("payment_type",),
-    "delivery_performance": ("customer_state",),
-    "sales_weather_daily": ("date", "customer_state"),
-}
-GOLD_TABLES = tuple(WRITE_ORDER)
 
 
 class GoldJobError(RuntimeError):
@@ -89,7 +72,7 @@ def build_gold(silver: Silver, pre_join: bool | None = None) -> GoldTables:
     products = dim_product(silver)
     sales = fact_sales(silver)
     if pre_join is None:
-        pre_join = silver.rows("sales_consolidated") <= PRE_JOIN_MAX_ROWS
+        pre_join = silver.rows(SALES_CONSOLIDATED) <= PRE_JOIN_MAX_ROWS
     if pre_join:  # one cached fact joined to its dimensions: each mart one aggregation of it
         marts_fact = agg.sales_wide(sales, customers, dates, products).cache()
         fact = marts_fact.select(*sales.columns)
@@ -142,7 +125,7 @@ def size_shuffle(spark: SparkSession, silver: Silver, explicit: str | None = Non
     if explicit:
         partitions = int(explicit)
     else:
-        largest = max(silver.rows(name) for name in ("sales_consolidated", "orders", "payments"))
+        largest = max(silver.rows(name) for name in (SALES_CONSOLIDATED, "orders", "payments"))
         partitions = shuffle_partitions(largest)
     spark.conf.set(SHUFFLE_KEY, str(partitions))
     return partitions
@@ -168,15 +151,15 @@ def write_table(
     directory, then a rename over the previous table. Returns the table's URL. `tidy`:
     remove the staging directory if it is left empty (False while other writes run).
 
-    One file per table, rows in `WRITE_ORDER`: gold tables are small (the fact is ~10 MB
+    One file per table, rows in `GOLD_WRITE_ORDER`: gold tables are small (the fact is ~10 MB
     for the real Olist set), one object is what a warehouse load and polars read best, and
     on an S3 lake it lets the publish step replace a table with a single PUT. (A global
     `orderBy` would cost a sampling job per table; one sorted partition does not.)
     """
     gold = gold_url.rstrip("/")
     target = f"{gold}/{name}"
-    staged = f"{gold}/{STAGING}/{name}-{uuid.uuid4().hex[:12]}"
-    order = [F.col(key).asc_nulls_last() for key in WRITE_ORDER[name]]
+    staged = f"{gold}/{GOLD_STAGING}/{name}-{uuid.uuid4().hex[:12]}"
+    order = [F.col(key).asc_nulls_last() for key in GOLD_WRITE_ORDER[name]]
     frame.coalesce(1).sortWithinPartitions(*order).write.mode("errorifexists").parquet(staged)
     fs, target_path = _fs(spark, target)
     HadoopPath = spark._jvm.org.apache.hadoop.fs.Path
@@ -214,7 +197,7 @@ def parquet_rows(spark: SparkSession, table_url: str) -> int:
 
 
 def _drop_empty_staging(spark: SparkSession, gold_url: str) -> None:
-    fs, staging = _fs(spark, f"{gold_url.rstrip('/')}/{STAGING}")
+    fs, staging = _fs(spark, f"{gold_url.rstrip('/')}/{GOLD_STAGING}")
     if fs.exists(staging) and len(fs.listStatus(staging)) == 0:
         fs.delete(staging, False)
 
@@ -245,7 +228,7 @@ def run_gold(
         else:  # a local root: one Arrow collect, written by pyarrow (spark/arrow_write.py)
             try:
                 written, count = write_table_arrow(
-                    tables[name], local_gold, name, WRITE_ORDER[name], STAGING
+                    tables[name], local_gold, name, GOLD_WRITE_ORDER[name], GOLD_STAGING
                 )
             except OSError as exc:
                 raise GoldJobError(

@@ -46,7 +46,9 @@ SMALL_MACHINE_CONF: dict[str, str] = {
 
 
 # How long a cluster master may take to give the application its first executor; a master
-# with no free worker would otherwise keep the job waiting for resources forever.
+# with no free worker would otherwise keep the job waiting for resources forever. Read from
+# the environment here, not through blocks/settings.py: spark/ runs under spark-submit with
+# pyspark only and must not import blocks.
 EXECUTOR_TIMEOUT_ENV = "COFRE_SPARK_EXECUTOR_TIMEOUT"
 DEFAULT_EXECUTOR_TIMEOUT = 60.0
 CONNECT_TIMEOUT = 5.0

@@ -12,21 +12,14 @@ from pyspark.sql.types import StructType
 LOG = logging.getLogger(__name__)
 SPARK_SCHEMA = "org.apache.spark.sql.parquet.row.metadata"  # a Spark writer's footer key
 
-# Silver datasets another stage may not have built yet; gold degrades instead of failing.
-OPTIONAL = ("ipca_monthly", "weather_daily")
-# Everything the gold job reads (category_translation only if products lack the English name).
-INPUTS = (
-    "orders", "order_items", "payments", "reviews", "customers", "products", "sellers",
-    "category_translation", "sales_consolidated", *OPTIONAL,
-)  # fmt: skip
-
 
 class MissingSilverDataset(RuntimeError):
     """A silver dataset the gold job needs is not in the lake."""
 
 
 class Silver:
-    """Reads each silver dataset once, from a directory or a `file://`/`s3a://` URL."""
+    """Reads each silver dataset once, from a directory or a `file://`/`s3a://` URL (the
+    datasets gold reads, and the optional ones, are `GOLD_INPUTS` in validation/catalog.py)."""
 
     def __init__(
         self,

@@ -17,8 +17,7 @@ from typing import Any
 
 from blocks import audit
 from blocks.lake import Lake, sha256_bytes, sha256_file
-
-MANIFEST = "_manifest.json"
+from validation.catalog import MANIFEST
 
 
 @dataclass(frozen=True)

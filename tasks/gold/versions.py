@@ -30,11 +30,10 @@ import pyarrow.parquet as pq
 from blocks import audit
 from blocks.errors import InvalidSourceData, LakeError
 from blocks.lake import Lake, sha256_bytes
-from spark.gold_job import GOLD_TABLES
+from validation.catalog import GOLD_POINTER as POINTER
+from validation.catalog import GOLD_STAGING, GOLD_TABLES, MANIFEST
+from validation.catalog import GOLD_VERSIONS as VERSIONS
 
-VERSIONS = "_versions"
-POINTER = "_current.json"
-MANIFEST = "_manifest.json"
 KEEP_VERSIONS = 3  # the current version and the two before it
 FORMAT = 1
 RERUN = "re-run the gold stage (python -m flows.gold)"
@@ -325,9 +324,9 @@ def clean_leftovers(lake: Lake, scratch_root: Path | None) -> list[str]:
     old staging directories (`<lake>/.staging/gold-*`, `gold/_staging/`), `.tmp-` files under
     `gold/`, and this home's scratch directories (`<scratch_root>/gold-*`). Returns what went."""
     removed = [version_key(v) for v in prune_versions(lake)]
-    if lake.exists("gold", "_staging"):
-        _remove(lake, "_staging")
-        removed.append("_staging")
+    if lake.exists("gold", GOLD_STAGING):
+        _remove(lake, GOLD_STAGING)
+        removed.append(GOLD_STAGING)
     if lake.is_local:
         gold = Path(lake.path("gold"))
         staging = gold.parent / ".staging"

@@ -24,6 +24,7 @@ from tasks.silver.masking import MaskingPolicy, MaskingReport, apply_masking, te
 from tasks.silver.sales import SalesReconciliation, consolidate_sales
 from tasks.sources.olist.ingest import dataset_name
 from tasks.sources.olist.parse import TYPES, read_text_frame, source_file, type_frame
+from validation.catalog import SILVER, silver_key, silver_manifest_key
 from validation.gate import (
     ROW,
     GateResult,
@@ -253,7 +254,7 @@ def write_silver_dataset(
     """
     frame = frame.drop(ROW, strict=False)
     data = parquet_bytes(frame) if encoded is None else encoded
-    written = lake.write_bytes("silver", f"{name}/data.parquet", data)
+    written = lake.write_bytes(SILVER, silver_key(name), data)
     manifest = {
         "dataset": name,
         "rows": frame.height,
@@ -263,9 +264,9 @@ def write_silver_dataset(
         "run_id": run_id,
         "written_at": datetime.now(UTC).isoformat(),
     }
-    lake.write_bytes("silver", f"{name}/_manifest.json", json.dumps(manifest, indent=2).encode())
+    lake.write_bytes(SILVER, silver_manifest_key(name), json.dumps(manifest, indent=2).encode())
     return manifest
 
 
 def read_silver(lake: Lake, name: str) -> pl.DataFrame:
-    return pl.read_parquet(io.BytesIO(lake.read_bytes("silver", f"{name}/data.parquet")))
+    return pl.read_parquet(io.BytesIO(lake.read_bytes(SILVER, silver_key(name))))

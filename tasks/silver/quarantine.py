@@ -14,6 +14,7 @@ import polars as pl
 from blocks.lake import Lake, LakeObject
 from tasks.silver.masking import SCRUB_PATTERNS, MaskingPolicy, apply_masking
 from tasks.sources.olist.parse import LINE
+from validation.catalog import QUARANTINE, quarantine_key
 from validation.gate import FAILURE_COLUMNS, ROW
 
 WITHHELD = "[WITHHELD: personal data]"
@@ -60,6 +61,4 @@ def quarantine_frame(
 def write_quarantine(lake: Lake, dataset: str, run_id: str, frame: pl.DataFrame) -> LakeObject:
     buffer = io.BytesIO()
     frame.write_parquet(buffer)
-    return lake.write_bytes(
-        "quarantine", f"{dataset}/run_id={run_id}/rows.parquet", buffer.getvalue()
-    )
+    return lake.write_bytes(QUARANTINE, quarantine_key(dataset, run_id), buffer.getvalue())

@@ -12,15 +12,13 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from validation.money import cents
+
 CONSOLIDATED_COLUMNS = (
     "order_id", "order_item_id", "customer_id", "order_status", "order_purchase_timestamp",
     "customer_city", "customer_state", "payment_type", "payment_value", "product_id",
     "seller_id", "price", "freight_value", "product_category_name", "review_score",
 )  # fmt: skip
-
-
-def cents(column: str) -> pl.Expr:
-    return (pl.col(column) * 100).round(0).cast(pl.Int64)
 
 
 def payments_per_order(payments: pl.DataFrame) -> pl.DataFrame:

@@ -11,10 +11,12 @@ from blocks.errors import InvalidSourceData
 from blocks.lake import Lake
 from blocks.settings import CofreSettings
 from tasks.gold.versions import read_current_gold
+from tasks.reports import StageReport
 from tasks.runlog import run_logger
 from tasks.warehouse.connection import Warehouse, connect_warehouse
 from tasks.warehouse.load import load_tables
-from tasks.warehouse.schema import GOLD_TABLES, METADATA, migrate
+from tasks.warehouse.schema import METADATA, migrate
+from validation.catalog import GOLD_TABLES
 
 
 @dataclass
@@ -24,6 +26,17 @@ class WarehouseSummary:
     migrations_applied: list[int] = field(default_factory=list)
     seconds: float = 0.0
     gold_version: str = ""  # the gold version loaded
+
+    def stage_report(self) -> StageReport:
+        rows = sum(self.rows.values())
+        return StageReport(
+            "warehouse",
+            rows_in=rows,
+            rows_out=rows,
+            note=f"{self.target} (gold version {self.gold_version})",
+            run_facts={"gold_version": self.gold_version},
+            payload={"target": self.target, "rows": self.rows, "gold_version": self.gold_version},
+        )
 
 
 def load_warehouse(

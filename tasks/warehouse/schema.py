@@ -34,6 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 
 from tasks.warehouse.connection import Warehouse
+from validation.catalog import GOLD_STAR
 
 SCHEMA = "dw"
 TYPES = {
@@ -41,7 +42,8 @@ TYPES = {
     "ts": DateTime, "bool": Boolean,
 }  # fmt: skip
 
-# table -> (columns, primary key, unique key); types match the gold Parquet (tested).
+# table -> (columns, primary key, unique key), in `GOLD_TABLES` order; the columns, their order
+# and types are validation/gold_schemas.py's Pandera schemas (tests/validation/test_catalog.py).
 TABLES: dict[str, tuple[dict[str, str], tuple[str, ...], tuple[str, ...]]] = {
     "dim_date": (
         {"date_key": "int", "date": "date", "year": "int", "quarter": "int", "month": "int",
@@ -134,14 +136,8 @@ TABLES: dict[str, tuple[dict[str, str], tuple[str, ...], tuple[str, ...]]] = {
     ),
 }  # fmt: skip
 
-FOREIGN_KEYS = {
-    ("fact_sales", "date_key"): "dim_date.date_key",
-    ("fact_sales", "customer_key"): "dim_customer.customer_key",
-    ("fact_sales", "product_key"): "dim_product.product_key",
-    ("fact_sales", "seller_key"): "dim_seller.seller_key",
-    ("fact_orders", "date_key"): "dim_date.date_key",
-    ("fact_orders", "customer_key"): "dim_customer.customer_key",
-}
+# The star's keys, as the catalog declares them: (fact, key) -> "dimension.key".
+FOREIGN_KEYS = {(fact, key): f"{dimension}.{key}" for fact, key, dimension in GOLD_STAR}
 # The dashboard filters by date, state and category: version 2 indexes those paths.
 DASHBOARD_INDEXES = {
     "ix_fact_sales_date_key": ("fact_sales", ("date_key",)),
@@ -197,7 +193,6 @@ def build_metadata() -> MetaData:
 
 
 METADATA = build_metadata()
-GOLD_TABLES = tuple(TABLES)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ import polars as pl
 
 from tasks.silver.masking import CITY_REMOVED
 from tasks.silver.sales import consolidate_sales
+from validation.catalog import GOLD_OPTIONAL_INPUTS as OPTIONAL
 
 HASHED_STATE = "9f" * 32  # what customer_state looks like under the seed masking policy
 
@@ -179,8 +180,6 @@ WEATHER_DAILY = _frame(
      "temperature_min": pl.Float64, "temperature_mean": pl.Float64,
      "precipitation_sum": pl.Float64, "synthetic": pl.Boolean},
 )  # fmt: skip
-
-OPTIONAL = ("ipca_monthly", "weather_daily")
 
 
 def silver_frames(*, optional: bool = True) -> dict[str, pl.DataFrame]:

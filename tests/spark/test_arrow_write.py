@@ -9,9 +9,11 @@ import pyarrow.parquet as pq
 from polars.testing import assert_frame_equal
 
 from spark.arrow_write import PART, SPARK_ROW_METADATA, local_path, write_table_arrow
-from spark.gold_job import STAGING, WRITE_ORDER, build_gold, write_table
+from spark.gold_job import build_gold, write_table
 from spark.silver import Silver
-from validation.gold import read_gold_table
+from validation.catalog import GOLD_STAGING as STAGING
+from validation.catalog import GOLD_WRITE_ORDER as WRITE_ORDER
+from validation.gold_reader import read_gold_table
 
 
 def test_local_path_takes_file_urls_and_plain_paths_only():

@@ -20,7 +20,8 @@ from spark.gold_job import (
     size_shuffle,
 )
 from spark.session import warm_up
-from spark.silver import INPUTS, Silver
+from spark.silver import Silver
+from validation.catalog import GOLD_INPUTS as INPUTS
 
 
 def _jobs(spark) -> int:

@@ -14,14 +14,14 @@ from polars.testing import assert_frame_equal
 from spark import aggregates
 from spark.dimensions import UFS, dim_customer, dim_date
 from spark.facts import fact_sales
-from spark.gold_job import GOLD_TABLES
 from spark.labels import CATEGORY_LABELS, NO_CATEGORY, category_label, fallback_label
 from spark.session import S3A_SECRET_KEYS, S3AOptions, redaction_covers, s3a_available
 from spark.silver import MissingSilverDataset, Silver
 from tasks.sources.olist.synthetic_text import CATEGORIES
 from tests.spark.gold_fixture import OPTIONAL, expected_gold
 from validation import gold as gold_validation
-from validation.gold import read_gold_table
+from validation.catalog import GOLD_TABLES
+from validation.gold_reader import read_gold_table
 from validation.schemas import UFS as SILVER_UFS
 
 

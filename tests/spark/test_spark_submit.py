@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from polars.testing import assert_frame_equal
 
-from spark.gold_job import GOLD_TABLES
-from validation.gold import read_gold_table
+from validation.catalog import GOLD_TABLES
+from validation.gold_reader import read_gold_table
 
 
 def test_spark_submit_writes_identical_gold(submitted_gold, gold_dir):

@@ -11,7 +11,10 @@ import pytest
 
 from blocks.errors import QualityGateFailed
 from tests.spark.gold_fixture import expected_gold, silver_frames
-from validation.gold import GOLD_TABLES, gold_gate, reconcile_gold, schema_problems
+from validation.catalog import GOLD_TABLES
+from validation.gold import gold_gate
+from validation.gold_reconcile import reconcile_gold
+from validation.gold_schemas import schema_problems
 
 
 def _problems(**changes) -> list[str]:

@@ -16,8 +16,8 @@ from pathlib import Path
 import tasks.gold.run as gold_stage
 import tasks.gold.versions as gold_versions
 from blocks.lake import Lake
-from spark.gold_job import GOLD_TABLES
 from tests.spark.gold_fixture import expected_gold
+from validation.catalog import GOLD_TABLES
 
 STOP_AFTER_TABLES = 11
 

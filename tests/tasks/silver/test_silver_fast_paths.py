@@ -1,4 +1,4 @@
-"""The silver stage's fast paths give exactly what the plain ways give (issue 17).
+"""The silver stage's fast paths give exactly what the plain ways give.
 
 Each test pins one shortcut against the slower reference it replaced: per-value `hmac`, pyarrow
 with newlines in values always allowed, and polars' `unique(maintain_order=True)`.

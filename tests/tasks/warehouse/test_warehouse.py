@@ -13,8 +13,9 @@ from blocks.errors import ConfigurationError, InvalidSourceData, WarehouseBusy
 from blocks.settings import load_settings
 from tasks.warehouse.connection import connect_warehouse, table_checksum, table_counts
 from tasks.warehouse.load import load_tables
-from tasks.warehouse.schema import GOLD_TABLES, LATEST, METADATA, current_version, migrate
+from tasks.warehouse.schema import LATEST, METADATA, current_version, migrate
 from tests.tasks.warehouse.gold_frames import NASTY_CATEGORY, gold_frames
+from validation.catalog import GOLD_TABLES
 
 
 @pytest.fixture

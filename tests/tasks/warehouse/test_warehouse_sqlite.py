@@ -11,9 +11,10 @@ from blocks.errors import InvalidSourceData
 from blocks.settings import load_settings
 from tasks.warehouse.connection import connect_warehouse, table_checksum
 from tasks.warehouse.load import load_tables
-from tasks.warehouse.schema import GOLD_TABLES, METADATA, migrate
+from tasks.warehouse.schema import METADATA, migrate
 from tasks.warehouse.sqlite_load import ROWS_PER_INSERT
 from tests.tasks.warehouse.gold_frames import gold_frames
+from validation.catalog import GOLD_TABLES
 
 
 @pytest.fixture
