@@ -10,11 +10,11 @@ that fails (a quality gate, a source in `--sources live`), names it, and loads n
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import date
 
 from prefect import flow
@@ -24,14 +24,15 @@ from prefect.settings import temporary_settings
 from blocks.errors import AuditIntegrityError, PipelineStageFailed
 from blocks.lake import Lake
 from blocks.settings import load_settings
-from flows.gold import add_gold_arguments, gold
-from flows.ingestion import add_ingestion_arguments, ingestion
-from flows.run_frame import close_run, cofre_run, prepare_cli_run
-from flows.silver import add_silver_arguments, silver
-from flows.warehouse import add_warehouse_arguments, warehouse
+from flows.gold import gold
+from flows.ingestion import ingestion
+from flows.options import PipelineOptions
+from flows.run_frame import close_run, cofre_run, run_cli, stage_frame
+from flows.silver import silver
+from flows.warehouse import warehouse
 from tasks.gold.run import warm_up_spark
+from tasks.reports import StageReport
 from tasks.run_summary import RunSummary, write_run_summary
-from tasks.runlog import current_run_id, exit_on_cofre_error
 from tasks.sources.external import format_source_summary
 
 
@@ -50,53 +51,28 @@ def full_pipeline(
     master: str | None = None,
     warehouse_url: str | None = None,
 ) -> dict:
-    """Run every stage; the lake's `run_id=` is this flow run's id across all stages."""
+    """Run every stage; the lake's `run_id=` is this flow run's id across all stages.
+
+    Returns {"run_id", "stages": the summary's rows, "bronze" and "sources": ingestion's}.
+    """
     from prefect.runtime import flow_run
 
-    run_id = current_run_id()
-    summary = RunSummary(run_id, flow_run_name=flow_run.name or "")
-    bronze: list[dict] = []
-    settings = load_settings(lake_url=lake, spark_master=master)
-    target = Lake.from_settings(settings)
-    master = settings.spark_master  # --master, else COFRE_SPARK_MASTER, else local[*]
-    warm_up_spark(master)  # the JVM boots while ingestion and silver run
+    options = PipelineOptions.from_parameters(locals())
+    # The lake and the Spark master here; each stage resolves the rest of its settings.
+    frame = stage_frame(PipelineOptions(lake=lake, master=master))
+    summary = RunSummary(frame.run_id, flow_run_name=flow_run.name or "")
+    warm_up_spark(frame.settings.spark_master)  # the JVM boots while ingestion and silver run
+    # Gold runs on the resolved master (--master, else COFRE_SPARK_MASTER, else local[*]).
+    options = replace(options, master=frame.settings.spark_master)
     try:
-        with summary.stage("ingestion") as stage, _stage_subflow():
-            ingested = ingestion(
-                olist_dir=olist_dir, synthetic_orders=synthetic_orders, seed=seed, lake=lake,
-                run_id=run_id, sources=sources, weather_start=weather_start,
-                weather_end=weather_end,
-            )  # fmt: skip
-            summary.sources, bronze = ingested["sources"], ingested["bronze"]
-            rows = sum(row["rows"] or 0 for row in ingested["bronze"])
-            stage.rows_in = stage.rows_out = rows
-            summary.objects += [row["object"] for row in ingested["bronze"] if row["written"]]
-            stage.note = _fallback_note(summary)
-            print(format_source_summary(ingested["sources"]))
-        with summary.stage("silver") as stage, _stage_subflow():
-            silvered = silver(
-                lake=lake, masking_policy=masking_policy,
-                max_quarantine_share=max_quarantine_share, run_id=run_id,
-            )  # fmt: skip
-            summary.quality = silvered["rows"]
-            stage.rows_in = sum(
-                r["rows_in"] for n, r in silvered["rows"].items() if "quarantined" in r
-            )
-            stage.rows_out = sum(r["rows_out"] for r in silvered["rows"].values())
-            stage.quarantined = sum(r.get("quarantined", 0) for r in silvered["rows"].values())
-        with summary.stage("gold") as stage, _stage_subflow():
-            golden = gold(lake=lake, master=master, run_id=run_id)
-            stage.rows_out = sum(golden["rows"].values())
-            summary.spark_startup_seconds = golden.get("spark_startup_seconds", 0.0)
-            summary.objects += golden["objects"]
-        with summary.stage("warehouse") as stage, _stage_subflow():
-            loaded = warehouse(lake=lake, warehouse_url=warehouse_url, run_id=run_id)
-            stage.rows_in = stage.rows_out = sum(loaded["rows"].values())
-            stage.note = f"{loaded['target']} (gold version {loaded['gold_version']})"
-            summary.gold_version = loaded["gold_version"]
+        ingested = _run_stage(summary, "ingestion", ingestion, options, frame.run_id)
+        print(format_source_summary(summary.sources))
+        _run_stage(summary, "silver", silver, options, frame.run_id)
+        _run_stage(summary, "gold", gold, options, frame.run_id)
+        _run_stage(summary, "warehouse", warehouse, options, frame.run_id)
     except Exception as exc:
         summary.finish("failed")
-        _finish(target, summary)
+        _finish(frame.lake, summary)
         failed = summary.stages[-1]
         # The whole cause, not the stage note (one line): every file and column of an input
         # error must reach the user.
@@ -105,13 +81,22 @@ def full_pipeline(
             f"loaded into the warehouse. Cause: {type(exc).__name__}: {exc}"
         ) from exc
     summary.finish("completed")
-    _finish(target, summary)
-    return {
-        "run_id": run_id,
-        "stages": summary.table_rows(),
-        "sources": summary.sources,
-        "bronze": bronze,
-    }
+    _finish(frame.lake, summary)
+    return {"run_id": frame.run_id, "stages": summary.table_rows(), **ingested.payload}
+
+
+def _run_stage(
+    summary: RunSummary,
+    name: str,
+    stage_flow: Callable[..., dict],
+    options: PipelineOptions,
+    run_id: str,
+) -> StageReport:
+    """One stage's subflow on its options, timed, its report recorded in the summary."""
+    with summary.stage(name) as stage, _stage_subflow():
+        report = StageReport.from_flow_result(stage_flow(**options.for_stage(name), run_id=run_id))
+        stage.record(report)
+    return report
 
 
 @contextmanager
@@ -121,11 +106,6 @@ def _stage_subflow() -> Iterator[None]:
     to notice the end of its run (about 1 s per subflow, every run)."""
     with temporary_settings(updates={"flows.heartbeat_frequency": None}):
         yield
-
-
-def _fallback_note(summary: RunSummary) -> str:
-    names = [s["source"] for s in summary.fallbacks]
-    return f"from bundled snapshots: {', '.join(names)}" if names else ""
 
 
 def _finish(lake: Lake, summary: RunSummary) -> None:
@@ -159,36 +139,15 @@ def _publish(lake: Lake, summary: RunSummary) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m flows.full_pipeline",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    add_ingestion_arguments(parser)
-    add_silver_arguments(parser)
-    add_gold_arguments(parser)
-    add_warehouse_arguments(parser)
-    args = parser.parse_args(argv)
-    with exit_on_cofre_error():
-        prepare_cli_run(args)
-        api = _start_temporary_api()
-        # The JVM and the temporary API boot side by side, while Prefect creates the run.
-        warm_up_spark(load_settings(spark_master=args.master).spark_master)
-        if api is not None:
-            api.join()
-        full_pipeline(
-            olist_dir=str(args.olist_dir) if args.olist_dir else None,
-            synthetic_orders=args.synthetic_orders,
-            seed=args.seed,
-            lake=args.lake,
-            sources=args.sources,
-            weather_start=args.weather_start,
-            weather_end=args.weather_end,
-            masking_policy=args.masking_policy,
-            max_quarantine_share=args.max_quarantine_share,
-            master=args.master,
-            warehouse_url=args.warehouse_url,
-        )
+    run_cli(full_pipeline, "full_pipeline", argv, description=__doc__, before_run=_boot)
+
+
+def _boot(options: PipelineOptions) -> None:
+    """The JVM and the temporary API boot side by side, while Prefect creates the run."""
+    api = _start_temporary_api()
+    warm_up_spark(load_settings(spark_master=options.master).spark_master)
+    if api is not None:
+        api.join()
 
 
 def _start_temporary_api() -> threading.Thread | None:

@@ -12,12 +12,14 @@ full pipeline closes itself (`closes_itself=True`): it puts the head into its ru
 
 from __future__ import annotations
 
+import argparse
 import functools
 import inspect
 import os
 import sys
 import typing
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from blocks import audit
@@ -26,8 +28,9 @@ from blocks.errors import AuditIntegrityError
 from blocks.home_lock import apply_umask, hold_home, is_held, uses_s3
 from blocks.lake import Lake
 from blocks.parameter_guard import refuse_secret_parameters
-from blocks.settings import load_settings
-from tasks.runlog import run_logger
+from blocks.settings import CofreSettings, load_settings
+from flows.options import OPTION_NAMES, PipelineOptions, add_arguments
+from tasks.runlog import current_run_id, exit_on_cofre_error, run_logger
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -66,6 +69,51 @@ def cofre_run(fn: F | None = None, *, closes_itself: bool = False) -> Any:
 
     wrapper.__signature__ = signature  # type: ignore[attr-defined]
     return wrapper
+
+
+@dataclass(frozen=True)
+class StageFrame:
+    """What a stage's body starts from: its settings, its lake and the lake's `run_id=`."""
+
+    settings: CofreSettings
+    lake: Lake
+    run_id: str
+
+
+def stage_frame(options: PipelineOptions, run_id: str | None = None) -> StageFrame:
+    """Settings from the flow's options, their lake, and `run_id` (else this flow run's)."""
+    settings = options.settings()
+    return StageFrame(settings, Lake.from_settings(settings), run_id or current_run_id())
+
+
+def run_cli(
+    flow_fn: Callable[..., Any],
+    stage: str,
+    argv: list[str] | None,
+    *,
+    description: str | None,
+    extra_arguments: Callable[[argparse.ArgumentParser], None] | None = None,
+    before_run: Callable[[PipelineOptions], None] | None = None,
+) -> None:
+    """`python -m flows.<stage>`: the stage's option flags (plus its own, added by
+    `extra_arguments`, passed to the flow under their `dest` names), then one flow run.
+    `before_run` may prepare the process once the arguments passed the secret check."""
+    parser = argparse.ArgumentParser(
+        prog=f"python -m flows.{stage}",
+        description=description,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_arguments(parser, stage)
+    if extra_arguments is not None:
+        extra_arguments(parser)
+    args = parser.parse_args(argv)
+    options = PipelineOptions.from_args(args)
+    extras = {name: value for name, value in vars(args).items() if name not in OPTION_NAMES}
+    with exit_on_cofre_error():
+        prepare_cli_run(args)
+        if before_run is not None:
+            before_run(options)
+        flow_fn(**options.for_stage(stage), **extras)
 
 
 def prepare_cli_run(args: Any) -> None:

@@ -11,7 +11,6 @@ keyring shows as that part's error, and the rest of the tab still renders.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,8 +19,8 @@ from typing import Any
 
 from blocks.lake import Lake
 from blocks.settings import LAYERS, CofreSettings
+from tasks.run_summary import RUNS_PREFIX, StageResult, read_run_summaries
 
-RUNS_PREFIX = "_runs"
 PREFECT_TIMEOUT_SECONDS = 2.0
 
 
@@ -91,22 +90,6 @@ def prefect_runs(limit: int = 10, timeout: float = PREFECT_TIMEOUT_SECONDS) -> R
     return RunsView("prefect", rows, f"Prefect API {url}")
 
 
-def read_run_summaries(lake: Lake, limit: int = 10) -> list[dict[str, Any]]:
-    """The newest run summaries in `gold/_runs/`, newest first (unreadable files skipped)."""
-    summaries = []
-    for key in lake.keys("gold", RUNS_PREFIX):
-        if not key.endswith(".json"):
-            continue
-        try:
-            summary = json.loads(lake.read_bytes("gold", key))
-        except (ValueError, OSError):
-            continue
-        if isinstance(summary, dict):
-            summaries.append(summary)
-    summaries.sort(key=lambda s: str(s.get("started_at") or ""), reverse=True)
-    return summaries[:limit]
-
-
 def _utc(value: datetime | None) -> datetime | None:
     """Aware times in UTC (the tab says so); naive ones are taken as UTC already."""
     if value is None or value.tzinfo is None:
@@ -128,7 +111,7 @@ def lake_runs(summaries: list[dict[str, Any]]) -> RunsView:
             _parse_time(summary.get("started_at")),
             _parse_time(summary.get("finished_at")),
         )
-        stages = summary.get("stages") or []
+        stages = [StageResult.from_dict(stage) for stage in summary.get("stages") or []]
         rows.append(
             {
                 "name": summary.get("flow_run_name") or summary.get("run_id", ""),
@@ -137,7 +120,7 @@ def lake_runs(summaries: list[dict[str, Any]]) -> RunsView:
                 "started": started,
                 "finished": finished,
                 "seconds": (finished - started).total_seconds() if started and finished else None,
-                "stages": ", ".join(f"{s.get('stage')}: {s.get('status')}" for s in stages),
+                "stages": ", ".join(f"{s.stage}: {s.status}" for s in stages),
             }
         )
     source = "lake" if rows else "none"

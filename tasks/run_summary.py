@@ -2,6 +2,8 @@
 
 `gold/_runs/<run_id>.json` keeps every run's summary next to the data it produced, so the
 dashboard's operations tab can show recent runs even when the Prefect API is not reachable.
+Each stage's row is filled from its `StageReport` (tasks/reports.py). No Prefect import: the
+dashboard reads the summaries through `read_run_summaries`.
 """
 
 from __future__ import annotations
@@ -9,12 +11,16 @@ from __future__ import annotations
 import json
 import resource
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
+from typing import Any
 
 from blocks.lake import Lake
+from tasks.reports import StageReport
 
-RUNS_PREFIX = "_runs"
+RUNS_PREFIX = "_runs"  # under the gold layer; blocks/audit_anchor.py reads it there too
+# The `RunSummary` fields a stage report may set through its `run_facts`.
+RUN_FACTS = ("sources", "quality", "spark_startup_seconds", "gold_version")
 
 
 @dataclass
@@ -27,6 +33,13 @@ class StageResult:
     seconds: float = 0.0
     peak_rss_mib: float = 0.0  # the process's peak RSS when the stage ended (monotonic)
     note: str = ""
+
+    @classmethod
+    def from_dict(cls, stored: dict[str, Any]) -> StageResult:
+        """A stage row read back from a stored summary (fields it lacks take their default)."""
+        names = {f.name for f in fields(cls)}
+        known = {name: value for name, value in stored.items() if name in names}
+        return cls(**{"stage": "", **known})
 
 
 @dataclass
@@ -48,6 +61,16 @@ class RunSummary:
 
     def stage(self, name: str) -> StageTimer:
         return StageTimer(self, StageResult(name))
+
+    def record(self, result: StageResult, report: StageReport) -> None:
+        """A stage's report into its row, the objects it wrote and the facts it adds."""
+        result.rows_in, result.rows_out = report.rows_in, report.rows_out
+        result.quarantined, result.note = report.quarantined, report.note
+        self.objects += report.objects
+        for name, value in report.run_facts.items():
+            if name not in RUN_FACTS:
+                raise ValueError(f"Stage {report.stage!r} reported an unknown run fact {name!r}.")
+            setattr(self, name, value)
 
     def finish(self, state: str) -> None:
         self.state = state
@@ -95,15 +118,19 @@ class RunSummary:
 
 
 class StageTimer:
-    """`with summary.stage("silver") as stage:` times a stage and records a failure."""
+    """`with summary.stage("silver") as stage: stage.record(report)` times a stage, records
+    its report, or its failure."""
 
     def __init__(self, summary: RunSummary, result: StageResult) -> None:
         self.summary, self.result = summary, result
 
-    def __enter__(self) -> StageResult:
+    def __enter__(self) -> StageTimer:
         self._started = time.perf_counter()
         self.summary.stages.append(self.result)
-        return self.result
+        return self
+
+    def record(self, report: StageReport) -> None:
+        self.summary.record(self.result, report)
 
     def __exit__(self, exc_type, exc, tb) -> None:
         self.result.seconds = time.perf_counter() - self._started
@@ -121,8 +148,17 @@ def write_run_summary(lake: Lake, summary: RunSummary) -> str:
     return lake.url("gold", key)
 
 
-def read_run_summaries(lake: Lake, limit: int = 10) -> list[dict]:
-    """The newest run summaries in the lake, newest first."""
-    keys = [k for k in lake.keys("gold", RUNS_PREFIX) if k.endswith(".json")]
-    summaries = [json.loads(lake.read_bytes("gold", k)) for k in keys]
-    return sorted(summaries, key=lambda s: s.get("started_at", ""), reverse=True)[:limit]
+def read_run_summaries(lake: Lake, limit: int = 10) -> list[dict[str, Any]]:
+    """The newest run summaries in `gold/_runs/`, newest first (unreadable files skipped)."""
+    summaries = []
+    for key in lake.keys("gold", RUNS_PREFIX):
+        if not key.endswith(".json"):
+            continue
+        try:
+            summary = json.loads(lake.read_bytes("gold", key))
+        except (ValueError, OSError):
+            continue
+        if isinstance(summary, dict):
+            summaries.append(summary)
+    summaries.sort(key=lambda s: str(s.get("started_at") or ""), reverse=True)
+    return summaries[:limit]

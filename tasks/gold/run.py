@@ -30,7 +30,7 @@ from blocks import audit
 from blocks.errors import ConfigurationError, InvalidSourceData, LakeError, QualityGateFailed
 from blocks.lake import Lake
 from blocks.settings import load_settings
-from spark.gold_job import GOLD_TABLES, run_gold
+from spark.gold_job import run_gold
 from spark.session import (
     S3AOptions,
     SparkMasterUnavailable,
@@ -39,12 +39,13 @@ from spark.session import (
     configure_s3a,
     warm_up,
 )
-from spark.silver import INPUTS as SILVER_DATASETS
 from spark.silver import MissingSilverDataset
 from tasks.gold import versions
+from tasks.reports import StageReport
 from tasks.runlog import run_logger
 from tasks.silver.olist import read_silver
-from validation.gold import SILVER_INPUTS, gold_gate
+from validation.catalog import GOLD_INPUTS, GOLD_POINTER, GOLD_TABLES, RECONCILED_INPUTS, silver_key
+from validation.gold import gold_gate
 
 _spark: SparkSession | None = None
 _spark_master: str | None = None
@@ -106,6 +107,22 @@ class GoldSummary:
     publish_seconds: float = 0.0
     report_markdown: str = ""
 
+    def stage_report(self) -> StageReport:
+        startup = round(self.session_seconds, 2)
+        return StageReport(
+            "gold",
+            rows_out=sum(self.rows.values()),
+            objects=list(self.objects),
+            run_facts={"spark_startup_seconds": startup},
+            payload={
+                "version": self.version,  # the gold version now current
+                "rows": self.rows,
+                "objects": self.objects,
+                "staging": self.staging,
+                "spark_startup_seconds": startup,
+            },
+        )
+
 
 @dataclass
 class _Workspace:
@@ -150,8 +167,8 @@ def _workspace(
     tmp.mkdir(parents=True, exist_ok=True, mode=0o700)
     stack.callback(shutil.rmtree, tmp, ignore_errors=True)
     log.info("Staging through %s because the S3A connector is not on the classpath.", tmp)
-    for name in SILVER_DATASETS:  # only what the job reads
-        if lake.exists("silver", f"{name}/data.parquet"):
+    for name in GOLD_INPUTS:  # only what the job reads
+        if lake.exists("silver", silver_key(name)):
             lake.fs.get(lake.path("silver", name) + "/", f"{tmp}/silver/{name}/", recursive=True)
     gold = tmp / "gold"
     return _Workspace(f"file://{tmp}/silver", f"file://{gold}", gold, staging_dir=str(tmp))
@@ -185,7 +202,7 @@ def _complete_version(lake: Lake, ws: _Workspace, run_id: str) -> None:
 
 
 def _gate(lake: Lake, gold: dict[str, pl.DataFrame], run_id: str) -> None:
-    silver = {name: read_silver(lake, name) for name in SILVER_INPUTS}
+    silver = {name: read_silver(lake, name) for name in RECONCILED_INPUTS}
     try:
         gold_gate(silver, gold)
     except QualityGateFailed as exc:
@@ -272,7 +289,7 @@ def run_gold_stage(lake: Lake, run_id: str, master: str | None = None) -> GoldSu
     summary.publish_seconds = time.perf_counter() - publishing
     summary.objects = [
         lake.url("gold", versions.version_key(run_id)),
-        lake.url("gold", versions.POINTER),
+        lake.url("gold", GOLD_POINTER),
     ]
     summary.rows = {table: frame.height for table, frame in gold.items()}
     summary.report_markdown = gold_report(summary)

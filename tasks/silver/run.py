@@ -11,14 +11,16 @@ from dataclasses import dataclass, field
 from blocks import audit
 from blocks.lake import Lake
 from blocks.settings import CofreSettings
+from tasks.memory import release_freed_memory
+from tasks.reports import StageReport
 from tasks.runlog import run_logger
 from tasks.silver.external import BUILDERS, build_source_silver
 from tasks.silver.masking import MaskingPolicy, get_policy, resolve_masking_key
 from tasks.silver.olist import OlistSilver, build_olist_silver, silver_parquet, write_silver_dataset
 from tasks.silver.quarantine import write_quarantine
+from validation.catalog import SALES_CONSOLIDATED as CONSOLIDATED
 from validation.gate import GateResult
 
-CONSOLIDATED = "sales_consolidated"
 ENCODE_THREADS = 2  # one per core: polars encodes each file with its own thread pool too
 
 
@@ -31,9 +33,29 @@ class SilverSummary:
     seconds: float = 0.0
     report_markdown: str = ""
 
+    def stage_report(self) -> StageReport:
+        """Rows in over the gated datasets (the consolidated sales table is derived from them),
+        rows out over every dataset written, the gate results as the run's `quality`."""
+        gated = {name: row for name, row in self.rows.items() if name != CONSOLIDATED}
+        return StageReport(
+            "silver",
+            rows_in=sum(row["rows_in"] for row in gated.values()),
+            rows_out=sum(row["rows_out"] for row in self.rows.values()),
+            quarantined=sum(row["quarantined"] for row in gated.values()),
+            objects=list(self.objects),
+            run_facts={"quality": self.rows},
+            payload={"rows": self.rows, "reconciliation": self.reconciliation},
+        )
+
 
 def run_silver(lake: Lake, settings: CofreSettings, run_id: str) -> SilverSummary:
     """Build every silver dataset (Olist and external sources); write only if all gates pass."""
+    summary = _build_and_write(lake, settings, run_id)
+    release_freed_memory()  # the frames are garbage now, and gold's JVM grows next
+    return summary
+
+
+def _build_and_write(lake: Lake, settings: CofreSettings, run_id: str) -> SilverSummary:
     started = time.perf_counter()
     log = run_logger(__name__)
     policy = get_policy(settings.masking_policy)

@@ -10,14 +10,16 @@ import csv
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from blocks.errors import InvalidSourceData
 from blocks.lake import Lake
 from blocks.settings import CofreSettings
 from tasks.bronze import BronzeLanding, land_bronze
 from tasks.runlog import run_logger
+from tasks.sources.olist.contract import OLIST_FILES, dataset_name
 from tasks.sources.olist.csv_records import BOM, split_records
-from tasks.sources.olist.synthetic import OLIST_FILES, generate_olist
+from tasks.sources.olist.synthetic import generate_olist
 
 log = logging.getLogger(__name__)
 SOURCE = "olist"
@@ -37,13 +39,6 @@ class OlistFile:
     dataset: str
     rows: int | None
     rows_note: str | None = None  # set when `rows` is an estimate (a quote breaks the file)
-
-
-def dataset_name(file_name: str) -> str:
-    """`olist_order_items_dataset.csv` -> `order_items`; translations -> `category_translation`."""
-    if file_name == "product_category_name_translation.csv":
-        return "category_translation"
-    return file_name.removeprefix("olist_").removesuffix("_dataset.csv")
 
 
 def check_olist_dir(directory: Path | str) -> list[OlistFile]:
@@ -233,3 +228,14 @@ def land_olist_file(lake: Lake, file: OlistFile, run_id: str) -> BronzeLanding:
     state = "landed" if landing.written else "already in bronze (same sha256), skipped"
     run_logger(__name__).info("%s: %s rows, %s", file.name, file.rows, state)
     return landing
+
+
+def olist_bronze_row(lake: Lake, landing: BronzeLanding) -> dict[str, Any]:
+    """The run-summary row of one landed Olist file."""
+    return {
+        "source": SOURCE,
+        "object": lake.url("bronze", landing.manifest.key),
+        "rows": landing.manifest.rows,
+        "bytes": landing.manifest.bytes,
+        "written": landing.written,
+    }
