@@ -22,6 +22,11 @@ os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
+# Prefect sets up logging when `prefect.main` is first imported (lazily, e.g. by the first
+# `from prefect import task`), replacing the root logger's handlers: pytest's log capture
+# (`caplog`) would vanish in whichever test came first. Import it before any test runs.
+import prefect.main  # noqa: F401
+
 
 def free_port() -> int:
     with socket.socket() as sock:
