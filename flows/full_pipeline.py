@@ -23,6 +23,7 @@ from prefect.settings import temporary_settings
 
 from blocks.errors import AuditIntegrityError, PipelineStageFailed
 from blocks.lake import Lake
+from blocks.prefect_home import where_to_see_run
 from blocks.settings import load_settings
 from flows.gold import gold
 from flows.ingestion import ingestion
@@ -30,7 +31,7 @@ from flows.options import PipelineOptions
 from flows.run_frame import close_run, cofre_run, run_cli, stage_frame
 from flows.silver import silver
 from flows.warehouse import warehouse
-from tasks.gold.run import warm_up_spark
+from tasks.gold.run import stop_spark, warm_up_spark
 from tasks.reports import StageReport
 from tasks.run_summary import RunSummary, write_run_summary
 from tasks.sources.external import format_source_summary
@@ -69,6 +70,7 @@ def full_pipeline(
         print(format_source_summary(summary.sources))
         _run_stage(summary, "silver", silver, options, frame.run_id)
         _run_stage(summary, "gold", gold, options, frame.run_id)
+        stop_spark()  # nothing after gold needs Spark: its JVM would sit idle beside the load
         _run_stage(summary, "warehouse", warehouse, options, frame.run_id)
     except Exception as exc:
         summary.finish("failed")
@@ -136,6 +138,7 @@ def _publish(lake: Lake, summary: RunSummary) -> None:
     create_markdown_artifact(f"# Lake objects written\n\n{listing}{suffix}", key="lake-objects")
     print(summary.to_markdown())
     print(f"Run summary: {write_run_summary(lake, summary)}")
+    print(where_to_see_run(summary.run_id))
 
 
 def main(argv: list[str] | None = None) -> None:

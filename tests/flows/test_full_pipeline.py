@@ -48,6 +48,10 @@ def test_flow_lands_nine_bronze_objects_with_manifests(prefect_api, cofre_home):
     # Every stage ran, and the warehouse holds exactly the source's items and payments.
     assert [s["stage"] for s in result["stages"]] == ["ingestion", "silver", "gold", "warehouse"]
     assert {s["status"] for s in result["stages"]} == {"completed"}
+    # Spark's JVM ended after gold: the warehouse load ran without it beside it.
+    from pyspark import SparkContext
+
+    assert SparkContext._gateway is None
     items = next(p for p in files if p.name == "olist_order_items_dataset.csv")
     payments = next(p for p in files if p.name == "olist_order_payments_dataset.csv")
     _assert_warehouse_matches(cofre_home / "warehouse.db", items, payments)
