@@ -1,5 +1,5 @@
 # The Cofre image: Python 3.11, Java 17 for Spark, the S3A connector matching pyspark's Hadoop.
-FROM python:3.11-slim-bookworm
+FROM python:3.11.11-slim-bookworm
 
 RUN apt-get update \
  && apt-get install -y --no-install-recommends openjdk-17-jre-headless procps curl \
@@ -33,6 +33,12 @@ for jar in glob.glob("/tmp/ivy/jars/*.jar"):
         shutil.copy(jar, target)
 PY
 RUN rm -rf /tmp/ivy
+
+# Run as an unprivileged user: the code and jars stay root-owned (read-only to it), and only
+# the Cofre home is its own. A new named volume mounted there takes this owner and mode.
+RUN useradd --system --uid 10001 --create-home --home-dir /home/cofre --shell /usr/sbin/nologin cofre \
+ && mkdir -p /var/lib/cofre && chown cofre:cofre /var/lib/cofre && chmod 0700 /var/lib/cofre
+USER cofre:cofre
 
 ENV COFRE_HOME=/var/lib/cofre DO_NOT_TRACK=1 PREFECT_SERVER_ANALYTICS_ENABLED=false
 CMD ["prefect", "worker", "start", "--pool", "cofre-local", "--type", "process"]

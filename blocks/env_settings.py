@@ -1,7 +1,8 @@
-"""Cofre's settings, read from CLI flags and `COFRE_*` environment variables only.
+"""Cofre's settings, read from CLI flags, `COFRE_*` environment variables and `./.env` only.
 
-`blocks/settings.py` builds `CofreSettings` on these fields, adding the saved `CofreConfig`
-block below the environment. This env-only form locates the keyring, the audit trail and the
+Precedence, highest first: flag > environment variable > `.env` in the working directory >
+embedded default. `blocks/settings.py` builds `CofreSettings` on these fields, adding the saved
+`CofreConfig` block below `.env`. This env-only form locates the keyring, the audit trail and the
 home (`COFRE_HOME`, `COFRE_KEYRING_FILE`, `COFRE_FERNET_KEYS`, `COFRE_AUDIT_KEY`,
 `COFRE_AUDIT_DIR`), which check that block's seal: the keyring, the audit trail and the config
 block import this module, never `blocks.settings`, so the check cannot recurse.
@@ -9,20 +10,37 @@ block import this module, never `blocks.settings`, so the check cannot recurse.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings.exceptions import SettingsError
+
+from blocks.errors import ConfigurationError
+from blocks.redaction import redact
 
 SourceMode = Literal["live", "snapshot", "auto"]
 
 
 class EnvOnlySettings(BaseSettings):
-    """Every knob Cofre reads, with its embedded default, from flags and `COFRE_*` only."""
+    """Every knob Cofre reads, with its embedded default, from flags, `COFRE_*` and `.env`.
 
-    model_config = SettingsConfigDict(env_prefix="COFRE_", extra="ignore")
+    Raises `ConfigurationError` naming the `COFRE_*` variable when a value is malformed.
+    """
+
+    # `extra="ignore"` also drops the `.env` lines that are not Cofre's (compose's POSTGRES_*).
+    model_config = SettingsConfigDict(
+        env_prefix="COFRE_", extra="ignore", env_file=".env", env_file_encoding="utf-8"
+    )
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except (ValidationError, SettingsError) as exc:
+            raise ConfigurationError(_describe_invalid(exc, type(self))) from None
 
     home: Path = Field(Path("data"), description="Holds the embedded lake, warehouse, audit.")
     lake_url: str | None = Field(
@@ -131,4 +149,24 @@ class EnvOnlySettings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings)
+        return (init_settings, env_settings, dotenv_settings)
+
+
+def _describe_invalid(exc: ValidationError | SettingsError, cls: type[BaseSettings]) -> str:
+    """One line naming each bad variable, without a secret field's value."""
+    if isinstance(exc, SettingsError):  # a list field's value that is not JSON
+        found = re.search(r'field "(\w+)"', str(exc))
+        problems = [f"COFRE_{found.group(1).upper() if found else '?'}: not valid JSON"]
+    else:
+        problems = []
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else "?"
+            info = cls.model_fields.get(field)
+            shown = ""
+            if info is not None and info.annotation not in (SecretStr, SecretStr | None):
+                shown = f" (got {redact(repr(error.get('input')))[:80]})"
+            problems.append(f"COFRE_{field.upper()}{shown}: {error['msg']}")
+    return (
+        f"invalid setting {'; '.join(problems)}. Fix the CLI flag, the environment variable "
+        "or its line in ./.env (or the saved config block)."
+    )

@@ -1,7 +1,8 @@
 """One settings object for the whole project.
 
 Precedence, highest first: CLI flag (passed as keyword arguments) > `COFRE_*` environment
-variable > the saved `CofreConfig` block named by `COFRE_CONFIG_BLOCK` > embedded default.
+variable > `.env` in the working directory > the saved `CofreConfig` block named by
+`COFRE_CONFIG_BLOCK` (read from the environment only) > embedded default.
 Nothing here touches the network unless `COFRE_CONFIG_BLOCK` names a block to load.
 """
 
@@ -19,7 +20,8 @@ __all__ = ["LAYERS", "CofreSettings", "EnvOnlySettings", "SourceMode", "load_set
 
 
 class CofreSettings(EnvOnlySettings):
-    """Every knob Cofre reads: flags > `COFRE_*` > the saved `CofreConfig` block > default."""
+    """Every knob Cofre reads: flags > `COFRE_*` > `.env` > the saved `CofreConfig` block >
+    default."""
 
     @classmethod
     def settings_customise_sources(
@@ -30,7 +32,7 @@ class CofreSettings(EnvOnlySettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, SavedBlockSource(settings_cls))
+        return (init_settings, env_settings, dotenv_settings, SavedBlockSource(settings_cls))
 
 
 class SavedBlockSource(PydanticBaseSettingsSource):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import tomllib
 from pathlib import Path
 
 import yaml
@@ -53,3 +54,50 @@ def test_example_env_holds_placeholders_only_and_env_is_ignored():
         looks_placeholder = bool(re.search(r"change-me|REPLACE_WITH", value))
         assert looks_placeholder or name in {"POSTGRES_USER", "POSTGRES_DB", "MINIO_BUCKET"}, name
     assert ".env" in (ROOT / ".gitignore").read_text().splitlines()
+
+
+def _raw_compose() -> dict:
+    return yaml.safe_load((ROOT / "compose.yaml").read_text())
+
+
+def _dockerfile_instructions() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) in order; continuation lines joined, heredoc bodies skipped."""
+    text = re.sub(
+        r"<<(\w+)\n.*?\n\1\n", "<<heredoc\n", (ROOT / "Dockerfile").read_text(), flags=re.S
+    )
+    joined = re.sub(r"\\\n", " ", text)
+    return [
+        (line.split(None, 1)[0].upper(), line.split(None, 1)[1] if " " in line else "")
+        for line in (raw.strip() for raw in joined.splitlines())
+        if line and not line.startswith("#")
+    ]
+
+
+def test_cofre_setup_keeps_its_audit_records_in_the_shared_home():
+    services = _raw_compose()["services"]
+    home = services["cofre-setup"]["environment"]["COFRE_HOME"]
+    for name in ("cofre-setup", "prefect-worker", "dashboard"):
+        assert f"cofre-home:{home}" in services[name].get("volumes", []), name
+
+
+def test_every_image_tag_is_pinned():
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    images = {name: s["image"] for name, s in _raw_compose()["services"].items() if "image" in s}
+    images |= {f"Dockerfile FROM {a}": a for op, a in _dockerfile_instructions() if op == "FROM"}
+    assert len(images) >= 8
+    for where, image in images.items():
+        name, _, tag = image.rpartition(":")
+        assert name and "/" not in tag, f"{where}: {image} has no tag"
+        assert re.match(r"(\d+\.\d+|RELEASE\.\d{4}-)", tag), f"{where}: {image} is not pinned"
+        if name == "cofre":
+            assert tag == version, f"{where}: the cofre image tag follows pyproject ({version})"
+
+
+def test_cofre_image_runs_as_a_non_root_user():
+    instructions = _dockerfile_instructions()
+    users = [i for i, (op, _) in enumerate(instructions) if op == "USER"]
+    assert users, "the Dockerfile sets no USER: the image would run as root"
+    user = instructions[users[-1]][1].split(":")[0].strip()
+    assert user not in {"root", "0"}, user
+    last_run = max(i for i, (op, _) in enumerate(instructions) if op == "RUN")
+    assert users[-1] > last_run, "USER must come after the install steps"
