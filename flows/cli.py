@@ -20,6 +20,7 @@ from flows.cli_gold import gold_app
 from flows.cli_keys import keys_app
 from flows.cli_olist import olist_app
 from flows.cli_secrets import secrets_app
+from flows.cli_ui import ui_command
 
 
 class CofreGroup(TyperGroup):
@@ -33,11 +34,23 @@ class CofreGroup(TyperGroup):
 app = typer.Typer(help="Cofre's operational commands.", no_args_is_help=True, cls=CofreGroup)
 
 
+def cofre_version() -> str:
+    """The installed distribution's version, else pyproject.toml's (a source checkout)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("cofre")
+    except PackageNotFoundError:
+        import tomllib
+        from pathlib import Path
+
+        pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
+        return tomllib.loads(pyproject.read_text())["project"]["version"]
+
+
 def _print_version(asked: bool) -> None:
     if asked:
-        from importlib.metadata import version
-
-        typer.echo(f"cofre {version('cofre')}")
+        typer.echo(f"cofre {cofre_version()}")
         raise typer.Exit()
 
 
@@ -56,6 +69,7 @@ app.add_typer(secrets_app, name="secrets")
 app.add_typer(audit_app, name="audit")
 app.add_typer(gold_app, name="gold")
 app.add_typer(config_app, name="config")
+app.command("ui")(ui_command)
 
 
 if __name__ == "__main__":  # last, after every command group is registered

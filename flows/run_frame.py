@@ -28,6 +28,7 @@ from blocks.errors import AuditIntegrityError
 from blocks.home_lock import apply_umask, hold_home, is_held, uses_s3
 from blocks.lake import Lake
 from blocks.parameter_guard import refuse_secret_parameters
+from blocks.prefect_home import where_to_see_run
 from blocks.settings import CofreSettings, load_settings
 from flows.options import OPTION_NAMES, PipelineOptions, add_arguments
 from tasks.runlog import current_run_id, exit_on_cofre_error, run_logger
@@ -63,6 +64,9 @@ def cofre_run(fn: F | None = None, *, closes_itself: bool = False) -> Any:
                 if not closes_itself:
                     _close_failed_run(lake, run_id, command)
                 raise
+            finally:
+                if not closes_itself:  # the full pipeline says it after its summary
+                    print(where_to_see_run(_flow_run_id()))
             if not closes_itself:
                 close_run(lake, run_id, "completed", details={"flow": command})
             return result
