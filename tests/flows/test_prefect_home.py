@@ -65,6 +65,8 @@ def probe(tmp_path: Path, first_import: str, **extra: str) -> tuple[Path, float]
         "import flows",
         "from flows.cli import app",  # what the `cofre` console script runs
         "import flows.full_pipeline",  # what `python -m flows.full_pipeline` imports first
+        # what `panel serve panel_dashboard/app.py` imports first
+        "import panel; import blocks.settings; import panel_dashboard",
     ],
 )
 def test_every_entry_point_uses_the_cofre_prefect_home(tmp_path, first_import):
