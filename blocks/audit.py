@@ -30,6 +30,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from blocks import events
 from blocks.audit_actor import current_actor
 from blocks.audit_file import (
     LOCK_FILE,
@@ -169,12 +170,16 @@ def record(
     an unmasked secret or key material (the value is never echoed) or are not plain JSON;
     AuditIntegrityError when the trail's last line is incomplete; KeyringError from the keyring.
     Creates the keyring on first use (never in a home used before: KeyringError), and the trail
-    (0600, directory 0700) if missing.
+    (0600, directory 0700) if missing. SECURITY_INCIDENT and SOURCE_FALLBACK records are also
+    sent as Prefect events (blocks/events.py), when there is a Prefect API to send them to.
     """
     # The trail's place and key are env-only settings: the saved config block may not move them.
     settings = settings or EnvOnlySettings()
     trail = _trail(_audit_dir(settings), ensure_keyring(settings).audit_key)
-    return trail.append(action, target, details=details, outcome=outcome, compliance=compliance)
+    written = trail.append(action, target, details=details, outcome=outcome, compliance=compliance)
+    # The one place incidents and fallbacks become Prefect events, whoever recorded them.
+    events.audit_recorded(written, settings.home)
+    return written
 
 
 def hmac_identifier(value: str, settings: EnvOnlySettings | None = None) -> str:

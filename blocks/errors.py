@@ -6,6 +6,7 @@ Every error a user can meet is a `CofreError` whose message says what went wrong
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -57,7 +58,15 @@ class AuditIntegrityError(CofreError):
 
 
 class QualityGateFailed(CofreError):
-    """A dataset failed its quality gate."""
+    """A dataset failed its quality gate; `dataset` names it (None: more than one, or gold's
+    whole gate)."""
+
+    def __init__(self, message: str, dataset: str | None = None) -> None:
+        super().__init__(message)
+        self.dataset = dataset
+
+    def __reduce__(self):  # keep `dataset` when Prefect pickles the exception
+        return type(self), (str(self), self.dataset)
 
 
 class SourceUnavailable(CofreError):
@@ -87,6 +96,16 @@ class WarehouseBusy(CofreError):
     back and nothing changed; the warehouse task retries it."""
 
 
+class StageTimedOut(CofreError, TimeoutError):
+    """A stage's task ran past its time limit (`COFRE_GOLD_TIMEOUT_SECONDS`,
+    `COFRE_WAREHOUSE_TIMEOUT_SECONDS`); its Spark jobs were cancelled, nothing was published.
+    A `TimeoutError` too, so Prefect records the task run as `TimedOut`."""
+
+
+class WarehouseUnreachable(CofreError):
+    """The warehouse's server refused or dropped the connection, or rejected its login."""
+
+
 class PipelineStageFailed(CofreError):
     """A stage of the full pipeline failed; the message names the stage and the cause."""
 
@@ -96,15 +115,45 @@ class HomeBusy(CofreError):
     run lost its S3 lease to another; the message names the holder and what to do."""
 
 
+DEBUG_VARIABLE = "COFRE_DEBUG"  # set by --debug; read from the environment only, so the
+# failure path never depends on settings that may be the very thing that failed
+
+
+def debug_requested() -> bool:
+    """True under `--debug` (or COFRE_DEBUG=1): failures show their full traceback."""
+    return os.environ.get(DEBUG_VARIABLE, "").lower() in ("1", "true", "yes")
+
+
+def request_debug() -> None:
+    """What `--debug` does: this process and the ones it starts show tracebacks."""
+    os.environ[DEBUG_VARIABLE] = "1"
+
+
 @contextmanager
 def stop_on_cofre_error() -> Iterator[None]:
-    """For entry points (the `cofre` CLI, `python -m flows.*`): a `CofreError` ends the
-    process with one line, `Cofre stopped: <type>: <message>`, and exit code 1.
+    """For entry points (the `cofre` CLI, `python -m flows.*`): a failure ends the process
+    with one line, `Cofre stopped: <type>: <message>`, and exit code 1.
 
-    The message already says where and what to do next; a traceback would bury it.
+    A `CofreError`'s message already says where and what to do next; a traceback would bury
+    it. Any other exception is unexpected: its line says so and how to see the traceback.
+    Under `--debug` every failure is re-raised with its traceback.
     """
     try:
         yield
     except CofreError as exc:
+        if debug_requested():
+            raise
         print(f"\nCofre stopped: {type(exc).__name__}: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
+    except Exception as exc:  # the entry point's last word on any failure
+        if debug_requested() or hasattr(exc, "exit_code"):
+            raise  # click/typer's Exit and Abort carry their own exit code
+        from blocks.redaction import redact  # a driver's message may quote a URL or a DSN
+
+        first = redact(str(exc).splitlines()[0]) if str(exc).strip() else "(no message)"
+        print(
+            f"\nCofre stopped: {type(exc).__name__}: {first} (unexpected: rerun with --debug "
+            "for the traceback)",
+            file=sys.stderr,
+        )
         raise SystemExit(1) from None

@@ -13,8 +13,9 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from blocks.errors import stop_on_cofre_error
+from blocks.errors import request_debug, stop_on_cofre_error
 from flows.cli_audit import audit_app
+from flows.cli_automations import automations_app
 from flows.cli_config import config_app
 from flows.cli_gold import gold_app
 from flows.cli_keys import keys_app
@@ -59,8 +60,13 @@ def _cofre(
     version: bool = typer.Option(
         False, "--version", callback=_print_version, is_eager=True, help="Print the version."
     ),
+    debug: bool = typer.Option(
+        False, "--debug", help="On failure, show the full traceback (COFRE_DEBUG=1)."
+    ),
 ) -> None:
     """Cofre's operational commands."""
+    if debug:
+        request_debug()
 
 
 app.add_typer(olist_app, name="olist")
@@ -69,6 +75,7 @@ app.add_typer(secrets_app, name="secrets")
 app.add_typer(audit_app, name="audit")
 app.add_typer(gold_app, name="gold")
 app.add_typer(config_app, name="config")
+app.add_typer(automations_app, name="automations")
 app.command("ui")(ui_command)
 
 

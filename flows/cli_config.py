@@ -9,6 +9,14 @@ config_app = typer.Typer(
 )
 
 
+@config_app.callback()
+def _needs_the_prefect_api() -> None:
+    """Blocks live in Prefect: a configured API that does not answer is said in one line."""
+    from flows.preflight import check_prefect_api
+
+    check_prefect_api()
+
+
 @config_app.command("set")
 def config_set(
     name: str = typer.Argument(..., help="Config block name (what COFRE_CONFIG_BLOCK names)"),

@@ -17,10 +17,19 @@ def olist_synth(
     seed: int = typer.Option(42, "--seed", help="Random seed; same seed, same bytes."),
 ) -> None:
     """Write a synthetic, Olist-shaped dataset (the 9 CSVs with the real headers)."""
+    from blocks.errors import ConfigurationError
+    from flows.preflight import check_creatable
     from tasks.sources.olist.synthetic import generate_olist
 
+    check_creatable(out, "output directory")
     started = time.perf_counter()
-    files = generate_olist(out, orders=orders, seed=seed)
+    try:
+        files = generate_olist(out, orders=orders, seed=seed)
+    except OSError as exc:  # a full disk, a read-only mount: what the check above cannot see
+        raise ConfigurationError(
+            f"Cannot write the synthetic Olist set to {out}: {exc.strerror or exc}. Pass --out "
+            "a directory you can write to."
+        ) from None
     elapsed = time.perf_counter() - started
     for path in sorted(files.values()):
         typer.echo(f"{path}  ({path.stat().st_size:,} bytes)")

@@ -8,6 +8,14 @@ secrets_app = typer.Typer(help="Encrypted credential blocks.", no_args_is_help=T
 KINDS_HELP = "s3 | postgres | api-key | masking-key"
 
 
+@secrets_app.callback()
+def _needs_the_prefect_api() -> None:
+    """Blocks live in Prefect: a configured API that does not answer is said in one line."""
+    from flows.preflight import check_prefect_api
+
+    check_prefect_api()
+
+
 @secrets_app.command("set")
 def secrets_set(
     kind: str = typer.Argument(..., help=KINDS_HELP),

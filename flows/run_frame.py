@@ -24,13 +24,14 @@ from typing import Any, TypeVar
 
 from blocks import audit
 from blocks.audit_anchor import anchor_audit_head
-from blocks.errors import AuditIntegrityError
+from blocks.errors import AuditIntegrityError, request_debug
 from blocks.home_lock import apply_umask, hold_home, is_held, uses_s3
 from blocks.lake import Lake
 from blocks.parameter_guard import refuse_secret_parameters
 from blocks.prefect_home import where_to_see_run
 from blocks.settings import CofreSettings, load_settings
 from flows.options import OPTION_NAMES, PipelineOptions, add_arguments
+from flows.preflight import check_before_start
 from tasks.runlog import current_run_id, exit_on_cofre_error, run_logger
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -110,11 +111,21 @@ def run_cli(
     add_arguments(parser, stage)
     if extra_arguments is not None:
         extra_arguments(parser)
+    parser.add_argument(
+        "--debug", action="store_true", help="on failure, show the full traceback (COFRE_DEBUG=1)"
+    )
     args = parser.parse_args(argv)
+    if args.debug:
+        request_debug()
     options = PipelineOptions.from_args(args)
-    extras = {name: value for name, value in vars(args).items() if name not in OPTION_NAMES}
+    extras = {
+        name: value
+        for name, value in vars(args).items()
+        if name not in OPTION_NAMES and name != "debug"
+    }
     with exit_on_cofre_error():
         prepare_cli_run(args)
+        check_before_start(options, stage)  # before Prefect's API or Spark's JVM starts
         if before_run is not None:
             before_run(options)
         flow_fn(**options.for_stage(stage), **extras)

@@ -53,20 +53,23 @@ def current_run_id() -> str:
 
 @contextmanager
 def exit_on_cofre_error() -> Iterator[None]:
-    """For CLI entry points: a `CofreError` ends the process with its message, exit code 1.
+    """For CLI entry points: a failure ends the process with one line, exit code 1.
 
-    The full traceback stays in the Prefect run logs; the terminal gets what to do.
+    The full traceback stays in the Prefect run logs; the terminal gets what to do, and the
+    tracebacks only under `--debug` (`blocks.errors.debug_requested`).
     """
-    from blocks.errors import stop_on_cofre_error
+    from blocks.errors import debug_requested, stop_on_cofre_error
 
-    _quiet_cofre_tracebacks_on_console()
+    if not debug_requested():
+        quiet_tracebacks_on_console()
     with stop_on_cofre_error():
         yield
 
 
 class _DropCofreTracebacks(logging.Filter):
     """On the terminal only: Prefect's "Encountered exception" record for a `CofreError`
-    (its traceback) is dropped; the API handler still sends it to the run's logs."""
+    is dropped (the closing `Cofre stopped:` line says it once); the API handler still sends
+    it to the run's logs."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         from blocks.errors import CofreError
@@ -74,9 +77,29 @@ class _DropCofreTracebacks(logging.Filter):
         return not (record.exc_info and isinstance(record.exc_info[1], CofreError))
 
 
-def _quiet_cofre_tracebacks_on_console() -> None:
-    for handler in logging.getLogger().handlers:  # Prefect's console handler sits on root
-        if isinstance(handler, logging.StreamHandler) and not any(
-            isinstance(f, _DropCofreTracebacks) for f in handler.filters
-        ):
+class _WithoutTraceback(logging.Formatter):
+    """The console's own formatter, minus the traceback of any record that carries one:
+    a failed task's line stays, its 50-line trace goes to the run's logs only."""
+
+    def __init__(self, inner: logging.Formatter) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def format(self, record: logging.LogRecord) -> str:
+        saved = record.exc_info, record.exc_text, record.stack_info
+        record.exc_info = record.exc_text = record.stack_info = None
+        try:
+            return self.inner.format(record)
+        finally:  # the other handlers (the API's) still see the whole record
+            record.exc_info, record.exc_text, record.stack_info = saved
+
+
+def quiet_tracebacks_on_console() -> None:
+    """Install both on the console handlers (Prefect's sits on the root logger)."""
+    for handler in logging.getLogger().handlers:
+        if not isinstance(handler, logging.StreamHandler):
+            continue
+        if not any(isinstance(f, _DropCofreTracebacks) for f in handler.filters):
             handler.addFilter(_DropCofreTracebacks())
+        if not isinstance(handler.formatter, _WithoutTraceback):
+            handler.setFormatter(_WithoutTraceback(handler.formatter or logging.Formatter()))

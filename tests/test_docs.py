@@ -52,6 +52,12 @@ COVERED = {
     "python -m flows.silver && python -m flows.gold && python -m flows.warehouse": "tests/flows/test_full_pipeline.py (the same stages in order)",
     "cofre secrets set api-key openweather": RUN_HERE,
     "cofre secrets list": RUN_HERE,
+    "COFRE_ALERT_WEBHOOK_URL='https://hooks.example.com/T0KEN' cofre automations install": (
+        "tests/integration/test_deployments.py (--webhook-url, the same option)"
+    ),
+    "cofre automations install --block slack-webhook/ops": "tests/integration/test_alerts.py",
+    "cofre automations list": "tests/integration/test_alerts.py",
+    "cofre automations remove": "tests/integration/test_alerts.py (remove_automations)",
     "cofre keys rotate && cofre keys retire": RUN_HERE,
     "cofre audit verify": RUN_HERE,
     "python -m benchmarks.pipeline_benchmark": "tests/test_benchmarks.py (its measuring and summarising; the full run takes ~20 min and its figures are in docs/performance.md)",

@@ -74,7 +74,7 @@ def pandera_failures(frame: pl.DataFrame, schema: pa.DataFrameSchema) -> pl.Data
     except SchemaErrors as errors:
         cases = errors.failure_cases
     except SchemaError as error:  # non-lazy path (should not happen with lazy=True)
-        raise QualityGateFailed(f"{schema.name}: {error}") from None
+        raise QualityGateFailed(f"{schema.name}: {error}", schema.name) from None
     dataset_level = cases.filter(pl.col("index").is_null())
     if dataset_level.height:
         problems = [
@@ -87,7 +87,8 @@ def pandera_failures(frame: pl.DataFrame, schema: pa.DataFrameSchema) -> pl.Data
         ]
         raise QualityGateFailed(
             "Dataset-level quality failures (fix the source or the schema, then re-run):\n  - "
-            + "\n  - ".join(problems)
+            + "\n  - ".join(problems),
+            schema.name,
         )
     rows = frame.select(pl.col(ROW).cast(pl.Int64)).with_row_index("index")
     return (
@@ -136,5 +137,6 @@ def check_share(result: GateResult, max_share: float) -> None:
             f"{result.dataset}: {result.quarantined_rows:,} of {result.rows_in:,} rows "
             f"({share:.1%}) failed row checks, above the {max_share:.1%} threshold. "
             f"Failures: {result.failure_counts()}. Inspect the quarantine, fix the source, "
-            "or raise --max-quarantine-share if this is expected."
+            "or raise --max-quarantine-share if this is expected.",
+            result.dataset,
         )

@@ -15,8 +15,11 @@ from datetime import date, datetime
 
 from sqlalchemy import Engine, MetaData, Table, create_engine, event, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
+from blocks.errors import WarehouseUnreachable
 from blocks.parameter_guard import refuse_password_in_url
+from blocks.redaction import redact
 from blocks.settings import CofreSettings
 
 
@@ -65,16 +68,38 @@ def connect_warehouse(settings: CofreSettings, url: str | None = None) -> Wareho
             parsed = parsed.set(drivername="postgresql+psycopg")
         if parsed.drivername.startswith("sqlite"):
             return Warehouse(_sqlite_engine(parsed.render_as_string()), str(parsed))
-        return Warehouse(create_engine(parsed), parsed.render_as_string(hide_password=True))
+        return _reachable(
+            Warehouse(create_engine(parsed), parsed.render_as_string(hide_password=True)),
+            "the URL (--warehouse or COFRE_WAREHOUSE_URL)",
+        )
     if settings.warehouse_block:
         from blocks.credentials import PostgresCredentials
 
         block = PostgresCredentials.require(settings.warehouse_block)
         engine = block.sqlalchemy_connector().get_engine()
-        return Warehouse(engine, f"{block.safe_url()} (block {block.label})")
+        return _reachable(
+            Warehouse(engine, f"{block.safe_url()} (block {block.label})"),
+            f"the block {settings.warehouse_block!r} (COFRE_WAREHOUSE_BLOCK)",
+        )
     path = (settings.home / "warehouse.db").resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
     return Warehouse(_sqlite_engine(f"sqlite:///{path}"), f"sqlite:///{path}")
+
+
+def _reachable(warehouse: Warehouse, configured_by: str) -> Warehouse:
+    """Connect once now, so a server that is down or a rejected login is one clear error
+    before any table is touched, not a driver traceback in the middle of a load."""
+    try:
+        with warehouse.engine.connect():
+            pass
+    except OperationalError as exc:
+        warehouse.dispose()
+        cause = redact(str(exc.orig or exc).strip().splitlines()[0])
+        raise WarehouseUnreachable(
+            f"Cannot connect to the warehouse {warehouse.description}: {cause}. Check that "
+            f"PostgreSQL is running and accepts this login, or fix {configured_by}."
+        ) from None
+    return warehouse
 
 
 def _canonical(value) -> str:

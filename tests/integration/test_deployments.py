@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import httpx
 import pytest
 
+from blocks import events
+from tests.alerting import WebhookReceiver, stored_events
 from tests.services import start_prefect_server, start_worker, stop_process_group
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -79,3 +82,62 @@ def test_full_pipeline_deployment_runs_to_completion_on_the_worker(stack):
     manifests = list((stack["home"] / "lake" / "bronze" / "olist").rglob("_manifest.json"))
     assert len(manifests) == 9
     assert json.loads(manifests[0].read_text())["run_id"] == pipeline["id"]
+    # Its completion is a Cofre event with the summary's figures, about the flow run.
+    [completed] = [
+        e
+        for e in stored_events(
+            stack["server"].url,
+            events.RUN_COMPLETED,
+            lambda e: e["payload"]["run_id"] == pipeline["id"],
+        )
+        if e["payload"]["run_id"] == pipeline["id"]
+    ]
+    figures = completed["payload"]
+    assert figures["gold_version"] == pipeline["id"] and figures["state"] == "completed"
+    assert [row["stage"] for row in figures["stages"]] == [
+        "ingestion", "silver", "gold", "warehouse"
+    ]  # fmt: skip
+    related = {r["prefect.resource.id"] for r in completed["related"]}
+    assert f"prefect.flow-run.{pipeline['id']}" in related
+
+
+def test_a_failed_gate_in_a_deployment_run_notifies_through_an_automation(stack, monkeypatch):
+    """`cofre automations install` on the server; the silver deployment on bronze whose
+    geolocation file has one row outside Brazil, with no quarantine allowed: the gate fails and
+    the webhook hears of it (the gate's automation) and of the failed run (the run's)."""
+    from blocks.lake import Lake
+    from blocks.settings import load_settings
+    from tasks.sources.olist.ingest import check_olist_dir, land_olist_file
+    from tasks.sources.olist.synthetic import generate_olist
+
+    monkeypatch.setenv("COFRE_HOME", str(stack["home"]))  # this test's bronze, in the stack's home
+    olist = stack["home"].parent / "olist-alerts"
+    generate_olist(olist, orders=60, seed=5)
+    lake = Lake.from_settings(load_settings())
+    for file in check_olist_dir(olist):
+        land_olist_file(lake, file, "alerts-bronze")
+    with WebhookReceiver() as receiver:
+        token = "hook-TOKEN-2b77e1"
+        installed = subprocess.run(
+            [sys.executable, "-m", "flows.cli", "automations", "install",
+             "--webhook-url", receiver.url(f"/hook/{token}")],
+            cwd=ROOT, env=stack["env"], capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert installed.returncode == 0, installed.stdout + installed.stderr
+        assert "created  cofre-quality-gate-failed" in installed.stdout
+        assert token not in installed.stdout + installed.stderr
+        run = _cli(
+            stack["env"], "deployment", "run", "silver/silver",
+            "--param", "max_quarantine_share=0", "--watch", "--watch-timeout", "600",
+        )  # fmt: skip
+        runs = _api(stack, "POST", "/flow_runs/filter")
+        silver = next(r for r in runs if r["deployment_id"] and r["name"] in run.stdout)
+        assert silver["state_type"] == "FAILED", run.stdout[-3000:] + run.stderr[-3000:]
+        gate = receiver.wait_for(lambda r: "quality gate failed" in r["json"]["subject"])
+        assert gate["path"] == f"/hook/{token}"
+        assert gate["json"]["subject"] == "Cofre: quality gate failed: silver geolocation"
+        assert "geolocation: 1 of " in gate["json"]["body"]
+        assert f"Flow run: {silver['name']} ({silver['id']})" in gate["json"]["body"]
+        failed = receiver.wait_for(lambda r: silver["name"] in r["json"]["subject"]
+                                   and "gate" not in r["json"]["subject"])  # fmt: skip
+        assert failed["json"]["subject"] == f"Cofre: silver run {silver['name']} Failed"

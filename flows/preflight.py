@@ -1,0 +1,228 @@
+"""What every `python -m flows.*` checks before Prefect's API or Spark's JVM starts.
+
+A mistake in a flag, a `COFRE_*` variable or `./.env` should cost a second, not the 10-20 s
+of a temporary Prefect API, a JVM and a lake lock, and should end in one `Cofre stopped:`
+line naming the flag or variable. Checked here, in order:
+
+- the settings themselves (a malformed `COFRE_*` is named by `EnvOnlySettings`);
+- the Prefect API, when one is configured (`PREFECT_API_URL`): it answers `/health`;
+- the lake: an S3 URL names a bucket and credentials can be found (a block name, or the AWS
+  chain: env, profile, instance role); a local lake's directory can be created;
+- the Olist directory, when one is given: it holds the 9 CSVs, none empty, with every column;
+- the warehouse URL: a supported dialect, no password in it, PostgreSQL's port answers;
+- the Spark master, when it is a `spark://` URL: its port answers;
+- the credentials blocks named (`COFRE_S3_CREDENTIALS_BLOCK`, `COFRE_WAREHOUSE_BLOCK`) exist.
+  Only this last check needs Prefect: it runs when a block is named, after the checks above.
+
+Values that come from a saved `CofreConfig` block (`COFRE_CONFIG_BLOCK`) are checked the
+same way; reading that block is the one reason the settings themselves need Prefect here.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from blocks.errors import ConfigurationError, SecretNotFound
+from blocks.home_lock import uses_s3
+from blocks.parameter_guard import refuse_password_in_url
+from blocks.prefect_home import server_configured
+from blocks.settings import CofreSettings
+from flows.options import PipelineOptions
+
+CONNECT_TIMEOUT_SECONDS = 3.0
+WAREHOUSE_DIALECTS = ("sqlite", "postgresql", "postgres")
+
+
+def check_before_start(options: PipelineOptions, stage: str) -> CofreSettings:
+    """Run every check that applies to `stage`'s options; return the settings checked.
+    Raises a `CofreError` naming the flag or variable to fix."""
+    settings = options.settings()  # a malformed COFRE_* variable is named here
+    check_prefect_api()
+    if stage in ("ingestion", "silver", "gold", "warehouse", "lifecycle", "full_pipeline"):
+        check_lake(settings)
+    if (
+        stage in ("ingestion", "full_pipeline")
+        and settings.olist_dir
+        and not (options.synthetic_orders)
+    ):
+        check_olist_files(Path(settings.olist_dir))
+    if stage in ("warehouse", "full_pipeline"):
+        check_warehouse_url(settings)
+    if stage in ("gold", "full_pipeline"):
+        check_spark_master(settings.spark_master)
+    check_named_blocks(settings, stage)
+    return settings
+
+
+def check_prefect_api() -> None:
+    """A configured Prefect API must answer, or every later step fails with a long trace."""
+    if not server_configured():
+        return
+    from prefect.settings import PREFECT_API_URL
+
+    url = (PREFECT_API_URL.value() or "").rstrip("/")
+    if not url:
+        return
+    import httpx
+
+    try:
+        answer = httpx.get(f"{url}/health", timeout=CONNECT_TIMEOUT_SECONDS * 2)
+        problem = None if answer.status_code == 200 else f"HTTP {answer.status_code}"
+    except httpx.HTTPError as exc:
+        problem = _short(exc) or type(exc).__name__
+    if problem:
+        raise ConfigurationError(
+            f"The Prefect API at {url} is unreachable ({problem}). Start it (`prefect server "
+            "start`), fix PREFECT_API_URL, or unset it to let Cofre run its own temporary API "
+            "under $COFRE_HOME/prefect."
+        )
+
+
+def check_lake(settings: CofreSettings) -> None:
+    """The lake URL's form, and what the lake needs before anything is written to it."""
+    url = settings.resolved_lake_url
+    if uses_s3(settings):
+        if not settings.lake_buckets and not url.removeprefix("s3://").strip("/"):
+            raise ConfigurationError(
+                f"Lake URL {url!r} names no bucket: use --lake s3://bucket[/prefix] "
+                "(or COFRE_LAKE_URL)."
+            )
+        _check_s3_credentials(settings, url)
+        return
+    if "://" in url and not url.startswith("file://"):
+        raise ConfigurationError(
+            f"Lake URL {url!r} is neither a directory nor s3://bucket[/prefix]: fix --lake "
+            "(or COFRE_LAKE_URL)."
+        )
+    check_creatable(Path(url.removeprefix("file://")).expanduser(), "lake directory")
+
+
+def _check_s3_credentials(settings: CofreSettings, url: str) -> None:
+    if settings.s3_credentials_block:
+        return  # its existence is checked with the other blocks
+    import botocore.session
+
+    if botocore.session.get_session().get_credentials() is None:
+        raise ConfigurationError(
+            f"The S3 lake {url} needs credentials and none were found. Save them with "
+            "`cofre secrets set s3 NAME` and set COFRE_S3_CREDENTIALS_BLOCK=NAME, or provide "
+            "AWS credentials (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or an AWS profile)."
+        )
+
+
+def check_creatable(path: Path, what: str) -> None:
+    """`path` exists as a writable directory, or its nearest existing parent is one."""
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        reason = "is not a directory" if not existing.is_dir() else "is not writable"
+        raise ConfigurationError(
+            f"The {what} {path} cannot be created: {existing} {reason}. Choose another path."
+        )
+
+
+def check_olist_files(directory: Path) -> None:
+    """The 9 Olist CSVs are there with their columns (the ingestion checks every byte)."""
+    from tasks.sources.olist.ingest import check_olist_layout
+
+    check_olist_layout(directory)
+
+
+def check_warehouse_url(settings: CofreSettings) -> None:
+    """A warehouse URL from a flag or `COFRE_WAREHOUSE_URL`: its form and, for PostgreSQL,
+    that its port answers (a warehouse block is checked when it is read)."""
+    url = settings.warehouse_url
+    if not url:
+        return
+    refuse_password_in_url(url, "warehouse URL")
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        parsed = None
+    dialect = parsed.get_backend_name() if parsed else ""
+    if dialect not in WAREHOUSE_DIALECTS:
+        raise ConfigurationError(
+            f"Warehouse URL {url!r} is not a sqlite:/// or postgresql:// URL: fix --warehouse "
+            "(or COFRE_WAREHOUSE_URL)."
+        )
+    if dialect == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            check_creatable(Path(parsed.database).expanduser().parent, "warehouse directory")
+        return
+    host, port = parsed.host or "localhost", parsed.port or 5432
+    if host.startswith("/"):
+        return  # a Unix socket directory: libpq reports it itself
+    _require_port(host, port, f"The PostgreSQL warehouse at {host}:{port}", "--warehouse")
+
+
+def check_spark_master(master: str | None) -> None:
+    """A standalone master (`spark://host:port`) must accept connections."""
+    if not master or not master.startswith("spark://"):
+        return
+    for address in master.removeprefix("spark://").split(","):  # HA masters: any one answers
+        parts = urlsplit(f"spark://{address}")
+        if _port_answers(parts.hostname or "", parts.port or 7077):
+            return
+    raise ConfigurationError(
+        f"The Spark master {master} is unreachable. Start it, or fix --master "
+        "(or COFRE_SPARK_MASTER); without one, gold runs on local[*] in this process."
+    )
+
+
+def check_named_blocks(settings: CofreSettings, stage: str) -> None:
+    """The credentials blocks the stage will read are saved (names only: nothing decrypted).
+    This is the one check that needs the Prefect API; it runs only when a block is named."""
+    from blocks.credentials import PostgresCredentials, S3Credentials
+
+    wanted = []
+    if settings.s3_credentials_block and uses_s3(settings):
+        wanted.append((S3Credentials, settings.s3_credentials_block, "COFRE_S3_CREDENTIALS_BLOCK"))
+    loads = stage in ("warehouse", "full_pipeline")
+    if loads and settings.warehouse_block and not settings.warehouse_url:
+        wanted.append((PostgresCredentials, settings.warehouse_block, "COFRE_WAREHOUSE_BLOCK"))
+    for block_cls, name, variable in wanted:
+        if not _block_saved(block_cls.get_block_type_slug(), name):
+            raise SecretNotFound(
+                f"{variable} names {name!r}, but no {block_cls.get_block_type_name()} block of "
+                f"that name is saved. Check the spelling (`cofre secrets list`), or create it "
+                f"with `cofre secrets set {block_cls._kind} {name}`."
+            )
+
+
+def _block_saved(block_type_slug: str, name: str) -> bool:
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_block_document_by_name(name, block_type_slug, include_secrets=False)
+        except ObjectNotFound:
+            return False
+    return True
+
+
+def _require_port(host: str, port: int, what: str, flag: str) -> None:
+    if not _port_answers(host, port):
+        raise ConfigurationError(
+            f"{what} does not accept connections. Start it, or fix {flag} "
+            "(or its COFRE_* variable)."
+        )
+
+
+def _port_answers(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_SECONDS):
+            return True
+    except OSError:
+        return False
+
+
+def _short(exc: BaseException) -> str:
+    return str(exc).splitlines()[0][:200] if str(exc) else ""
