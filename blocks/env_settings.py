@@ -116,6 +116,14 @@ class EnvOnlySettings(BaseSettings):
     max_quarantine_share: float = Field(
         0.01, description="A dataset fails its gate above this share of quarantined rows."
     )
+    # Time limits: a hung Spark job or load must not hold a worker forever (defaults are
+    # about 8x gold's and 19x the load's time at 10x size on a 2-core machine).
+    gold_timeout_seconds: float = Field(
+        1800.0, gt=0, description="The gold task's time limit; its Spark jobs are cancelled."
+    )
+    warehouse_timeout_seconds: float = Field(
+        900.0, gt=0, description="Each warehouse load attempt's time limit; it rolls back."
+    )
     # One run per home, private files
     lock_wait_seconds: float = Field(
         30.0, ge=0, description="How long a run waits for another run's lock on COFRE_HOME."

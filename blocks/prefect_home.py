@@ -20,6 +20,7 @@ from collections.abc import MutableMapping
 from pathlib import Path
 
 from blocks.errors import ConfigurationError
+from blocks.run_loggers import send_cofre_logs_to_prefect
 
 # Prefect's 20 s default is too short for the temporary API on a busy 2-core machine.
 STARTUP_TIMEOUT_SECONDS = "120"
@@ -31,8 +32,10 @@ def use_cofre_prefect_home(environ: MutableMapping[str, str] | None = None) -> P
     """Point Prefect at `$COFRE_HOME/prefect` (created, mode 0700) unless a Prefect server
     (`PREFECT_API_URL`, also from the active Prefect profile) or `PREFECT_HOME` is set, and
     give the temporary API 120 s to start unless its timeout is set. Returns the home set
-    here, else None. Does nothing once Prefect is imported: its settings are already read."""
+    here, else None. Does nothing once Prefect is imported: its settings are already read.
+    Cofre's module loggers go to the runs' Prefect logs in every case (blocks/run_loggers.py)."""
     env = os.environ if environ is None else environ
+    send_cofre_logs_to_prefect(env)
     if "prefect" in sys.modules or server_configured(env):
         return None
     env.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", STARTUP_TIMEOUT_SECONDS)

@@ -20,7 +20,9 @@ def gold(lake: str | None = None, master: str | None = None, run_id: str | None 
     Returns {"version", "rows", "objects", "staging", "spark_startup_seconds", "report"}.
     """
     frame = stage_frame(PipelineOptions.from_parameters(locals()), run_id)
-    summary = run_gold_task(frame.lake, frame.run_id, frame.settings.spark_master)
+    limit = frame.settings.gold_timeout_seconds  # COFRE_GOLD_TIMEOUT_SECONDS
+    build = run_gold_task.with_options(timeout_seconds=limit)
+    summary = build(frame.lake, frame.run_id, frame.settings.spark_master)
     print(summary.report_markdown)
     return summary.stage_report().as_flow_result()
 

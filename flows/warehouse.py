@@ -23,7 +23,9 @@ def warehouse(
     Returns {"target", "rows" (per table), "gold_version", "report"}.
     """
     frame = stage_frame(PipelineOptions.from_parameters(locals()), run_id)
-    summary = load_warehouse_task(frame.lake, frame.settings, frame.run_id)
+    limit = frame.settings.warehouse_timeout_seconds  # COFRE_WAREHOUSE_TIMEOUT_SECONDS
+    load = load_warehouse_task.with_options(timeout_seconds=limit)
+    summary = load(frame.lake, frame.settings, frame.run_id)
     print(
         f"Warehouse {summary.target} (gold version {summary.gold_version}): "
         + ", ".join(f"{t}={n:,}" for t, n in summary.rows.items())

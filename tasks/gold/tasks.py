@@ -7,11 +7,29 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from blocks.lake import Lake
-from tasks.gold.run import GoldSummary, run_gold_stage
+from blocks.settings import CofreSettings
+from tasks.gold.run import GoldSummary, cancel_spark_jobs, run_gold_stage
+from tasks.time_limits import current_task_timeout, time_limit
+
+TIMEOUT_SETTING = "COFRE_GOLD_TIMEOUT_SECONDS"
 
 
-@task(name="build-gold", task_run_name="gold (spark)", cache_policy=NO_CACHE)
+# The limit set here is the default; the flows pass the configured one (`with_options`).
+@task(
+    name="build-gold",
+    task_run_name="gold (spark)",
+    cache_policy=NO_CACHE,
+    timeout_seconds=CofreSettings.model_fields["gold_timeout_seconds"].default,
+)
 def run_gold_task(lake: Lake, run_id: str, master: str | None = None) -> GoldSummary:
-    summary = run_gold_stage(lake, run_id, master)
-    create_markdown_artifact(summary.report_markdown, key="gold-row-counts")
+    with time_limit(
+        "gold", TIMEOUT_SETTING, current_task_timeout(), on_timeout=cancel_spark_jobs,
+        aftermath="its Spark jobs were cancelled and the current gold version stays",
+    ):  # fmt: skip
+        summary = run_gold_stage(lake, run_id, master)
+    create_markdown_artifact(
+        summary.report_markdown,
+        key="gold-row-counts",
+        description=f"Rows per gold table of version {summary.version}, and the stage's timings",
+    )
     return summary

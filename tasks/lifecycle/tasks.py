@@ -13,5 +13,6 @@ move_old_bronze = task(
     task_run_name="lifecycle bronze -> cold (older than {days} days)",
     retries=2,
     retry_delay_seconds=[5, 30],
+    retry_jitter_factor=0.5,
     cache_policy=NO_CACHE,
 )

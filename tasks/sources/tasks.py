@@ -20,6 +20,7 @@ from tasks.sources.openweather.ingest import ingest_openweather
 FETCH_RETRIES = {
     "retries": 2,
     "retry_delay_seconds": [10, 60],
+    "retry_jitter_factor": 0.5,  # runs that met one outage do not all come back at once
     "retry_condition_fn": retry_on_fetch_failure,
     "cache_policy": NO_CACHE,
 }
@@ -48,6 +49,7 @@ land_olist_file_task = task(
     task_run_name="land olist/{file.dataset}",
     retries=2,
     retry_delay_seconds=[2, 10],
+    retry_jitter_factor=0.5,
     cache_policy=NO_CACHE,
 )
 
