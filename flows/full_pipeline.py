@@ -21,6 +21,7 @@ from prefect import flow
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.settings import temporary_settings
 
+from blocks import events
 from blocks.errors import AuditIntegrityError, PipelineStageFailed
 from blocks.lake import Lake
 from blocks.prefect_home import where_to_see_run
@@ -32,6 +33,7 @@ from flows.run_frame import close_run, cofre_run, run_cli, stage_frame
 from flows.silver import silver
 from flows.warehouse import warehouse
 from tasks.gold.run import stop_spark, warm_up_spark
+from tasks.lineage import lineage_markdown
 from tasks.reports import StageReport
 from tasks.run_summary import RunSummary, write_run_summary
 from tasks.sources.external import format_source_summary
@@ -84,6 +86,7 @@ def full_pipeline(
         ) from exc
     summary.finish("completed")
     _finish(frame.lake, summary)
+    events.run_completed(summary.key_figures())  # once the summary is published and anchored
     return {"run_id": frame.run_id, "stages": summary.table_rows(), **ingested.payload}
 
 
@@ -130,12 +133,27 @@ def _publish(lake: Lake, summary: RunSummary) -> None:
     create_table_artifact(
         summary.table_rows(), key="run-summary", description=summary.to_markdown()
     )
-    create_markdown_artifact(summary.to_markdown(), key="run-summary-report")
+    create_markdown_artifact(
+        summary.to_markdown(),
+        key="run-summary-report",
+        description=f"Run {summary.run_id}: {summary.state}, stage by stage",
+    )
     objects = summary.objects[:200]
     listing = "\n".join(f"- `{url}`" for url in objects) or "- (nothing new was written)"
     more = len(summary.objects) - len(objects)
     suffix = f"\n- … and {more} more" if more > 0 else ""
-    create_markdown_artifact(f"# Lake objects written\n\n{listing}{suffix}", key="lake-objects")
+    create_markdown_artifact(
+        f"# Lake objects written\n\n{listing}{suffix}",
+        key="lake-objects",
+        description=f"{len(summary.objects)} lake object(s) this run wrote",
+    )
+    if summary.lineage:  # only a run that loaded the warehouse has one
+        create_markdown_artifact(
+            lineage_markdown(summary.lineage),
+            key="lineage",
+            description=f"Bronze objects (key, sha256) -> silver -> gold version "
+            f"{summary.lineage['gold']['version']} -> the warehouse load",
+        )
     print(summary.to_markdown())
     print(f"Run summary: {write_run_summary(lake, summary)}")
     print(where_to_see_run(summary.run_id))

@@ -9,7 +9,8 @@ PostgreSQL through `COFRE_WAREHOUSE_BLOCK` (the encrypted credentials block) or
 
 Views follow three filters (purchase period, customer state, category); with none set they
 read the gold marts, otherwise the facts (see panel_dashboard/queries.py). The operations
-tab shows recent runs, quality gates, quarantine, the audit trail and the lake's size.
+tab shows recent runs, quality gates, quarantine, the audit trail, the lake's size and the
+lineage of the loaded data (bronze files -> silver -> gold version -> load).
 """
 
 from __future__ import annotations
@@ -112,7 +113,7 @@ class SalesDashboard:
 
     # -- operations -------------------------------------------------------------------------
     def load_operations(self, *_events) -> None:
-        snapshot = operations_snapshot(self.settings)
+        snapshot = operations_snapshot(self.settings, engine=self.engine)
         self.operations.object = render.operations(snapshot, self.language)
         self.operations_loaded = True
 

@@ -94,6 +94,27 @@ TEXT: dict[str, dict[str, str]] = {
         "layer": "Camada",
         "size": "Tamanho",
         "part_error": "Indisponível ({part}): {error}",
+        "lineage_title": "Linhagem dos dados carregados",
+        "lineage_load": (
+            "Versão gold {version} (manifesto sha256 {sha}) carregada em {target} em {at} (UTC) "
+            "pela execução {run}: {rows} linhas em {tables} tabelas."
+        ),
+        "lineage_silver": "Conjuntos silver lidos pela versão gold",
+        "lineage_bronze": "Arquivos bronze (chaves relativas a {root}; sha256 dos bytes)",
+        "lineage_none": (
+            "Nenhuma linhagem registrada: o armazém foi carregado antes de ela existir. "
+            "Rode o pipeline (ou a etapa warehouse) de novo."
+        ),
+        "lineage_old_gold": "Esta versão gold é anterior ao registro das suas entradas silver.",
+        "lineage_more": "… e mais {more} (todos em dw.cofre_lineage e no resumo da execução).",
+        "not_recorded": "não registrado",
+        "key": "Chave",
+        "source": "Origem",
+        "bytes": "Bytes",
+        "landed_by": "Gravado pela execução",
+        "written_by": "Escrito pela execução",
+        "bronze_files": "Arquivos bronze",
+        "feeds": "Alimenta (silver)",
         "empty_title": "Ainda não há dados para mostrar",
         "empty_body": "Armazém de dados: {target}\n\n{detail}\n\nRode o pipeline e recarregue:",
         "missing": "O arquivo do armazém ainda não existe.",
@@ -190,6 +211,27 @@ TEXT: dict[str, dict[str, str]] = {
         "layer": "Layer",
         "size": "Size",
         "part_error": "Unavailable ({part}): {error}",
+        "lineage_title": "Lineage of the loaded data",
+        "lineage_load": (
+            "Gold version {version} (manifest sha256 {sha}) loaded into {target} at {at} (UTC) "
+            "by run {run}: {rows} rows in {tables} tables."
+        ),
+        "lineage_silver": "Silver datasets the gold version read",
+        "lineage_bronze": "Bronze files (keys relative to {root}; sha256 of their bytes)",
+        "lineage_none": (
+            "No lineage recorded: the warehouse was loaded before lineage existed. "
+            "Run the pipeline (or the warehouse stage) again."
+        ),
+        "lineage_old_gold": "This gold version predates the recording of its silver inputs.",
+        "lineage_more": "… and {more} more (all in dw.cofre_lineage and the run summary).",
+        "not_recorded": "not recorded",
+        "key": "Key",
+        "source": "Source",
+        "bytes": "Bytes",
+        "landed_by": "Landed by run",
+        "written_by": "Written by run",
+        "bronze_files": "Bronze files",
+        "feeds": "Feeds (silver)",
         "empty_title": "No data to show yet",
         "empty_body": "Warehouse: {target}\n\n{detail}\n\nRun the pipeline, then reload:",
         "missing": "The warehouse file does not exist yet.",

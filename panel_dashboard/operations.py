@@ -1,4 +1,5 @@
-"""The operations tab's facts: recent runs, quality gates, quarantine, audit trail, lake size.
+"""The operations tab's facts: recent runs, quality gates, quarantine, audit trail, lake size,
+and the lineage of the loaded data (read from the warehouse: `dw.cofre_lineage`).
 
 Recent runs come from the Prefect API when one is configured and answers within a couple of
 seconds; otherwise from the run summaries the full pipeline writes to
@@ -17,8 +18,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import Engine
+
 from blocks.lake import Lake
 from blocks.settings import LAYERS, CofreSettings
+from tasks.lineage import read_loaded_lineage
 from tasks.run_summary import RUNS_PREFIX, StageResult, read_run_summaries
 
 PREFECT_TIMEOUT_SECONDS = 2.0
@@ -40,6 +44,7 @@ class OperationsSnapshot:
     audit: dict[str, Any]  # ok, records, reason, first_bad_seq
     layers: list[dict[str, Any]]  # layer, objects, bytes
     errors: dict[str, str] = field(default_factory=dict)  # part -> what went wrong
+    lineage: dict[str, Any] | None = None  # tasks/lineage.py's record of the loaded data
 
 
 # -- runs -----------------------------------------------------------------------------------
@@ -207,8 +212,11 @@ def _attempt(errors: dict[str, str], part: str, work: Callable[[], Any], fallbac
         return fallback
 
 
-def operations_snapshot(settings: CofreSettings, lake: Lake | None = None) -> OperationsSnapshot:
-    """Everything the operations tab shows, gathered now."""
+def operations_snapshot(
+    settings: CofreSettings, lake: Lake | None = None, engine: Engine | None = None
+) -> OperationsSnapshot:
+    """Everything the operations tab shows, gathered now (the lineage from `engine`'s
+    warehouse: the one the sales tab reads)."""
     errors: dict[str, str] = {}
     lake = lake or _attempt(errors, "lake", lambda: Lake.from_settings(settings), None)
     summaries = _attempt(errors, "runs", lambda: read_run_summaries(lake), []) if lake else []
@@ -228,4 +236,7 @@ def operations_snapshot(settings: CofreSettings, lake: Lake | None = None) -> Op
         audit=audit_status(settings),
         layers=layers,
         errors=errors,
+        lineage=_attempt(errors, "lineage", lambda: read_loaded_lineage(engine), None)
+        if engine is not None
+        else None,
     )

@@ -6,6 +6,7 @@ browser test and anyone scripting the page can find a number without depending o
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
@@ -46,7 +47,9 @@ h3 { font-size: 1.15em; font-weight: 600; margin: 18px 0 6px 0; }
 .cofre-ok { color: #1e7a46; font-weight: 600; }
 .cofre-bad { color: #b00020; font-weight: 600; }
 pre.cofre { background: #f4f6f8; padding: 8px 12px; border-radius: 4px; }
+.cofre-lineage td { font-family: monospace; font-size: 0.85em; word-break: break-all; }
 """
+LINEAGE_ROWS = 300  # bronze files listed on the page; the record keeps them all
 
 
 def _card(testid: str, label: str, value: str, sub: str = "", kind: str = "") -> str:
@@ -201,10 +204,49 @@ def _layers(snapshot: OperationsSnapshot, t: dict[str, str]) -> str:
     return table(headers, rows, "layers-table")
 
 
+def lineage(record: dict[str, Any] | None, language: str) -> str:
+    """Bronze files (key, sha256) -> silver datasets -> gold version -> the load, as tables."""
+    t = TEXT[language]
+    if not record:
+        return note(t["lineage_none"], testid="lineage-none")
+    gold, load = record["gold"], record["warehouse"]
+    loaded_at = datetime.fromisoformat(load["loaded_at"]).astimezone(UTC)
+    summary = t["lineage_load"].format(
+        version=gold["version"], sha=gold["manifest_sha256"] or "—", target=load["target"],
+        at=fmt.timestamp(loaded_at), run=load["run_id"], rows=fmt.integer(load["rows"]),
+        tables=fmt.integer(len(load["tables"])),
+    )  # fmt: skip
+    parts = [note(summary, testid="lineage-load")]
+    if not gold.get("inputs_recorded"):
+        parts.append(note(t["lineage_old_gold"], "warning"))
+    headers = [(t["dataset"], False), (t["rows"], True), ("sha256", False),
+               (t["written_by"], False), (t["bronze_files"], True)]  # fmt: skip
+    rows = [
+        [s["dataset"], fmt.integer(s["rows"]), s["sha256"] or "—", s["written_by_run"] or "—",
+         t["not_recorded"] if s["bronze"] is None else fmt.integer(len(s["bronze"]))]
+        for s in record["silver"]
+    ]  # fmt: skip
+    parts.append(columns((t["lineage_silver"], table(headers, rows, "lineage-silver"))))
+    bronze = record["bronze"]
+    headers = [(t["key"], False), ("sha256", False), (t["source"], False), (t["bytes"], True),
+               (t["landed_by"], False), (t["feeds"], False)]  # fmt: skip
+    rows = [
+        [b["key"], b["sha256"], f"{b['source']}/{b['dataset']}", fmt.integer(b["bytes"]),
+         b["landed_by_run"], ", ".join(b["silver"])]
+        for b in bronze[:LINEAGE_ROWS]
+    ]  # fmt: skip
+    title = t["lineage_bronze"].format(root=record["lake"]["bronze"])
+    parts.append(columns((title, table(headers, rows, "lineage-bronze"))))
+    if len(bronze) > LINEAGE_ROWS:
+        parts.append(note(t["lineage_more"].format(more=fmt.integer(len(bronze) - LINEAGE_ROWS))))
+    return f'<div class="cofre-lineage" data-testid="lineage">{"".join(parts)}</div>'
+
+
 def operations(snapshot: OperationsSnapshot, language: str) -> str:
     t = TEXT[language]
     parts = [
         f"<h3>{escape(t['runs_title'])}</h3>{_runs(snapshot, t)}",
+        f"<h3>{escape(t['lineage_title'])}</h3>{lineage(snapshot.lineage, language)}",
         f"<h3>{escape(t['quality_title'])}</h3>{_quality(snapshot, t)}",
         f"<h3>{escape(t['quarantine_title'])}</h3>{_quarantine(snapshot, t)}",
         f"<h3>{escape(t['audit_title'])}</h3>{_audit(snapshot, t)}",

@@ -20,7 +20,7 @@ from tasks.reports import StageReport
 
 RUNS_PREFIX = "_runs"  # under the gold layer; blocks/audit_anchor.py reads it there too
 # The `RunSummary` fields a stage report may set through its `run_facts`.
-RUN_FACTS = ("sources", "quality", "spark_startup_seconds", "gold_version")
+RUN_FACTS = ("sources", "quality", "spark_startup_seconds", "gold_version", "lineage")
 
 
 @dataclass
@@ -58,6 +58,8 @@ class RunSummary:
     # one of the anchors `cofre audit verify` checks the trail against.
     audit_head: dict | None = None
     gold_version: str | None = None  # the gold version the warehouse loaded
+    # Bronze objects -> silver -> gold version -> this load (tasks/lineage.py `build_lineage`).
+    lineage: dict | None = None
 
     def stage(self, name: str) -> StageTimer:
         return StageTimer(self, StageResult(name))
@@ -75,6 +77,20 @@ class RunSummary:
     def finish(self, state: str) -> None:
         self.state = state
         self.finished_at = datetime.now(UTC).isoformat()
+
+    def key_figures(self) -> dict[str, Any]:
+        """The run's figures for its `cofre.run.completed` event (blocks/events.py): ids,
+        states and counts, never data."""
+        return {
+            "run_id": self.run_id,
+            "flow_run_name": self.flow_run_name,
+            "state": self.state,
+            "gold_version": self.gold_version,
+            "stages": self.table_rows(),  # stage, status, rows in/out, quarantined, seconds
+            "quarantined": sum(s.quarantined for s in self.stages),
+            "fallbacks": [s["source"] for s in self.fallbacks],
+            "audit_seq": (self.audit_head or {}).get("seq"),
+        }
 
     @property
     def fallbacks(self) -> list[dict]:

@@ -26,7 +26,7 @@ from pathlib import Path
 import polars as pl
 from pyspark.sql import SparkSession
 
-from blocks import audit
+from blocks import audit, events
 from blocks.errors import ConfigurationError, InvalidSourceData, LakeError, QualityGateFailed
 from blocks.lake import Lake
 from blocks.settings import load_settings
@@ -42,6 +42,7 @@ from spark.session import (
 )
 from spark.silver import MissingSilverDataset
 from tasks.gold import versions
+from tasks.lineage import silver_inputs
 from tasks.reports import StageReport
 from tasks.runlog import run_logger
 from tasks.silver.olist import read_silver
@@ -85,6 +86,15 @@ def stop_spark() -> None:
         if _spark is not None:
             stop_session_and_jvm(_spark)
             _spark, _spark_master = None, None
+
+
+def cancel_spark_jobs() -> None:
+    """Cancel every running job of this process's SparkSession (the gold time limit's
+    watchdog calls it from its own thread; it does not wait for the session lock)."""
+    spark = _spark
+    if spark is not None and spark.sparkContext._jsc is not None:
+        run_logger(__name__).warning("Cancelling every running Spark job of this session.")
+        spark.sparkContext.cancelAllJobs()
 
 
 def warm_up_spark(master: str | None = None) -> threading.Thread:
@@ -223,6 +233,7 @@ def _gate(lake: Lake, gold: dict[str, pl.DataFrame], run_id: str) -> None:
             details={"run_id": run_id, "problems": str(exc).count("\n  - ")},
             outcome="failure",
         )
+        events.gate_failed(exc, layer="gold", run_id=run_id)
         raise
     audit.record(
         audit.Action.VALIDATION_PASSED,
@@ -247,13 +258,14 @@ def _refuse_a_kept_version(lake: Lake, run_id: str) -> None:
 def _build_version(
     lake: Lake, ws: _Workspace, spark, run_id: str, log
 ) -> tuple[dict[str, pl.DataFrame], str]:
-    """Spark job -> sealed version -> gold gate on what the version holds."""
+    """Spark job -> sealed version (with the silver it read) -> gold gate on what it holds."""
+    inputs = silver_inputs(lake, GOLD_INPUTS)  # one writer per home: silver stays as read
     try:
         run_gold(spark, ws.silver_url, ws.gold_url, log=log)
     except MissingSilverDataset as exc:
         raise InvalidSourceData(str(exc)) from None
     _complete_version(lake, ws, run_id)
-    manifest, digest = versions.seal_version(lake, run_id, run_id)
+    manifest, digest = versions.seal_version(lake, run_id, run_id, inputs)
     audit.record(
         audit.Action.LAKE_WRITE,
         lake.url("gold", versions.version_key(run_id)),

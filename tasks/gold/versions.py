@@ -51,10 +51,14 @@ def _parts(lake: Lake, version: str, table: str) -> list[str]:
     return [k for k in lake.keys("gold", version_key(version, table)) if k.endswith(".parquet")]
 
 
-def seal_version(lake: Lake, version: str, run_id: str) -> tuple[dict, str]:
+def seal_version(
+    lake: Lake, version: str, run_id: str, inputs: dict | None = None
+) -> tuple[dict, str]:
     """Write `_versions/<version>/_manifest.json` over the files already in the version.
 
-    Returns (manifest, its sha256). Raises `LakeError` naming a table with no part file.
+    `inputs`: the silver datasets it was built from (`tasks.lineage.silver_inputs`), sealed
+    with it as the manifest's `inputs`. Returns (manifest, its sha256). Raises `LakeError`
+    naming a table with no part file.
     """
     tables = {}
     for table in GOLD_TABLES:
@@ -77,6 +81,8 @@ def seal_version(lake: Lake, version: str, run_id: str) -> tuple[dict, str]:
         "created": datetime.now(UTC).isoformat(),
         "tables": tables,
     }
+    if inputs is not None:
+        manifest["inputs"] = inputs
     data = json.dumps(manifest, indent=2).encode()
     lake.write_bytes("gold", version_key(version, MANIFEST), data)
     return manifest, sha256_bytes(data)

@@ -14,6 +14,7 @@ import polars as pl
 
 from blocks.lake import Lake
 from tasks.bronze import BronzeManifest, list_manifests, read_landed
+from tasks.lineage import bronze_ref
 from tasks.sources.ipca.parse import accumulated_index, parse_ipca
 from tasks.sources.open_meteo.parse import parse_open_meteo
 from tasks.sources.openweather.parse import parse_openweather
@@ -29,19 +30,13 @@ def _synthetic(manifest: BronzeManifest) -> bool:
     return bool(manifest.extra.get("synthetic", False))
 
 
-def ipca_monthly(lake: Lake) -> pl.DataFrame | None:
-    manifests = _valid(lake, "bcb_sgs", "ipca_433")
-    if not manifests:
-        return None
+def ipca_monthly(lake: Lake, manifests: list[BronzeManifest]) -> pl.DataFrame:
     frames = [parse_ipca(read_landed(lake, m)) for m in manifests]  # oldest first
     merged = pl.concat(frames).unique("month", keep="last").sort("month")
     return accumulated_index(merged)
 
 
-def weather_daily(lake: Lake) -> pl.DataFrame | None:
-    manifests = _valid(lake, "open_meteo", "daily")
-    if not manifests:
-        return None
+def weather_daily(lake: Lake, manifests: list[BronzeManifest]) -> pl.DataFrame:
     frames = [
         parse_open_meteo(read_landed(lake, m), m.extra["state"], m.extra["capital"]).with_columns(
             pl.lit(_synthetic(m)).alias("synthetic")
@@ -51,10 +46,7 @@ def weather_daily(lake: Lake) -> pl.DataFrame | None:
     return pl.concat(frames).unique(["state", "date"], keep="last").sort("state", "date")
 
 
-def weather_snapshots(lake: Lake) -> pl.DataFrame | None:
-    manifests = _valid(lake, "openweather", "current")
-    if not manifests:
-        return None
+def weather_snapshots(lake: Lake, manifests: list[BronzeManifest]) -> pl.DataFrame:
     frames = [
         parse_openweather(read_landed(lake, m), int(m.extra["city_id"])).with_columns(
             pl.lit(_synthetic(m)).alias("synthetic")
@@ -64,20 +56,28 @@ def weather_snapshots(lake: Lake) -> pl.DataFrame | None:
     return pl.concat(frames).unique(["city_id", "collected_at"], keep="last").sort("collected_at")
 
 
+# dataset -> (its builder, the bronze source and dataset whose valid objects it reads)
 BUILDERS = {
-    "ipca_monthly": ipca_monthly,
-    "weather_daily": weather_daily,
-    "weather_snapshots": weather_snapshots,
+    "ipca_monthly": (ipca_monthly, "bcb_sgs", "ipca_433"),
+    "weather_daily": (weather_daily, "open_meteo", "daily"),
+    "weather_snapshots": (weather_snapshots, "openweather", "current"),
 }
 
 
-def build_source_silver(lake: Lake, max_share: float = 0.01) -> dict[str, GateResult]:
-    """Gate results (clean frames inside) for every external dataset that has bronze data."""
+def build_source_silver(
+    lake: Lake, max_share: float = 0.01, inputs: dict[str, list[dict]] | None = None
+) -> dict[str, GateResult]:
+    """Gate results (clean frames inside) for every external dataset that has bronze data.
+
+    `inputs`, when given, receives each built dataset's bronze objects (`bronze_ref` each)."""
     results: dict[str, GateResult] = {}
-    for name, build in BUILDERS.items():
-        frame = build(lake)
-        if frame is None:
+    for name, (build, source, dataset) in BUILDERS.items():
+        manifests = _valid(lake, source, dataset)
+        if not manifests:
             continue
+        frame = build(lake, manifests)
+        if inputs is not None:
+            inputs[name] = [bronze_ref(m) for m in manifests]
         frame = frame.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64))
         results[name] = run_gate(name, frame, SOURCE_SCHEMAS[name], max_share=max_share)
     return results

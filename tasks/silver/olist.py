@@ -246,11 +246,17 @@ def silver_parquet(frame: pl.DataFrame) -> bytes:
 
 
 def write_silver_dataset(
-    lake: Lake, name: str, frame: pl.DataFrame, run_id: str, encoded: bytes | None = None
+    lake: Lake,
+    name: str,
+    frame: pl.DataFrame,
+    run_id: str,
+    encoded: bytes | None = None,
+    inputs: list[dict] | None = None,
 ) -> dict:
     """Replace `silver/<name>/data.parquet` atomically and describe it in `_manifest.json`.
 
-    `encoded`: `silver_parquet(frame)` when already computed.
+    `encoded`: `silver_parquet(frame)` when already computed. `inputs`: the bronze objects
+    it was built from (`tasks.lineage.bronze_ref` each), recorded as the manifest's `inputs`.
     """
     frame = frame.drop(ROW, strict=False)
     data = parquet_bytes(frame) if encoded is None else encoded
@@ -264,6 +270,8 @@ def write_silver_dataset(
         "run_id": run_id,
         "written_at": datetime.now(UTC).isoformat(),
     }
+    if inputs is not None:
+        manifest["inputs"] = inputs
     lake.write_bytes(SILVER, silver_manifest_key(name), json.dumps(manifest, indent=2).encode())
     return manifest
 

@@ -8,9 +8,11 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from blocks import audit
+from blocks import audit, events
+from blocks.errors import QualityGateFailed
 from blocks.lake import Lake
 from blocks.settings import CofreSettings
+from tasks.lineage import bronze_ref
 from tasks.memory import release_freed_memory
 from tasks.reports import StageReport
 from tasks.runlog import run_logger
@@ -22,6 +24,8 @@ from validation.catalog import SALES_CONSOLIDATED as CONSOLIDATED
 from validation.gate import GateResult
 
 ENCODE_THREADS = 2  # one per core: polars encodes each file with its own thread pool too
+# The Olist datasets `consolidate_sales` joins (tasks/silver/olist.py), for its lineage.
+SALES_INPUTS = ("orders", "order_items", "payments", "customers", "products", "reviews")
 
 
 @dataclass
@@ -64,12 +68,15 @@ def _build_and_write(lake: Lake, settings: CofreSettings, run_id: str) -> Silver
     # The external sources are built beside the Olist datasets, and every Parquet file is
     # encoded in a thread as soon as all gates passed; writes and audit stay in order.
     with ThreadPoolExecutor(max_workers=ENCODE_THREADS, thread_name_prefix="silver-write") as pool:
-        silver, sources = _build(lake, settings, policy, key, run_id, pool)
+        inputs: dict[str, list[dict]] = {}  # dataset -> the bronze objects it was built from
+        silver, sources = _build(lake, settings, policy, key, run_id, pool, inputs)
+        inputs |= olist_inputs(silver)
         frames = {name: dataset.frame for name, dataset in silver.datasets.items()}
         frames |= {name: gate.clean for name, gate in sources.items()}
         frames[CONSOLIDATED] = silver.sales
         encoded = {name: pool.submit(silver_parquet, frame) for name, frame in frames.items()}
-        summary = _write(lake, silver, sources, run_id, {n: f.result for n, f in encoded.items()})
+        encoders = {n: f.result for n, f in encoded.items()}
+        summary = _write(lake, silver, sources, run_id, encoders, inputs)
     missing = sorted(set(BUILDERS) - set(sources))
     if missing:
         log.warning(
@@ -91,13 +98,15 @@ def _build(
     key: bytes,
     run_id: str,
     pool: ThreadPoolExecutor,
+    inputs: dict[str, list[dict]],
 ) -> tuple[OlistSilver, dict[str, GateResult]]:
-    """Olist and external silver, built in memory; a failure is audited and raised."""
+    """Olist and external silver, built in memory; a failure is audited and raised.
+    `inputs` receives the external datasets' bronze objects."""
     try:
         built = pool.submit(
             contextvars.copy_context().run,
             build_source_silver,
-            *(lake, settings.max_quarantine_share),
+            *(lake, settings.max_quarantine_share, inputs),
         )
         silver = build_olist_silver(lake, policy, key, settings.max_quarantine_share)
         sources = built.result()
@@ -108,8 +117,20 @@ def _build(
             details={"run_id": run_id, "error": type(exc).__name__},
             outcome="failure",
         )
+        if isinstance(exc, QualityGateFailed):
+            events.gate_failed(exc, layer="silver", run_id=run_id)
         raise
     return silver, sources
+
+
+def olist_inputs(silver: OlistSilver) -> dict[str, list[dict]]:
+    """The bronze objects behind each Olist silver dataset: its own file; products also
+    carry the category translations; consolidated sales join `SALES_INPUTS`."""
+    own = {n: [bronze_ref(d.source)] for n, d in silver.datasets.items() if d.source is not None}
+    if "products" in own:
+        own["products"] = own["products"] + own.get("category_translation", [])
+    sales = {ref["key"]: ref for name in SALES_INPUTS for ref in own.get(name, [])}
+    return own | {CONSOLIDATED: list(sales.values())}
 
 
 def _write(
@@ -118,11 +139,15 @@ def _write(
     sources: dict[str, GateResult],
     run_id: str,
     encoded: dict[str, Callable[[], bytes]],
+    inputs: dict[str, list[dict]],
 ) -> SilverSummary:
-    """Write every dataset (Parquet from `encoded`), its quarantine and its audit, in order."""
+    """Write every dataset (Parquet from `encoded`, its bronze `inputs` in its manifest), its
+    quarantine and its audit, in order."""
     summary = SilverSummary(run_id)
     for name, dataset in silver.datasets.items():
-        written = write_silver_dataset(lake, name, dataset.frame, run_id, encoded[name]())
+        written = write_silver_dataset(
+            lake, name, dataset.frame, run_id, encoded[name](), inputs.get(name)
+        )
         summary.objects.append(written["dataset"])
         gate = dataset.gate
         summary.rows[name] = {
@@ -137,7 +162,7 @@ def _write(
             written = write_quarantine(lake, name, run_id, dataset.quarantine)
             summary.objects.append(written.url)
     for name, gate in sources.items():
-        write_silver_dataset(lake, name, gate.clean, run_id, encoded[name]())
+        write_silver_dataset(lake, name, gate.clean, run_id, encoded[name](), inputs.get(name))
         summary.rows[name] = {
             "rows_in": gate.rows_in,
             "rows_out": gate.rows_out,
@@ -149,7 +174,9 @@ def _write(
             lake.url("silver", name),
             details={"run_id": run_id, "rows_in": gate.rows_in, "rows_out": gate.rows_out},
         )
-    write_silver_dataset(lake, CONSOLIDATED, silver.sales, run_id, encoded[CONSOLIDATED]())
+    write_silver_dataset(
+        lake, CONSOLIDATED, silver.sales, run_id, encoded[CONSOLIDATED](), inputs[CONSOLIDATED]
+    )
     summary.rows[CONSOLIDATED] = {"rows_in": silver.sales.height, "rows_out": silver.sales.height}
     return summary
 

@@ -1,21 +1,25 @@
 """The warehouse stage: the current gold version from the lake into `dw.*`, in one
-transaction, audited with the version id."""
+transaction, audited with the version id; the lineage of what it loaded (tasks/lineage.py)
+goes into `dw.cofre_lineage` in the same transaction."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
 
 from blocks import audit
 from blocks.errors import InvalidSourceData
 from blocks.lake import Lake
 from blocks.settings import CofreSettings
-from tasks.gold.versions import read_current_gold
+from tasks.gold.versions import read_current_gold, read_pointer
+from tasks.lineage import build_lineage, lineage_frame
 from tasks.reports import StageReport
 from tasks.runlog import run_logger
 from tasks.warehouse.connection import Warehouse, connect_warehouse
 from tasks.warehouse.load import load_tables
-from tasks.warehouse.schema import METADATA, migrate
+from tasks.warehouse.schema import LINEAGE_TABLE, METADATA, migrate
 from validation.catalog import GOLD_TABLES
 
 
@@ -26,6 +30,7 @@ class WarehouseSummary:
     migrations_applied: list[int] = field(default_factory=list)
     seconds: float = 0.0
     gold_version: str = ""  # the gold version loaded
+    lineage: dict[str, Any] | None = None  # bronze -> silver -> gold -> this load
 
     def stage_report(self) -> StageReport:
         rows = sum(self.rows.values())
@@ -34,9 +39,10 @@ class WarehouseSummary:
             rows_in=rows,
             rows_out=rows,
             note=f"{self.target} (gold version {self.gold_version})",
-            run_facts={"gold_version": self.gold_version},
-            payload={"target": self.target, "rows": self.rows, "gold_version": self.gold_version},
-        )
+            run_facts={"gold_version": self.gold_version, "lineage": self.lineage},
+            payload={"target": self.target, "rows": self.rows, "gold_version": self.gold_version,
+                     "lineage": self.lineage},
+        )  # fmt: skip
 
 
 def load_warehouse(
@@ -58,21 +64,30 @@ def load_warehouse(
         raise
     warehouse = connect_warehouse(settings, url)
     try:
-        return _load(warehouse, frames, run_id, started, manifest["version"])
+        return _load(warehouse, lake, manifest, frames, run_id, started)
     finally:
         warehouse.dispose()
 
 
 def _load(
-    warehouse: Warehouse, frames: dict, run_id: str, started: float, version: str
+    warehouse: Warehouse, lake: Lake, manifest: dict, frames: dict, run_id: str, started: float
 ) -> WarehouseSummary:
     log = run_logger(__name__)
+    version = manifest["version"]
     summary = WarehouseSummary(warehouse.description, gold_version=version)
     summary.migrations_applied = migrate(warehouse)
     if summary.migrations_applied:
         log.info("Warehouse schema migrated: versions %s applied.", summary.migrations_applied)
+    loaded = {t: frames[t] for t in GOLD_TABLES}
+    pointer = read_pointer(lake) or {}  # the home lock keeps it the one read above
+    digest = pointer.get("manifest_sha256") if pointer.get("version") == version else None
+    summary.lineage = build_lineage(
+        manifest, digest, lake=lake, target=warehouse.description, run_id=run_id,
+        loaded_at=datetime.now(UTC), rows={t: f.height for t, f in loaded.items()},
+    )  # fmt: skip
+    loaded[LINEAGE_TABLE] = lineage_frame(summary.lineage)  # replaced with the data it describes
     try:
-        summary.rows = load_tables(warehouse, METADATA, {t: frames[t] for t in GOLD_TABLES})
+        summary.rows = load_tables(warehouse, METADATA, loaded)
     except Exception as exc:
         audit.record(
             audit.Action.WAREHOUSE_LOAD,
@@ -82,6 +97,7 @@ def _load(
             outcome="failure",
         )  # fmt: skip
         raise
+    del summary.rows[LINEAGE_TABLE]  # the load's own record, not a gold table
     summary.seconds = time.perf_counter() - started
     audit.record(
         audit.Action.WAREHOUSE_LOAD,

@@ -2,7 +2,8 @@
 
 Every gold table has a warehouse table of the same name and columns. Version 1 creates the
 tables with their keys; version 2 adds the indexes the dashboard's filters use; version 3 puts
-PostgreSQL's text keys in byte order (C collation). `migrate`
+PostgreSQL's text keys in byte order (C collation); version 4 adds `cofre_lineage`, the
+lineage of the loaded data (tasks/lineage.py), replaced by every load. `migrate`
 applies what a database lacks, in order, recording each version in `dw.schema_version`, so
 an older warehouse is brought up to date without losing data.
 """
@@ -37,6 +38,7 @@ from tasks.warehouse.connection import Warehouse
 from validation.catalog import GOLD_STAR
 
 SCHEMA = "dw"
+LINEAGE_TABLE = "cofre_lineage"  # one row: the lineage of what the last load put in dw.*
 TYPES = {
     "str": Text, "int": Integer, "long": BigInteger, "double": Double, "date": Date,
     "ts": DateTime, "bool": Boolean,
@@ -177,6 +179,14 @@ def build_metadata() -> MetaData:
         Column("description", Text, nullable=False),
         Column("applied_at", DateTime, nullable=False),
     )
+    Table(
+        LINEAGE_TABLE,
+        metadata,
+        Column("run_id", Text, primary_key=True),
+        Column("gold_version", Text, nullable=False),
+        Column("loaded_at", DateTime, nullable=False),
+        Column("lineage", Text, nullable=False),  # JSON (tasks/lineage.py `build_lineage`)
+    )
     for name, (columns, primary_key, unique) in TABLES.items():
         items: list = []
         for column, kind in columns.items():
@@ -203,8 +213,12 @@ class Migration:
 
 
 def _create_tables(conn: Connection, metadata: MetaData) -> None:
-    tables = [t for t in metadata.sorted_tables if t.name != "schema_version"]
+    tables = [t for t in metadata.sorted_tables if t.name in TABLES]
     metadata.create_all(conn, tables=tables, checkfirst=True)
+
+
+def _lineage_table(conn: Connection, metadata: MetaData) -> None:
+    metadata.tables[f"{SCHEMA}.{LINEAGE_TABLE}"].create(conn, checkfirst=True)
 
 
 def _dashboard_indexes(conn: Connection, metadata: MetaData) -> None:
@@ -240,6 +254,7 @@ MIGRATIONS = (
         2, "indexes for the dashboard's date, state and category filters", _dashboard_indexes
     ),
     Migration(3, "text keys in byte order (C collation) on PostgreSQL", _byte_order_keys),
+    Migration(4, "cofre_lineage: the lineage of the loaded data", _lineage_table),
 )
 LATEST = MIGRATIONS[-1].version
 
