@@ -119,18 +119,38 @@ def install_s3_lifecycle_rules(lake: Lake, days: int, storage_class: str = "GLAC
 
     Native rules change an object's storage class in place (keys do not move to `cold/`), and
     they are not audited per object; Cofre's own move is. See docs/operations.md.
+
+    The bucket's other rules are kept: S3 replaces the whole configuration on every put, so
+    the existing rules are read first and only Cofre's rule for this lake's bronze prefix
+    (found by its ID, which names the prefix) is replaced. Returns the configuration put.
     """
     if lake.is_local:
         raise LakeError("Native lifecycle rules need an S3/MinIO lake; this lake is local.")
     bucket, _, prefix = lake.roots["bronze"].partition("/")
+    bronze_prefix = f"{prefix}/" if prefix else ""
+    rule_id = f"{COFRE_RULE_PREFIX}{bronze_prefix or '(bucket)'}"
     rule = {
-        "ID": f"cofre-bronze-to-{storage_class.lower()}-after-{days}-days",
+        "ID": rule_id,
         "Status": "Enabled",
-        "Filter": {"Prefix": f"{prefix}/" if prefix else ""},
+        "Filter": {"Prefix": bronze_prefix},
         "Transitions": [{"Days": days, "StorageClass": storage_class}],
     }
-    configuration = {"Rules": [rule]}
-    lake.s3_client().put_bucket_lifecycle_configuration(
-        Bucket=bucket, LifecycleConfiguration=configuration
-    )
+    client = lake.s3_client()
+    kept = [r for r in _existing_rules(client, bucket) if r.get("ID") != rule_id]
+    configuration = {"Rules": [*kept, rule]}
+    client.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration=configuration)
     return configuration
+
+
+COFRE_RULE_PREFIX = "cofre-bronze-transition:"  # + the bronze prefix: one rule per lake
+
+
+def _existing_rules(client, bucket: str) -> list[dict]:
+    from botocore.exceptions import ClientError
+
+    try:
+        return client.get_bucket_lifecycle_configuration(Bucket=bucket).get("Rules", [])
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "NoSuchLifecycleConfiguration":
+            return []  # a bucket without rules
+        raise

@@ -122,5 +122,28 @@ def test_native_s3_lifecycle_rules(moto_endpoint, s3_bucket):
     rules = boto3.client("s3", endpoint_url=moto_endpoint).get_bucket_lifecycle_configuration(
         Bucket=s3_bucket
     )["Rules"]
-    assert rules[0]["Filter"]["Prefix"] == "lake/bronze/"
-    assert rules[0]["Transitions"][0]["Days"] == 30
+    [rule] = [r for r in rules if r["Filter"]["Prefix"] == "lake/bronze/"]
+    assert rule["Transitions"][0]["Days"] == 30
+
+
+def test_native_rules_merge_into_the_buckets_own_rules(moto_endpoint, s3_bucket):
+    client = boto3.client("s3", endpoint_url=moto_endpoint)
+    theirs = {
+        "ID": "expire-tmp",
+        "Status": "Enabled",
+        "Filter": {"Prefix": "tmp/"},
+        "Expiration": {"Days": 1},
+    }
+    client.put_bucket_lifecycle_configuration(
+        Bucket=s3_bucket, LifecycleConfiguration={"Rules": [theirs]}
+    )
+    lake = Lake.from_url(f"s3://{s3_bucket}/merged", endpoint_url=moto_endpoint)
+    install_s3_lifecycle_rules(lake, 30)
+    install_s3_lifecycle_rules(lake, 90)  # again: Cofre's rule is replaced, not duplicated
+    rules = {
+        r["ID"]: r for r in client.get_bucket_lifecycle_configuration(Bucket=s3_bucket)["Rules"]
+    }
+    assert rules["expire-tmp"]["Expiration"]["Days"] == 1
+    [ours] = [r for name, r in rules.items() if name != "expire-tmp"]
+    assert ours["Filter"]["Prefix"] == "merged/bronze/"
+    assert ours["Transitions"][0]["Days"] == 90
