@@ -220,17 +220,23 @@ class Lake:
             self.fs.copy(source, target)
 
     def s3_client(self) -> Any:
-        """A boto3 S3 client with this lake's endpoint and credentials (S3 lakes only)."""
-        import boto3
+        """A boto3 S3 client with this lake's endpoint and credentials (S3 lakes only), from
+        prefect-aws's `AwsCredentials` built here at run time from the values the lake was
+        opened with (decrypted from Cofre's block, or the AWS chain when they are None). It is
+        never saved: the Prefect database holds Cofre's ciphertext block, not this one."""
+        from prefect_aws import AwsCredentials
+        from prefect_aws.client_parameters import AwsClientParameters
 
         client_kwargs = self.fs.client_kwargs or {}
-        return boto3.client(
-            "s3",
-            endpoint_url=client_kwargs.get("endpoint_url"),
-            region_name=client_kwargs.get("region_name"),
+        credentials = AwsCredentials(
             aws_access_key_id=self.fs.key,
             aws_secret_access_key=self.fs.secret,
+            region_name=client_kwargs.get("region_name"),
+            aws_client_parameters=AwsClientParameters(
+                endpoint_url=client_kwargs.get("endpoint_url")
+            ),
         )
+        return credentials.get_s3_client()
 
     def delete(self, layer: str, key: str) -> None:
         path = self.path(layer, key)

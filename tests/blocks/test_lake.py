@@ -136,3 +136,25 @@ def test_one_bucket_per_layer_like_the_seed(moto_endpoint):
 def test_bucket_per_layer_needs_every_layer(moto_endpoint):
     with pytest.raises(ConfigurationError, match="quarantine"):
         Lake.from_url("s3://", buckets={"bronze": "b"}, endpoint_url=moto_endpoint)
+
+
+def test_the_s3_client_comes_from_prefect_aws_credentials_built_at_run_time(
+    moto_endpoint, s3_bucket, monkeypatch
+):
+    from prefect_aws import AwsCredentials
+
+    built = []
+    original = AwsCredentials.get_s3_client
+    monkeypatch.setattr(
+        AwsCredentials, "get_s3_client", lambda self: built.append(self) or original(self)
+    )
+    options = {"key": "AKIA-lake-probe", "secret": "SECRET-lake-probe-61c0"}
+    lake = Lake.from_url(f"s3://{s3_bucket}", endpoint_url=moto_endpoint, storage_options=options)
+    lake.write_bytes("bronze", "probe/a.txt", b"a")
+    client = lake.s3_client()
+    assert client.meta.endpoint_url == moto_endpoint
+    assert client.head_object(Bucket=s3_bucket, Key="bronze/probe/a.txt")["ContentLength"] == 1
+    [credentials] = built
+    assert credentials.aws_access_key_id == "AKIA-lake-probe"
+    assert credentials.aws_secret_access_key.get_secret_value() == "SECRET-lake-probe-61c0"
+    assert "SECRET-lake-probe-61c0" not in repr(credentials)  # a SecretStr: never shown
