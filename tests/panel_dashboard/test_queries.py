@@ -242,6 +242,14 @@ def test_the_warehouse_state_says_missing_empty_or_ready(tmp_path):
 
 
 def test_an_unreachable_server_is_reported_not_raised():
-    wh = connect_warehouse(load_settings(), "postgresql://nobody@127.0.0.1:1/nothing")
-    state = q.warehouse_state(wh)
+    from sqlalchemy import create_engine
+
+    from blocks.errors import WarehouseUnreachable
+    from tasks.warehouse.connection import Warehouse
+
+    url = "postgresql+psycopg://nobody@127.0.0.1:1/nothing"
+    with pytest.raises(WarehouseUnreachable, match=r"127\.0\.0\.1:1"):  # the page says so
+        connect_warehouse(load_settings(), url)
+    # A server that goes away after the connection was made: the state says so, never raises.
+    state = q.warehouse_state(Warehouse(create_engine(url), "gone"))
     assert state.kind == "unreachable" and "OperationalError" in state.detail
