@@ -60,7 +60,7 @@ def third_party_imports(*folders: str) -> dict[str, set[str]]:
 def test_every_package_cofre_imports_is_a_declared_dependency():
     dependencies = declared(PYPROJECT["project"]["dependencies"])
     imported = third_party_imports(*PACKAGES)
-    assert {"typer", "sqlalchemy", "fsspec", "boto3", "httpx", "pydantic"} <= set(imported)
+    assert {"typer", "sqlalchemy", "fsspec", "botocore", "httpx", "pydantic"} <= set(imported)
     missing = {dist: sorted(files) for dist, files in imported.items() if dist not in dependencies}
     assert missing == {}, f"declare these in [project] dependencies: {missing}"
 
