@@ -71,10 +71,15 @@ class EnvOnlySettings(BaseSettings):
     warehouse_block: str | None = Field(
         None, description="Name of the encrypted PostgreSQL credentials block for the warehouse."
     )
+    gold_engine: Literal["auto", "duckdb", "spark"] = Field(
+        "auto",
+        description="Gold engine: duckdb (in process), spark, or auto (Spark when a Spark "
+        "master is configured, DuckDB otherwise).",
+    )
     spark_master: str | None = Field(
         None,
-        description="Spark master for the gold stage (spark://host:7077, local[4]); "
-        "default local[*] in the pipeline's process.",
+        description="Spark master for the gold stage's Spark engine (spark://host:7077, "
+        "local[4]); setting one makes --engine auto choose Spark; default local[*].",
     )
     sources: SourceMode = "auto"
     # External sources

@@ -32,7 +32,7 @@ from flows.options import PipelineOptions
 from flows.run_frame import close_run, cofre_run, run_cli, stage_frame
 from flows.silver import silver
 from flows.warehouse import warehouse
-from tasks.gold.run import stop_spark, warm_up_spark
+from tasks.gold.run import gold_engine_name, stop_spark, warm_up_spark
 from tasks.lineage import lineage_markdown
 from tasks.reports import StageReport
 from tasks.run_summary import RunSummary, write_run_summary
@@ -51,6 +51,7 @@ def full_pipeline(
     weather_end: date | None = None,
     masking_policy: str | None = None,
     max_quarantine_share: float | None = None,
+    engine: str | None = None,
     master: str | None = None,
     warehouse_url: str | None = None,
 ) -> dict:
@@ -62,11 +63,14 @@ def full_pipeline(
 
     options = PipelineOptions.from_parameters(locals())
     # The lake and the Spark master here; each stage resolves the rest of its settings.
-    frame = stage_frame(PipelineOptions(lake=lake, master=master))
+    frame = stage_frame(PipelineOptions(lake=lake, engine=engine, master=master))
     summary = RunSummary(frame.run_id, flow_run_name=flow_run.name or "")
-    warm_up_spark(frame.settings.spark_master)  # the JVM boots while ingestion and silver run
-    # Gold runs on the resolved master (--master, else COFRE_SPARK_MASTER, else local[*]).
-    options = replace(options, master=frame.settings.spark_master)
+    settings = frame.settings
+    engine = gold_engine_name(settings.gold_engine, settings.spark_master)
+    if engine == "spark":  # the JVM boots while ingestion and silver run
+        warm_up_spark(settings.spark_master)
+    # Gold runs on the resolved engine and master (flag, else COFRE_*, else the default).
+    options = replace(options, engine=engine, master=settings.spark_master)
     try:
         ingested = _run_stage(summary, "ingestion", ingestion, options, frame.run_id)
         print(format_source_summary(summary.sources))
@@ -166,7 +170,9 @@ def main(argv: list[str] | None = None) -> None:
 def _boot(options: PipelineOptions) -> None:
     """The JVM and the temporary API boot side by side, while Prefect creates the run."""
     api = _start_temporary_api()
-    warm_up_spark(load_settings(spark_master=options.master).spark_master)
+    settings = load_settings(spark_master=options.master, gold_engine=options.engine)
+    if gold_engine_name(settings.gold_engine, settings.spark_master) == "spark":
+        warm_up_spark(settings.spark_master)
     if api is not None:
         api.join()
 

@@ -107,13 +107,23 @@ class PipelineOptions:
             type=float,
         ),
     )
+    engine: str | None = field(
+        default=None,
+        metadata=_cli(
+            "--engine",
+            help="gold engine: duckdb (in process), spark, or auto: Spark when a Spark master "
+            "is configured, DuckDB otherwise (default: COFRE_GOLD_ENGINE, else auto)",
+            setting="gold_engine",
+            choices=["auto", "duckdb", "spark"],
+        ),
+    )
     master: str | None = field(
         default=None,
         metadata=_cli(
             "--master",
             "--spark-master",
-            help="Spark master URL, e.g. spark://host:7077 (default: COFRE_SPARK_MASTER, else "
-            "local[*] in this process)",
+            help="Spark master URL for the Spark engine, e.g. spark://host:7077 (default: "
+            "COFRE_SPARK_MASTER, else local[*] in this process)",
             setting="spark_master",
         ),
     )
@@ -161,7 +171,7 @@ STAGE_OPTIONS: dict[str, tuple[str, ...]] = {
         "weather_end",
     ),
     "silver": ("lake", "masking_policy", "max_quarantine_share"),
-    "gold": ("lake", "master"),
+    "gold": ("lake", "engine", "master"),
     "warehouse": ("lake", "warehouse_url"),
     "lifecycle": ("lake",),
     "full_pipeline": OPTION_NAMES,

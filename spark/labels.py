@@ -9,9 +9,6 @@ without a category is "Sem categoria".
 
 from __future__ import annotations
 
-from pyspark.sql import Column
-from pyspark.sql import functions as F
-
 NO_CATEGORY = "Sem categoria"
 CONNECTORS = ("e", "de", "da", "do", "das", "dos", "para", "com")
 
@@ -107,21 +104,3 @@ def category_label(category: str | None) -> str:
     if category is None:
         return NO_CATEGORY
     return CATEGORY_LABELS.get(category) or fallback_label(category)
-
-
-def _sql_pairs(mapping: dict[str, str]) -> str:
-    def quoted(text: str) -> str:
-        return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-    return ", ".join(f"{quoted(key)}, {quoted(value)}" for key, value in mapping.items())
-
-
-def category_label_column(category: Column) -> Column:
-    """`category_label` as a Spark column expression (no Python UDF: runs on any cluster)."""
-    known = F.expr(f"map({_sql_pairs(CATEGORY_LABELS)})")  # one literal map, not 146 lits
-    fallback = F.initcap(F.regexp_replace(category, "_", " "))
-    for word in CONNECTORS:  # initcap capitalised them; put Portuguese connectors back
-        fallback = F.regexp_replace(fallback, rf"(?<=\s){word.capitalize()}(?=\s)", word)
-    return F.when(category.isNull(), F.lit(NO_CATEGORY)).otherwise(
-        F.coalesce(F.try_element_at(known, category), fallback)
-    )

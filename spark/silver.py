@@ -9,12 +9,10 @@ import logging
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.types import StructType
 
+from spark.errors import MissingSilverDataset
+
 LOG = logging.getLogger(__name__)
 SPARK_SCHEMA = "org.apache.spark.sql.parquet.row.metadata"  # a Spark writer's footer key
-
-
-class MissingSilverDataset(RuntimeError):
-    """A silver dataset the gold job needs is not in the lake."""
 
 
 class Silver:

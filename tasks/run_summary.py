@@ -20,7 +20,9 @@ from tasks.reports import StageReport
 
 RUNS_PREFIX = "_runs"  # under the gold layer; blocks/audit_anchor.py reads it there too
 # The `RunSummary` fields a stage report may set through its `run_facts`.
-RUN_FACTS = ("sources", "quality", "spark_startup_seconds", "gold_version", "lineage")
+RUN_FACTS = (
+    "sources", "quality", "gold_engine", "spark_startup_seconds", "gold_version", "lineage",
+)  # fmt: skip
 
 
 @dataclass
@@ -53,6 +55,7 @@ class RunSummary:
     sources: list[dict] = field(default_factory=list)
     quality: dict[str, dict] = field(default_factory=dict)
     objects: list[str] = field(default_factory=list)
+    gold_engine: str = ""  # the engine the gold stage ran on: duckdb or spark
     spark_startup_seconds: float = 0.0  # part of the gold stage: starting the SparkSession
     # The audit trail's head at the end of the run (blocks.audit_anchor.AuditHead.as_dict()),
     # one of the anchors `cofre audit verify` checks the trail against.
@@ -122,8 +125,10 @@ class RunSummary:
                 f"| {s.stage} | {s.status} | {s.rows_in:,} | {s.rows_out:,} | {s.quarantined:,}"
                 f" | {s.seconds:.1f} | {s.note} |"
             )
-        if self.spark_startup_seconds:
-            lines += ["", f"Spark session start-up: {self.spark_startup_seconds:.1f} s (in gold)."]
+        if self.gold_engine == "spark":
+            lines += ["", f"Gold on Spark; session start-up {self.spark_startup_seconds:.1f} s."]
+        elif self.gold_engine:
+            lines += ["", f"Gold on {self.gold_engine}, in process."]
         if self.fallbacks:
             lines += ["", "**Sources served from bundled snapshots (not live):**"]
             lines += [

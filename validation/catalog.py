@@ -76,6 +76,79 @@ GOLD_WRITE_ORDER: dict[str, tuple[str, ...]] = {
 }
 GOLD_TABLES = tuple(GOLD_WRITE_ORDER)
 
+# Every gold table's columns, in order, with their type: str, int (32-bit), long (64-bit),
+# double, date, ts (timestamp, microseconds, naive Brazil local time) or bool; a trailing `?`
+# marks a nullable column. Each gold Parquet file carries exactly these types and this
+# nullability, whichever engine wrote it (spark/gold_write.py); the warehouse's tables have
+# these columns (tasks/warehouse/schema.py) and the Pandera schemas agree (a test checks).
+GOLD_COLUMNS: dict[str, dict[str, str]] = {
+    "dim_date": {"date_key": "int", "date": "date", "year": "int", "quarter": "int",
+                 "month": "int", "day": "int", "month_start": "date", "day_of_week": "int",
+                 "weekday_name": "str", "month_name": "str", "is_weekend": "bool",
+                 "ipca_pct_change": "double?", "ipca_index": "double?"},
+    "dim_customer": {"customer_key": "str", "customer_unique_key": "str",
+                     "customer_zip_code_prefix": "str", "customer_city": "str?",
+                     "customer_state": "str?"},
+    "dim_product": {"product_key": "str", "product_category_name": "str?",
+                    "product_category_name_english": "str?", "category_label": "str",
+                    "product_photos_qty": "int?", "product_weight_g": "double?",
+                    "product_length_cm": "double?", "product_height_cm": "double?",
+                    "product_width_cm": "double?", "product_volume_cm3": "double?"},
+    "dim_seller": {"seller_key": "str", "seller_zip_code_prefix": "str",
+                   "seller_state": "str?"},
+    "fact_sales": {"order_id": "str", "order_item_id": "int", "date_key": "int",
+                   "customer_key": "str", "product_key": "str", "seller_key": "str",
+                   "order_status": "str", "payment_type": "str?", "price": "double",
+                   "freight_value": "double", "allocated_payment": "double",
+                   "order_purchase_timestamp": "ts", "order_approved_at": "ts?",
+                   "order_delivered_carrier_date": "ts?",
+                   "order_delivered_customer_date": "ts?",
+                   "order_estimated_delivery_date": "ts?", "delivery_days": "int?",
+                   "is_late": "bool?", "review_score": "int?"},
+    "fact_orders": {"order_id": "str", "date_key": "int", "customer_key": "str",
+                    "order_status": "str", "status_bucket": "str", "payment_type": "str?",
+                    "items": "int", "items_value": "double", "paid_value": "double",
+                    "review_score": "int?", "delivery_days": "int?", "is_late": "bool?",
+                    "order_purchase_timestamp": "ts"},
+    "sales_monthly": {"month": "date", "orders": "long", "items": "long",
+                      "price_total": "double", "freight_total": "double", "revenue": "double",
+                      "ipca_pct_change": "double?", "ipca_index": "double?",
+                      "reference_month": "date?", "revenue_deflated": "double?"},
+    "sales_by_state": {"customer_state": "str?", "orders": "long", "items": "long",
+                       "price_total": "double", "freight_total": "double",
+                       "revenue": "double", "customers": "long", "average_ticket": "double"},
+    "customers_by_state": {"customer_state": "str?", "customer_ids": "long",
+                           "customers": "long", "buying_customers": "long"},
+    "sales_by_category": {"product_category_name": "str?",
+                          "product_category_name_english": "str?", "category_label": "str",
+                          "orders": "long", "items": "long", "price_total": "double",
+                          "freight_total": "double", "revenue": "double",
+                          "revenue_rank": "int"},
+    "order_status_summary": {"panel_order": "int", "bucket": "str", "label": "str",
+                             "statuses": "str", "orders": "long", "value": "double"},
+    "payment_type_summary": {"payment_type": "str", "payments": "long", "orders": "long",
+                             "value": "double", "average_installments": "double",
+                             "value_share": "double?", "fulfilled_orders": "long",
+                             "fulfilled_value": "double"},
+    "delivery_performance": {"customer_state": "str?", "delivered_orders": "long",
+                             "average_delivery_days": "double?",
+                             "average_estimated_days": "double?", "on_time_orders": "long",
+                             "late_orders": "long", "late_share": "double?",
+                             "average_review_score": "double?"},
+    "sales_weather_daily": {"customer_state": "str?", "date": "date", "date_key": "int",
+                            "orders": "long", "items": "long", "price_total": "double",
+                            "freight_total": "double", "revenue": "double",
+                            "capital": "str?", "temperature_max": "double?",
+                            "temperature_min": "double?", "temperature_mean": "double?",
+                            "precipitation_sum": "double?", "weather_synthetic": "bool?"},
+}  # fmt: skip
+
+
+def gold_columns(table: str) -> dict[str, tuple[str, bool]]:
+    """{column: (type, nullable)} of a gold table, in order."""
+    return {c: (t.rstrip("?"), t.endswith("?")) for c, t in GOLD_COLUMNS[table].items()}
+
+
 # The star: (fact, key, dimension); the dimension's key column has the same name.
 GOLD_STAR = (
     ("fact_sales", "date_key", "dim_date"),

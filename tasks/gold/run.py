@@ -1,6 +1,8 @@
-"""The gold stage: run the Spark job into a new gold version, gate it, then make it current.
+"""The gold stage: run the gold job into a new gold version, gate it, then make it current.
 
-Every run writes a complete version beside the current one (`gold/_versions/<run_id>/`, see
+The job runs on one of two engines (spark/engine.py): DuckDB in this process (the default), or
+Apache Spark when a Spark master is configured or `--engine spark` asks for it. Every run
+writes a complete version beside the current one (`gold/_versions/<run_id>/`, see
 tasks/gold/versions.py), seals it with a manifest, runs the gold gate (Pandera schemas +
 reconciliation with silver) on that sealed version, and only then moves the pointer
 `gold/_current.json` in one atomic step. A failed gate or a failed run removes its version: the
@@ -8,10 +10,11 @@ previous one stays current. A killed run leaves its version unpublished; the nex
 
 Where the job writes:
 - local lake: straight into the version directory (publishing is then only the pointer);
-- S3 lake, S3A connector on the classpath: `s3a://` directly into the version prefix;
-- S3 lake without S3A (this project's default install): silver is downloaded to a scratch
-  directory under `$COFRE_HOME/.scratch/`, the job runs on local paths, and the parts are
-  uploaded into the version prefix before the pointer PUT.
+- S3 lake, Spark engine with the S3A connector on the classpath: `s3a://` directly into the
+  version prefix;
+- S3 lake otherwise (DuckDB, or Spark without S3A, this project's default install): silver is
+  downloaded to a scratch directory under `$COFRE_HOME/.scratch/`, the job runs on local paths,
+  and the parts are uploaded into the version prefix before the pointer PUT.
 """
 
 from __future__ import annotations
@@ -22,25 +25,17 @@ import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
-from pyspark.sql import SparkSession
 
 from blocks import audit, events
 from blocks.errors import ConfigurationError, InvalidSourceData, LakeError, QualityGateFailed
 from blocks.lake import Lake
 from blocks.settings import load_settings
+from spark.engine import DuckDBEngine, GoldEngine, choose_engine
+from spark.errors import MissingSilverDataset
 from spark.gold_job import run_gold
-from spark.session import (
-    S3AOptions,
-    SparkMasterUnavailable,
-    build_session,
-    check_master_reachable,
-    configure_s3a,
-    stop_session_and_jvm,
-    warm_up,
-)
-from spark.silver import MissingSilverDataset
 from tasks.gold import versions
 from tasks.lineage import silver_inputs
 from tasks.reports import StageReport
@@ -49,9 +44,24 @@ from tasks.silver.olist import read_silver
 from validation.catalog import GOLD_INPUTS, GOLD_POINTER, GOLD_TABLES, RECONCILED_INPUTS, silver_key
 from validation.gold import gold_gate
 
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+    from spark.session import S3AOptions
+
 _spark: SparkSession | None = None
 _spark_master: str | None = None
 _spark_lock = threading.Lock()  # a warm-up thread and the gold stage may both ask
+_duckdb: DuckDBEngine | None = None  # the DuckDB engine of a running gold stage (to interrupt)
+
+
+def gold_engine_name(engine: str | None, master: str | None) -> str:
+    """The engine a gold run uses: `engine` (auto|duckdb|spark; None: auto) resolved against
+    the Spark master (auto: Spark when a master is configured, DuckDB otherwise)."""
+    try:
+        return choose_engine(engine, master)
+    except ValueError as exc:
+        raise ConfigurationError(f"{exc} (--engine or COFRE_GOLD_ENGINE)") from None
 
 
 def get_spark(master: str | None = None) -> SparkSession:
@@ -61,6 +71,8 @@ def get_spark(master: str | None = None) -> SparkSession:
     Raises `ConfigurationError` naming the URL when a cluster master is unreachable or gives
     no executor in time (spark/session.py).
     """
+    from spark.session import SparkMasterUnavailable, build_session, check_master_reachable
+
     global _spark, _spark_master
     with _spark_lock:
         if _spark is not None and _spark.sparkContext._jsc is None:
@@ -84,17 +96,27 @@ def stop_spark() -> None:
     global _spark, _spark_master
     with _spark_lock:
         if _spark is not None:
+            from spark.session import stop_session_and_jvm
+
             stop_session_and_jvm(_spark)
             _spark, _spark_master = None, None
 
 
-def cancel_spark_jobs() -> None:
-    """Cancel every running job of this process's SparkSession (the gold time limit's
-    watchdog calls it from its own thread; it does not wait for the session lock)."""
+def cancel_gold_work() -> None:
+    """Stop the running gold computation (the gold time limit's watchdog calls it from its
+    own thread; it does not wait for the session lock): every Spark job of this process's
+    session is cancelled, or the DuckDB query interrupted."""
+    engine = _duckdb
+    if engine is not None:
+        run_logger(__name__).warning("Interrupting the running DuckDB gold query.")
+        engine.connection.interrupt()
     spark = _spark
     if spark is not None and spark.sparkContext._jsc is not None:
         run_logger(__name__).warning("Cancelling every running Spark job of this session.")
         spark.sparkContext.cancelAllJobs()
+
+
+cancel_spark_jobs = cancel_gold_work  # the name the time-limit tests and tasks know
 
 
 def warm_up_spark(master: str | None = None) -> threading.Thread:
@@ -104,6 +126,8 @@ def warm_up_spark(master: str | None = None) -> threading.Thread:
 
     def start() -> None:
         try:
+            from spark.session import warm_up
+
             # A first query loads and compiles Spark SQL's classes (seconds in a fresh JVM)
             # while the earlier stages run, not in the gold stage.
             warm_up(get_spark(master))
@@ -119,6 +143,7 @@ def warm_up_spark(master: str | None = None) -> threading.Thread:
 class GoldSummary:
     run_id: str
     version: str = ""  # the gold version this run made current
+    engine: str = ""  # duckdb or spark
     rows: dict[str, int] = field(default_factory=dict)
     objects: list[str] = field(default_factory=list)
     staging: str | None = None  # the local directory an S3 lake was staged through
@@ -134,9 +159,10 @@ class GoldSummary:
             "gold",
             rows_out=sum(self.rows.values()),
             objects=list(self.objects),
-            run_facts={"spark_startup_seconds": startup},
+            run_facts={"gold_engine": self.engine, "spark_startup_seconds": startup},
             payload={
                 "version": self.version,  # the gold version now current
+                "engine": self.engine,
                 "rows": self.rows,
                 "objects": self.objects,
                 "staging": self.staging,
@@ -154,6 +180,8 @@ class _Workspace:
 
 
 def _s3a_options(lake: Lake) -> S3AOptions:
+    from spark.session import S3AOptions
+
     fs = lake.fs
     return S3AOptions(
         endpoint=(getattr(fs, "client_kwargs", None) or {}).get("endpoint_url"),
@@ -171,14 +199,18 @@ def scratch_root() -> Path:
 
 
 def _workspace(
-    lake: Lake, spark: SparkSession, run_id: str, master: str | None, stack: ExitStack, log
+    lake: Lake, spark: SparkSession | None, run_id: str, master: str | None, stack: ExitStack, log
 ) -> _Workspace:
+    """Where the job reads and writes (`spark`: None for the DuckDB engine)."""
     target = lake.path("gold", versions.version_key(run_id))
-    if lake.is_local:  # Spark writes the version in place: nothing to copy afterwards
+    if lake.is_local:  # the job writes the version in place: nothing to copy afterwards
         return _Workspace(lake.url("silver"), f"file://{target}", scratch=Path(target))
-    if configure_s3a(spark, _s3a_options(lake)):
-        return _Workspace(f"s3a://{lake.path('silver')}", f"s3a://{target}")
-    if master and not master.startswith("local"):
+    if spark is not None:
+        from spark.session import configure_s3a
+
+        if configure_s3a(spark, _s3a_options(lake)):
+            return _Workspace(f"s3a://{lake.path('silver')}", f"s3a://{target}")
+    if spark is not None and master and not master.startswith("local"):
         raise ConfigurationError(
             f"Spark master {master!r} cannot read this S3 lake: the S3A connector is not on the "
             "classpath, and a local staging directory is invisible to a cluster's executors. "
@@ -187,7 +219,8 @@ def _workspace(
     tmp = scratch_root() / f"gold-{run_id}"
     tmp.mkdir(parents=True, exist_ok=True, mode=0o700)
     stack.callback(shutil.rmtree, tmp, ignore_errors=True)
-    log.info("Staging through %s because the S3A connector is not on the classpath.", tmp)
+    why = "the S3A connector is not on the classpath" if spark else "DuckDB reads local files"
+    log.info("Staging through %s because %s.", tmp, why)
     for name in GOLD_INPUTS:  # only what the job reads
         if lake.exists("silver", silver_key(name)):
             lake.fs.get(lake.path("silver", name) + "/", f"{tmp}/silver/{name}/", recursive=True)
@@ -256,12 +289,12 @@ def _refuse_a_kept_version(lake: Lake, run_id: str) -> None:
 
 
 def _build_version(
-    lake: Lake, ws: _Workspace, spark, run_id: str, log
+    lake: Lake, ws: _Workspace, engine: GoldEngine, run_id: str, log
 ) -> tuple[dict[str, pl.DataFrame], str]:
-    """Spark job -> sealed version (with the silver it read) -> gold gate on what it holds."""
+    """Gold job -> sealed version (with the silver it read) -> gold gate on what it holds."""
     inputs = silver_inputs(lake, GOLD_INPUTS)  # one writer per home: silver stays as read
     try:
-        run_gold(spark, ws.silver_url, ws.gold_url, log=log)
+        run_gold(engine, ws.silver_url, ws.gold_url, log=log)
     except MissingSilverDataset as exc:
         raise InvalidSourceData(str(exc)) from None
     _complete_version(lake, ws, run_id)
@@ -277,8 +310,23 @@ def _build_version(
     return gold, digest
 
 
-def run_gold_stage(lake: Lake, run_id: str, master: str | None = None) -> GoldSummary:
+def _engine(name: str, master: str | None, log) -> tuple[GoldEngine, SparkSession | None]:
+    global _duckdb
+    if name == "duckdb":
+        _duckdb = DuckDBEngine()
+        return _duckdb, None
+    from spark.spark_engine import SparkEngine
+
+    spark = get_spark(master)
+    return SparkEngine(spark, log), spark
+
+
+def run_gold_stage(
+    lake: Lake, run_id: str, master: str | None = None, engine: str | None = None
+) -> GoldSummary:
     """Build gold version `run_id` from the lake's silver, gate it, make it current.
+
+    `engine`: auto (None), duckdb or spark; auto is Spark when `master` is given.
 
     First removes what stopped runs left (unpublished versions, staging, `.tmp-` files, this
     home's scratch); afterwards keeps `KEEP_VERSIONS` versions. Raises `InvalidSourceData` when
@@ -286,24 +334,29 @@ def run_gold_stage(lake: Lake, run_id: str, master: str | None = None) -> GoldSu
     version is removed, the previous one stays current), `ConfigurationError` for an S3 lake
     with a cluster master but no S3A connector, `LakeError` when `run_id` is already published.
     """
+    global _duckdb
     log = run_logger(__name__)
-    summary = GoldSummary(run_id, version=run_id)
+    name = gold_engine_name(engine, master)
+    summary = GoldSummary(run_id, version=run_id, engine=name)
     summary.removed = versions.clean_leftovers(lake, scratch_root())
     if summary.removed:
         log.info("Removed %s leftover(s) of stopped gold runs.", len(summary.removed))
     _refuse_a_kept_version(lake, run_id)
     started = time.perf_counter()
-    spark = get_spark(master)
+    job, spark = _engine(name, master, log)
     summary.session_seconds = time.perf_counter() - started
     with ExitStack() as stack:
+        stack.callback(job.close)
         ws = _workspace(lake, spark, run_id, master, stack, log)
         summary.staging = ws.staging_dir
         computing = time.perf_counter()
         try:
-            gold, digest = _build_version(lake, ws, spark, run_id, log)
+            gold, digest = _build_version(lake, ws, job, run_id, log)
         except BaseException:
             versions.prune_versions(lake)  # this version was never current: remove it
             raise
+        finally:
+            _duckdb = None
         summary.compute_seconds = time.perf_counter() - computing
     publishing = time.perf_counter()
     versions.make_current(lake, run_id, digest)
@@ -329,11 +382,12 @@ def gold_report(summary: GoldSummary) -> str:
     """Row counts and timings as Markdown (a Prefect artifact and the run's log)."""
     lines = [f"# Gold tables (version {summary.version})", "", "| table | rows |", "|---|---:|"]
     lines += [f"| {table} | {rows:,} |" for table, rows in summary.rows.items()]
+    session = "Spark session" if summary.engine == "spark" else "DuckDB start"
     lines += [
         "",
-        f"Spark session {summary.session_seconds:.1f} s · job + gate "
+        f"Engine {summary.engine} · {session} {summary.session_seconds:.1f} s · job + gate "
         f"{summary.compute_seconds:.1f} s · publish {summary.publish_seconds:.1f} s",
     ]
     if summary.staging:
-        lines.append("S3 lake staged through a local directory (no S3A connector).")
+        lines.append("S3 lake staged through a local directory.")
     return "\n".join(lines)

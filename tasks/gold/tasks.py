@@ -1,4 +1,4 @@
-"""The gold stage's Prefect task face: the Spark job, gate and publish as one task."""
+"""The gold stage's Prefect task face: the gold job, gate and publish as one task."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from prefect.cache_policies import NO_CACHE
 
 from blocks.lake import Lake
 from blocks.settings import CofreSettings
-from tasks.gold.run import GoldSummary, cancel_spark_jobs, run_gold_stage
+from tasks.gold.run import GoldSummary, cancel_gold_work, gold_engine_name, run_gold_stage
 from tasks.time_limits import current_task_timeout, time_limit
 
 TIMEOUT_SETTING = "COFRE_GOLD_TIMEOUT_SECONDS"
@@ -17,16 +17,19 @@ TIMEOUT_SETTING = "COFRE_GOLD_TIMEOUT_SECONDS"
 # The limit set here is the default; the flows pass the configured one (`with_options`).
 @task(
     name="build-gold",
-    task_run_name="gold (spark)",
+    task_run_name="gold",
     cache_policy=NO_CACHE,
     timeout_seconds=CofreSettings.model_fields["gold_timeout_seconds"].default,
 )
-def run_gold_task(lake: Lake, run_id: str, master: str | None = None) -> GoldSummary:
+def run_gold_task(
+    lake: Lake, run_id: str, master: str | None = None, engine: str | None = None
+) -> GoldSummary:
+    engine = gold_engine_name(engine, master)
     with time_limit(
-        "gold", TIMEOUT_SETTING, current_task_timeout(), on_timeout=cancel_spark_jobs,
-        aftermath="its Spark jobs were cancelled and the current gold version stays",
+        "gold", TIMEOUT_SETTING, current_task_timeout(), on_timeout=cancel_gold_work,
+        aftermath=f"its {engine} work was stopped and the current gold version stays",
     ):  # fmt: skip
-        summary = run_gold_stage(lake, run_id, master)
+        summary = run_gold_stage(lake, run_id, master, engine)
     create_markdown_artifact(
         summary.report_markdown,
         key="gold-row-counts",
