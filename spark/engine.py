@@ -41,12 +41,27 @@ class GoldEngine(Protocol):
     def close(self) -> None: ...
 
 
+@lru_cache(maxsize=1)
+def _spark_ansi():
+    """Spark SQL as Spark 4 runs it (ANSI mode, the default): a CAST that cannot convert
+    raises, so DuckDB must get a strict CAST, not the TRY_CAST sqlglot gives for Hive-era
+    Spark. (Division and modulo keep sqlglot's NULLIF guard; the models guard every divisor
+    that may be zero themselves, so Spark never meets one either.)"""
+    from sqlglot.dialects.spark import Spark
+
+    class SparkAnsi(Spark):
+        class Parser(Spark.Parser):
+            STRICT_CAST = True
+
+    return SparkAnsi
+
+
 @lru_cache(maxsize=256)
 def to_duckdb(sql: str) -> str:
     """A Spark SQL query in DuckDB's dialect (sqlglot; cached: the models are fixed text)."""
     import sqlglot
 
-    (translated,) = sqlglot.transpile(sql, read="spark", write="duckdb")
+    (translated,) = sqlglot.transpile(sql, read=_spark_ansi(), write="duckdb")
     return translated
 
 

@@ -44,6 +44,8 @@ class SparkEngine:
         self.log = log or LOG
         self._silver: dict[str, Silver] = {}
         self._cached: list[DataFrame] = []
+        self._views: set[str] = set()
+        quiet_whole_table_windows(spark)
 
     def _reader(self, directory: str) -> tuple[Silver, str]:
         root, name = directory.rstrip("/").rsplit("/", 1)
@@ -56,7 +58,7 @@ class SparkEngine:
         if not silver.exists(name):
             return None
         frame = silver.table(name)
-        frame.createOrReplaceTempView(view)
+        self._view(view, frame)
         return frame.columns
 
     def size_shuffle(self, silver_root: str) -> int:
@@ -73,17 +75,21 @@ class SparkEngine:
         return partitions
 
     def register_arrow(self, view: str, table: pa.Table) -> None:
-        self.spark.createDataFrame(table).createOrReplaceTempView(view)
+        self._view(view, self.spark.createDataFrame(table))
 
     def create_view(self, view: str, sql: str) -> None:
-        self.spark.sql(sql).createOrReplaceTempView(view)
+        self._view(view, self.spark.sql(sql))
 
     def materialize(self, table: str, sql: str) -> None:
         frame = self.spark.sql(sql)
         if table in REUSED:
             frame = frame.cache()
             self._cached.append(frame)
-        frame.createOrReplaceTempView(table)
+        self._view(table, frame)
+
+    def _view(self, name: str, frame: DataFrame) -> None:
+        frame.createOrReplaceTempView(name)
+        self._views.add(name)
 
     def rows(self, sql: str) -> list[tuple]:
         return [tuple(row) for row in self.spark.sql(sql).collect()]
@@ -118,9 +124,19 @@ class SparkEngine:
         for frame in self._cached:
             frame.unpersist()
         self._cached.clear()
-        for view in self.spark.catalog.listTables():
-            if view.isTemporary:
-                self.spark.catalog.dropTempView(view.name)
+        for view in sorted(self._views):
+            self.spark.catalog.dropTempView(view)
+        self._views.clear()
+
+
+def quiet_whole_table_windows(spark: SparkSession) -> None:
+    """Two marts rank or share over their whole (tiny: one row per category or payment type)
+    result on purpose; Spark warns "No Partition Defined for Window operation" for each
+    evaluation of them. Silence that one logger; every other warning stays."""
+    jvm = spark._jvm
+    jvm.org.apache.logging.log4j.core.config.Configurator.setLevel(
+        "org.apache.spark.sql.execution.window.WindowExec", jvm.org.apache.logging.log4j.Level.ERROR
+    )
 
 
 def shuffle_partitions(largest_rows: int) -> int:

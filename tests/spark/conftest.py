@@ -1,8 +1,11 @@
-"""Spark fixtures: one SparkSession for the whole test session, the hand-built silver, and
-the gold job run on it twice, in this process and (in the background) through spark-submit.
+"""Gold fixtures: one SparkSession for the whole test session, the hand-built silver, and
+the gold job run on it on each engine (DuckDB and Spark in this process) and, in the
+background, through spark-submit.
 
 Spark start-up dominates on a small machine, so the spark-submit run starts as soon as the
 silver fixture exists and overlaps with the in-process tests; `test_spark_submit` waits for it.
+`engine_gold` runs the job once per (engine, silver) and session: every test that compares
+engines or tables reads the same runs.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from pathlib import Path
 import pyspark
 import pytest
 
+from spark.engine import DuckDBEngine
 from spark.gold_job import run_gold
 from spark.session import build_session
 from tests.spark.gold_fixture import silver_frames, write_silver_dir
@@ -34,6 +38,7 @@ TEST_CONF = {
     "spark.sql.codegen.factoryMode": "NO_CODEGEN",
 }
 MASTER = "local[2]"
+ENGINES = ("duckdb", "spark")
 
 
 @pytest.fixture(scope="session")
@@ -93,10 +98,34 @@ def spark(submitted_gold):
 
 
 @pytest.fixture(scope="session")
-def gold_dir(spark, silver_dir, tmp_path_factory) -> tuple[Path, dict[str, int]]:
-    """The gold job run once in this process on the fixture: (gold root, rows per table)."""
-    gold = tmp_path_factory.mktemp("in-process") / "gold"
-    return gold, run_gold(spark, str(silver_dir), str(gold))
+def engine_gold(request, tmp_path_factory):
+    """run(engine, silver_dir) -> (gold root, rows per table): the gold job on `engine`
+    ("duckdb" or "spark", in this process), run once per session for each silver."""
+    runs: dict[tuple[str, str], tuple[Path, dict[str, int]]] = {}
+
+    def run(engine: str, silver: Path) -> tuple[Path, dict[str, int]]:
+        key = (engine, str(silver))
+        if key not in runs:
+            gold = tmp_path_factory.mktemp(f"gold-{engine}") / "gold"
+            if engine == "spark":
+                from spark.spark_engine import SparkEngine
+
+                job = SparkEngine(request.getfixturevalue("spark"))
+            else:
+                job = DuckDBEngine()
+            try:
+                runs[key] = gold, run_gold(job, str(silver), str(gold))
+            finally:
+                job.close()
+        return runs[key]
+
+    return run
+
+
+@pytest.fixture(scope="session", params=ENGINES)
+def gold_dir(request, engine_gold, silver_dir) -> tuple[Path, dict[str, int]]:
+    """The gold job on the hand-built silver, on each engine: (gold root, rows per table)."""
+    return engine_gold(request.param, silver_dir)
 
 
 @pytest.fixture(scope="session")
@@ -107,11 +136,16 @@ def synthetic_silver_dir(tmp_path_factory) -> Path:
     return write_synthetic_silver(tmp_path_factory.mktemp("pinned-input"))
 
 
+@pytest.fixture(scope="session", params=ENGINES)
+def synthetic_gold(request, engine_gold, synthetic_silver_dir) -> tuple[Path, dict[str, int]]:
+    """The gold job on the pinned input, on each engine."""
+    return engine_gold(request.param, synthetic_silver_dir)
+
+
 @pytest.fixture(scope="session")
-def synthetic_gold(spark, synthetic_silver_dir, tmp_path_factory) -> tuple[Path, dict[str, int]]:
-    """The gold job on the pinned input in this process (local master)."""
-    gold = tmp_path_factory.mktemp("pinned-gold") / "gold"
-    return gold, run_gold(spark, str(synthetic_silver_dir), str(gold))
+def duckdb_synthetic_gold(engine_gold, synthetic_silver_dir) -> tuple[Path, dict[str, int]]:
+    """The gold job on the pinned input, on DuckDB (what cluster runs are compared with)."""
+    return engine_gold("duckdb", synthetic_silver_dir)
 
 
 @pytest.fixture(scope="session")

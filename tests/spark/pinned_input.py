@@ -64,9 +64,10 @@ def _weather() -> pl.DataFrame:
     )  # fmt: skip
 
 
-def write_synthetic_silver(workdir: Path) -> Path:
-    """Build the pinned input under `workdir`; returns the silver directory (local lake)."""
-    generate_olist(workdir / "olist", orders=ORDERS, seed=SEED)
+def write_synthetic_silver(workdir: Path, orders: int = ORDERS, seed: int = SEED) -> Path:
+    """Build the pinned input (or another size and seed) under `workdir`; returns the silver
+    directory (local lake)."""
+    generate_olist(workdir / "olist", orders=orders, seed=seed)
     lake = Lake.from_url(str(workdir / "lake"))
     with pytest.MonkeyPatch.context() as patch:  # bronze and silver audit into a scratch home
         patch.setenv("COFRE_HOME", str(workdir / "home"))

@@ -42,7 +42,7 @@ def _flows_gold(master: str, home: Path, prefect_api, log_dir: Path, **env: str)
 
 
 def test_gold_stage_on_the_cluster_equals_local(
-    spark_cluster, prefect_api, synthetic_silver_dir, synthetic_gold, tmp_path
+    spark_cluster, prefect_api, synthetic_silver_dir, duckdb_synthetic_gold, tmp_path
 ):
     home = tmp_path / "home"
     shutil.copytree(synthetic_silver_dir, home / "lake" / "silver")
@@ -51,11 +51,11 @@ def test_gold_stage_on_the_cluster_equals_local(
     assert done.returncode == 0, done.stderr[-4000:] + spark_cluster.logs()
     assert _apps(spark_cluster).count("cofre-gold") == before + 1  # it ran on the cluster
     _, frames = read_current_gold(Lake.from_url(str(home / "lake")))
-    assert frames_fingerprint(frames) == gold_fingerprint(synthetic_gold[0]) == PINNED
+    assert frames_fingerprint(frames) == gold_fingerprint(duckdb_synthetic_gold[0]) == PINNED
 
 
 def test_spark_submit_on_the_cluster_equals_local(
-    spark_cluster, synthetic_silver_dir, synthetic_gold, tmp_path
+    spark_cluster, synthetic_silver_dir, duckdb_synthetic_gold, tmp_path
 ):
     command = [str(SPARK_SUBMIT), "--master", spark_cluster.url]
     for key, value in TEST_CONF.items():  # tiny data: few partitions, no code generation
@@ -68,7 +68,9 @@ def test_spark_submit_on_the_cluster_equals_local(
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
     assert "cofre-submit" in _apps(spark_cluster)
-    assert gold_fingerprint(tmp_path / "gold") == gold_fingerprint(synthetic_gold[0]) == PINNED
+    assert (
+        gold_fingerprint(tmp_path / "gold") == gold_fingerprint(duckdb_synthetic_gold[0]) == PINNED
+    )
 
 
 def test_an_unreachable_master_is_named_in_seconds():

@@ -1,26 +1,15 @@
-"""How the gold job plans its work: silver schemas without Spark jobs, shuffle partitions sized
-to the input, one pre-joined fact behind the sales marts for small inputs, every cache released
-(tables unchanged: test_gold_pinned; the same with and without the pre-join: here)."""
+"""How the Spark engine plans its work: silver schemas without Spark jobs, shuffle partitions
+sized to the input, the reused tables cached once and released (tables unchanged:
+test_gold_pinned, test_parity)."""
 
 from __future__ import annotations
 
 import pytest
 
-from spark import aggregates as agg
-from spark.dimensions import dim_customer, dim_date, dim_product
-from spark.facts import fact_sales
-from spark.gold_job import (
-    GOLD_TABLES,
-    PRE_JOIN_MAX_ROWS,
-    SHUFFLE_KEY,
-    build_gold,
-    explicit_shuffle,
-    release,
-    shuffle_partitions,
-    size_shuffle,
-)
+from spark.gold_job import build_gold
 from spark.session import warm_up
 from spark.silver import Silver
+from spark.spark_engine import REUSED, SHUFFLE_KEY, SparkEngine, shuffle_partitions
 from validation.catalog import GOLD_INPUTS as INPUTS
 
 
@@ -50,54 +39,30 @@ def test_shuffle_partitions_follow_the_largest_input():
     assert shuffle_partitions(10**12) == 200
 
 
-def test_explicit_shuffle_partitions_win(spark, silver_dir):
-    silver = Silver(spark, str(silver_dir))
-    # The session may be another test's (started without settings): pass them as
-    # spark-submit --conf would have set them, then let the rows decide again.
+def test_shuffle_partitions_are_sized_from_silver_unless_set(spark, silver_dir):
+    engine = SparkEngine(spark)
+    given = spark.sparkContext.getConf().get(SHUFFLE_KEY, None)
     try:
-        assert size_shuffle(spark, silver, explicit="3") == 3
-        assert spark.conf.get(SHUFFLE_KEY) == "3"
-        if explicit_shuffle(spark) is None:
-            assert size_shuffle(spark, silver) == 2  # the fixture is small: both cores
+        partitions = engine.size_shuffle(str(silver_dir))
+        assert spark.conf.get(SHUFFLE_KEY) == str(partitions)
+        assert partitions == (int(given) if given else 2)  # the fixture is small: both cores
     finally:
-        spark.conf.set(SHUFFLE_KEY, explicit_shuffle(spark) or "2")
+        spark.conf.set(SHUFFLE_KEY, given or "2")
+        engine.close()
 
 
-@pytest.mark.parametrize("pre_join", [True, False])
-def test_release_drops_every_cache_behind_the_tables(spark, silver_dir, pre_join):
-    tables = build_gold(Silver(spark, str(silver_dir)), pre_join=pre_join)
-    assert tables.cached and all(frame.is_cached for frame in tables.cached)
-    release(tables)
-    assert not any(frame.is_cached for frame in [*tables.values(), *tables.cached])
-
-
-def test_sales_marts_read_the_pre_joined_fact_when_silver_is_small(spark, silver_dir):
-    silver = Silver(spark, str(silver_dir))
-    wide = agg.sales_wide(
-        fact_sales(silver), dim_customer(silver), dim_date(silver), dim_product(silver)
-    )
-    assert wide.count() == fact_sales(silver).count()  # left joins on unique keys: no fan-out
-    assert silver.rows("sales_consolidated") <= PRE_JOIN_MAX_ROWS  # the default pre-joins
-    tables = build_gold(silver)
-    plan = tables["sales_by_state"]._jdf.queryExecution().optimizedPlan().toString()
-    # Parents print before their children: no join above the cached relation (the cached
-    # plan, joins included, prints inside it).
-    above_cache, cached, _ = plan.partition("InMemoryRelation")
-    assert cached and "Join" not in above_cache, plan
-    release(tables)
-
-
-@pytest.mark.parametrize("which", ["silver_dir", "synthetic_silver_dir"])
-def test_pre_joined_or_not_the_tables_are_the_same(spark, request, which):
-    silver = Silver(spark, str(request.getfixturevalue(which)))
-    joined, plain = build_gold(silver, pre_join=True), build_gold(silver, pre_join=False)
-    try:
-        for name in GOLD_TABLES:
-            rows = [sorted(map(repr, frame.collect())) for frame in (joined[name], plain[name])]
-            assert rows[0] == rows[1], name
-    finally:
-        release(joined)
-        release(plain)
+def test_reused_tables_are_cached_once_and_released(spark, silver_dir):
+    engine = SparkEngine(spark)
+    build_gold(engine, str(silver_dir))
+    assert len(engine._cached) == len(REUSED)
+    assert all(frame.is_cached for frame in engine._cached)
+    plan = spark.table("sales_by_state")._jdf.queryExecution().optimizedPlan().toString()
+    assert "InMemoryRelation" in plan  # the mart reads the cached fact, not silver again
+    cached, views = list(engine._cached), set(engine._views)
+    assert {"orders", "fact_sales", "sales_by_state"} <= views
+    engine.close()
+    assert not any(frame.is_cached for frame in cached)
+    assert not any(spark.catalog.tableExists(view) for view in views)  # views dropped
 
 
 def test_warm_up_runs_a_query_and_changes_no_setting(spark):

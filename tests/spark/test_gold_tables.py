@@ -1,4 +1,5 @@
-"""Every gold table, built by Spark from the hand-built silver, equals its hand-computed value."""
+"""Every gold table, built on each engine from the hand-built silver, equals its hand-computed
+value; a missing dataset degrades or stops as documented."""
 
 from __future__ import annotations
 
@@ -11,13 +12,15 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from spark import aggregates
-from spark.dimensions import UFS, dim_customer, dim_date
-from spark.facts import fact_sales
+from spark.engine import DuckDBEngine, choose_engine, to_duckdb
+from spark.errors import MissingSilverDataset
+from spark.gold_job import run_gold
 from spark.labels import CATEGORY_LABELS, NO_CATEGORY, category_label, fallback_label
+from spark.models import MODELS
 from spark.session import S3A_SECRET_KEYS, S3AOptions, redaction_covers, s3a_available
-from spark.silver import MissingSilverDataset, Silver
+from spark.sql_parts import UFS
 from tasks.sources.olist.synthetic_text import CATEGORIES
+from tests.spark.conftest import ENGINES
 from tests.spark.gold_fixture import OPTIONAL, expected_gold
 from validation import gold as gold_validation
 from validation.catalog import GOLD_TABLES
@@ -27,6 +30,14 @@ from validation.schemas import UFS as SILVER_UFS
 
 def _table(gold_dir, name: str) -> pl.DataFrame:
     return read_gold_table(str(gold_dir[0] / name))
+
+
+def _engine(request, name: str):
+    if name == "duckdb":
+        return DuckDBEngine()
+    from spark.spark_engine import SparkEngine
+
+    return SparkEngine(request.getfixturevalue("spark"))
 
 
 @pytest.mark.parametrize("name", GOLD_TABLES)
@@ -48,47 +59,64 @@ def test_each_table_is_one_part_file_written_in_order(gold_dir):
     assert not (gold_dir[0] / "_staging").exists()  # staging cleaned up after the swaps
 
 
-def test_rewriting_gold_swaps_each_table_whole(spark, silver_dir, gold_dir, tmp_path):
-    from spark.gold_job import write_table
+def test_rerunning_the_job_swaps_each_table_whole(silver_dir, tmp_path):
+    gold = tmp_path / "gold"
+    for _ in range(2):
+        engine = DuckDBEngine()
+        rows = run_gold(engine, str(silver_dir), str(gold))
+        engine.close()
+    assert sorted(os.listdir(gold)) == sorted(GOLD_TABLES)  # no staging, no .previous
+    for name in GOLD_TABLES:
+        assert read_gold_table(str(gold / name)).height == rows[name]  # replaced, not appended
 
-    target = tmp_path / "gold"
-    frame = spark.read.parquet(str(gold_dir[0] / "dim_seller"))
-    write_table(spark, frame, str(target), "dim_seller")
-    write_table(spark, frame.limit(1), str(target), "dim_seller")  # replaces, never appends
-    assert read_gold_table(str(target / "dim_seller")).height == 1
-    assert sorted(os.listdir(target)) == ["dim_seller"]
 
-
+@pytest.mark.parametrize("engine", ENGINES)
 def test_missing_ipca_and_weather_leave_nulls_and_nominal_revenue(
-    spark, silver_dir, tmp_path, caplog
+    request, engine, silver_dir, tmp_path, caplog
 ):
     partial = tmp_path / "silver"
     partial.mkdir()
     for dataset in silver_dir.iterdir():
         if dataset.name not in OPTIONAL:
             (partial / dataset.name).symlink_to(dataset, target_is_directory=True)
-    silver = Silver(spark, str(partial))
     expected = expected_gold(optional=False)
-    with caplog.at_level(logging.WARNING, logger="spark.silver"):
-        dates = dim_date(silver)
-        fact, customers = fact_sales(silver), dim_customer(silver)
-        frames = {
-            "dim_date": dates,
-            "sales_monthly": aggregates.sales_monthly(fact, dates),
-            "sales_weather_daily": aggregates.sales_weather_daily(fact, customers, silver),
-        }
-        for name, frame in frames.items():
-            actual = pl.from_arrow(frame.toArrow()).sort(pl.all().exclude(pl.Float64))
-            want = expected[name].sort(pl.all().exclude(pl.Float64))
-            assert_frame_equal(actual, want, check_exact=True)
+    job = _engine(request, engine)
+    with caplog.at_level(logging.WARNING, logger="spark.gold_job"):
+        run_gold(job, str(partial), str(tmp_path / "gold"))
+    job.close()
+    for name in ("dim_date", "sales_monthly", "sales_weather_daily"):
+        actual = read_gold_table(str(tmp_path / "gold" / name))
+        assert_frame_equal(actual, expected[name], check_exact=True)
     warned = " ".join(r.getMessage() for r in caplog.records)
     assert "'ipca_monthly' is missing" in warned and "'weather_daily' is missing" in warned
-    assert silver.missing == ["ipca_monthly", "weather_daily"]
+    assert "No IPCA in silver" in warned and "No weather in silver" in warned
 
 
-def test_a_missing_required_dataset_names_its_path(spark, tmp_path):
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_missing_required_dataset_names_its_path(request, engine, tmp_path):
+    job = _engine(request, engine)
     with pytest.raises(MissingSilverDataset, match=r"'orders' is missing at .*flows.silver"):
-        dim_date(Silver(spark, str(tmp_path / "empty")))
+        run_gold(job, str(tmp_path / "empty"), str(tmp_path / "gold"))
+    job.close()
+    assert not (tmp_path / "gold").exists()  # nothing written
+
+
+def test_auto_chooses_spark_only_with_a_master():
+    assert choose_engine(None, None) == "duckdb"
+    assert choose_engine("auto", None) == "duckdb"
+    assert choose_engine("auto", "spark://h:7077") == "spark"
+    assert choose_engine("duckdb", "spark://h:7077") == "duckdb"
+    assert choose_engine("SPARK", None) == "spark"
+    with pytest.raises(ValueError, match="Unknown gold engine 'polars'"):
+        choose_engine("polars", None)
+
+
+def test_the_models_translate_with_strict_casts_and_explicit_null_order():
+    """Spark 4 raises on a CAST that cannot convert: DuckDB must get CAST, not TRY_CAST."""
+    for name, model in MODELS.items():
+        translated = to_duckdb(model())
+        assert "TRY_CAST" not in translated, name
+    assert "NULLS FIRST" in to_duckdb(MODELS["sales_by_category"]())  # not DuckDB's default
 
 
 def test_every_olist_category_has_a_hand_written_label():
@@ -122,7 +150,18 @@ def test_s3a_settings_and_their_redaction(spark):
 
 def test_the_spark_package_never_imports_prefect():
     code = (
-        "import sys, spark.gold_job; "
+        "import sys, spark.gold_job, spark.spark_engine; "
         "assert not [m for m in sys.modules if m.split('.')[0] == 'prefect'], 'prefect imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_duckdb_engine_never_loads_pyspark(silver_dir, tmp_path):
+    """The embedded default needs no JVM and no pyspark: the job runs without importing it."""
+    code = (
+        "import sys; from spark.gold_job import main; "
+        f"assert main(['--silver', {str(silver_dir)!r}, '--gold', {str(tmp_path / 'g')!r}]) == 0; "
+        "assert not [m for m in sys.modules if m.split('.')[0] in ('pyspark', 'py4j')]"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+    assert sorted(os.listdir(tmp_path / "g")) == sorted(GOLD_TABLES)
