@@ -35,7 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 
 from tasks.warehouse.connection import Warehouse
-from validation.catalog import GOLD_STAR
+from validation.catalog import GOLD_COLUMNS, GOLD_STAR, gold_columns
 
 SCHEMA = "dw"
 LINEAGE_TABLE = "cofre_lineage"  # one row: the lineage of what the last load put in dw.*
@@ -44,99 +44,29 @@ TYPES = {
     "ts": DateTime, "bool": Boolean,
 }  # fmt: skip
 
-# table -> (columns, primary key, unique key), in `GOLD_TABLES` order; the columns, their order
-# and types are validation/gold_schemas.py's Pandera schemas (tests/validation/test_catalog.py).
+# table -> (primary key, unique key), in `GOLD_TABLES` order; the columns, their order and
+# types are the catalog's (`validation.catalog.GOLD_COLUMNS`), as the gold files carry them.
+KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "dim_date": (("date_key",), ()),
+    "dim_customer": (("customer_key",), ()),
+    "dim_product": (("product_key",), ()),
+    "dim_seller": (("seller_key",), ()),
+    "fact_sales": (("order_id", "order_item_id"), ()),
+    "fact_orders": (("order_id",), ()),
+    "sales_monthly": (("month",), ()),
+    "sales_by_state": ((), ("customer_state",)),
+    "customers_by_state": ((), ("customer_state",)),
+    "sales_by_category": ((), ("product_category_name",)),
+    "order_status_summary": (("bucket",), ()),
+    "payment_type_summary": (("payment_type",), ()),
+    "delivery_performance": ((), ("customer_state",)),
+    "sales_weather_daily": ((), ("customer_state", "date")),
+}
+# table -> (columns and their kinds, primary key, unique key), in `GOLD_TABLES` order.
 TABLES: dict[str, tuple[dict[str, str], tuple[str, ...], tuple[str, ...]]] = {
-    "dim_date": (
-        {"date_key": "int", "date": "date", "year": "int", "quarter": "int", "month": "int",
-         "day": "int", "month_start": "date", "day_of_week": "int", "weekday_name": "str",
-         "month_name": "str", "is_weekend": "bool", "ipca_pct_change": "double",
-         "ipca_index": "double"},
-        ("date_key",), (),
-    ),
-    "dim_customer": (
-        {"customer_key": "str", "customer_unique_key": "str", "customer_zip_code_prefix": "str",
-         "customer_city": "str", "customer_state": "str"},
-        ("customer_key",), (),
-    ),
-    "dim_product": (
-        {"product_key": "str", "product_category_name": "str",
-         "product_category_name_english": "str", "category_label": "str",
-         "product_photos_qty": "int", "product_weight_g": "double",
-         "product_length_cm": "double", "product_height_cm": "double",
-         "product_width_cm": "double", "product_volume_cm3": "double"},
-        ("product_key",), (),
-    ),
-    "dim_seller": (
-        {"seller_key": "str", "seller_zip_code_prefix": "str", "seller_state": "str"},
-        ("seller_key",), (),
-    ),
-    "fact_sales": (
-        {"order_id": "str", "order_item_id": "int", "date_key": "int", "customer_key": "str",
-         "product_key": "str", "seller_key": "str", "order_status": "str",
-         "payment_type": "str", "price": "double", "freight_value": "double",
-         "allocated_payment": "double", "order_purchase_timestamp": "ts",
-         "order_approved_at": "ts", "order_delivered_carrier_date": "ts",
-         "order_delivered_customer_date": "ts", "order_estimated_delivery_date": "ts",
-         "delivery_days": "int", "is_late": "bool", "review_score": "int"},
-        ("order_id", "order_item_id"), (),
-    ),
-    "fact_orders": (
-        {"order_id": "str", "date_key": "int", "customer_key": "str", "order_status": "str",
-         "status_bucket": "str", "payment_type": "str", "items": "int", "items_value": "double",
-         "paid_value": "double", "review_score": "int", "delivery_days": "int",
-         "is_late": "bool", "order_purchase_timestamp": "ts"},
-        ("order_id",), (),
-    ),
-    "sales_monthly": (
-        {"month": "date", "orders": "long", "items": "long", "price_total": "double",
-         "freight_total": "double", "revenue": "double", "ipca_pct_change": "double",
-         "ipca_index": "double", "reference_month": "date", "revenue_deflated": "double"},
-        ("month",), (),
-    ),
-    "sales_by_state": (
-        {"customer_state": "str", "orders": "long", "items": "long", "price_total": "double",
-         "freight_total": "double", "revenue": "double", "customers": "long",
-         "average_ticket": "double"},
-        (), ("customer_state",),
-    ),
-    "customers_by_state": (
-        {"customer_state": "str", "customer_ids": "long", "customers": "long",
-         "buying_customers": "long"},
-        (), ("customer_state",),
-    ),
-    "sales_by_category": (
-        {"product_category_name": "str", "product_category_name_english": "str",
-         "category_label": "str", "orders": "long", "items": "long", "price_total": "double",
-         "freight_total": "double", "revenue": "double", "revenue_rank": "int"},
-        (), ("product_category_name",),
-    ),
-    "order_status_summary": (
-        {"panel_order": "int", "bucket": "str", "label": "str", "statuses": "str",
-         "orders": "long", "value": "double"},
-        ("bucket",), (),
-    ),
-    "payment_type_summary": (
-        {"payment_type": "str", "payments": "long", "orders": "long", "value": "double",
-         "average_installments": "double", "value_share": "double",
-         "fulfilled_orders": "long", "fulfilled_value": "double"},
-        ("payment_type",), (),
-    ),
-    "delivery_performance": (
-        {"customer_state": "str", "delivered_orders": "long", "average_delivery_days": "double",
-         "average_estimated_days": "double", "on_time_orders": "long", "late_orders": "long",
-         "late_share": "double", "average_review_score": "double"},
-        (), ("customer_state",),
-    ),
-    "sales_weather_daily": (
-        {"customer_state": "str", "date": "date", "date_key": "int", "orders": "long",
-         "items": "long", "price_total": "double", "freight_total": "double",
-         "revenue": "double", "capital": "str", "temperature_max": "double",
-         "temperature_min": "double", "temperature_mean": "double",
-         "precipitation_sum": "double", "weather_synthetic": "bool"},
-        (), ("customer_state", "date"),
-    ),
-}  # fmt: skip
+    table: ({c: kind for c, (kind, _) in gold_columns(table).items()}, *KEYS[table])
+    for table in GOLD_COLUMNS
+}
 
 # The star's keys, as the catalog declares them: (fact, key) -> "dimension.key".
 FOREIGN_KEYS = {(fact, key): f"{dimension}.{key}" for fact, key, dimension in GOLD_STAR}

@@ -36,13 +36,17 @@ def test_the_catalog_imports_only_the_standard_library():
     assert {m for m in modules if m.split(".")[0] not in STDLIB} == set()
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "spark").glob("*.py")), ids=lambda p: p.name)
-def test_spark_imports_only_pyspark_the_stdlib_itself_and_the_catalog(path):
+SPARK_FILES = sorted((ROOT / "spark").rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", SPARK_FILES, ids=lambda p: str(p.relative_to(ROOT / "spark")))
+def test_spark_imports_only_its_engines_the_stdlib_itself_and_the_catalog(path):
     def allowed(module: str) -> bool:
         top = module.split(".")[0]
         return (
             top in STDLIB
             or top in ("pyspark", "py4j", "pyarrow")  # py4j, pyarrow: pyspark's own bridges
+            or top in ("duckdb", "sqlglot")  # the embedded engine and the models' translator
             or module == "spark"
             or module.startswith("spark.")
             or module == "validation.catalog"
@@ -70,13 +74,14 @@ def test_former_declarations_are_the_catalogs_objects():
 
 
 def test_former_duplicates_are_gone():
-    from spark import gold_job, silver
+    from spark import gold_job, gold_write, silver
     from tasks.silver import sales
     from tasks.warehouse import schema
     from validation import gold, gold_reconcile, money
 
     for module, names in (
         (gold_job, ("WRITE_ORDER", "STAGING")),
+        (gold_write, ("COLUMNS", "GOLD_SCHEMA")),
         (silver, ("INPUTS", "OPTIONAL")),
         (gold, ("GOLD_SCHEMAS", "SILVER_INPUTS", "BUCKETS", "read_gold_table", "_cents")),
         (gold_reconcile, ("STAR", "_cents")),
@@ -116,14 +121,16 @@ def test_silver_dataset_names_agree_with_the_schemas_and_builders():
 
 def test_gold_table_names_agree_everywhere():
     from panel_dashboard.model import STATUS_PANELS
-    from spark import aggregates
+    from spark.models import MODELS, facts, marts
     from tasks.warehouse.schema import TABLES
     from validation.gold_schemas import GOLD_SCHEMAS
 
     assert tuple(GOLD_SCHEMAS) == catalog.GOLD_TABLES
     assert tuple(TABLES) == catalog.GOLD_TABLES
-    assert tuple(aggregates.BUCKET_LABELS) == catalog.ORDER_BUCKETS
-    assert tuple(aggregates.STATUS_BUCKETS) == catalog.ORDER_BUCKETS[1:]
+    assert tuple(MODELS) == catalog.GOLD_TABLES
+    assert tuple(catalog.GOLD_COLUMNS) == catalog.GOLD_TABLES
+    assert tuple(marts.BUCKET_LABELS) == catalog.ORDER_BUCKETS
+    assert tuple(facts.STATUS_BUCKETS) == catalog.ORDER_BUCKETS[1:]
     assert tuple(STATUS_PANELS) == catalog.ORDER_BUCKETS  # the dashboard's panels
     for table, sort_keys in catalog.GOLD_WRITE_ORDER.items():
         assert set(sort_keys) <= set(GOLD_SCHEMAS[table].columns), table
@@ -144,10 +151,19 @@ KIND_TO_POLARS = {
 
 
 @pytest.mark.parametrize("table", catalog.GOLD_TABLES)
-def test_warehouse_columns_are_the_pandera_columns_in_order_and_type(table):
+def test_the_declared_columns_are_the_pandera_and_warehouse_columns(table):
+    """Names, order, types and nullability: the catalog's declaration is what Pandera checks
+    and what the warehouse creates."""
     from tasks.warehouse.schema import TABLES
     from validation.gold_schemas import GOLD_SCHEMAS
 
-    pandera = [(name, column.dtype.type) for name, column in GOLD_SCHEMAS[table].columns.items()]
-    warehouse = [(name, KIND_TO_POLARS[kind]) for name, kind in TABLES[table][0].items()]
-    assert warehouse == pandera
+    declared = [
+        (name, KIND_TO_POLARS[kind], nullable)
+        for name, (kind, nullable) in catalog.gold_columns(table).items()
+    ]
+    pandera = [
+        (name, column.dtype.type, column.nullable)
+        for name, column in GOLD_SCHEMAS[table].columns.items()
+    ]
+    assert declared == pandera
+    assert list(TABLES[table][0]) == list(catalog.gold_columns(table))

@@ -1,8 +1,8 @@
-"""The gold stage: Spark job, gold gate, then publishing to a local or S3 lake, audited.
+"""The gold stage: the gold job, gold gate, then publishing to a local or S3 lake, audited.
 
-One real Spark run (the S3 lake through the `gold` flow, staged locally because this install
-has no S3A connector); the publishing and gate behaviours run on a stand-in job that writes
-the hand-computed gold, so they need no Spark.
+One real run per engine (the S3 lake through the `gold` flow, staged locally: DuckDB reads
+local files, and this install has no S3A connector for Spark); the publishing and gate
+behaviours run on a stand-in job that writes the hand-computed gold, so they need neither.
 """
 
 from __future__ import annotations
@@ -69,22 +69,31 @@ def _actions(run_id: str) -> list[tuple[str, str]]:
     ]
 
 
+STAGED_BECAUSE = {
+    "duckdb": "because DuckDB reads local files",
+    "spark": "because the S3A connector is not on the classpath",
+}
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "spark"])
 def test_s3_lake_is_staged_through_a_local_directory(
-    prefect_api, s3_bucket, moto_endpoint, monkeypatch, caplog
+    prefect_api, s3_bucket, moto_endpoint, monkeypatch, caplog, engine
 ):
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
     from flows.gold import gold
 
-    monkeypatch.setenv("COFRE_LAKE_URL", f"s3://{s3_bucket}/lake")
+    monkeypatch.setenv("COFRE_LAKE_URL", f"s3://{s3_bucket}/{engine}")
     monkeypatch.setenv("COFRE_S3_ENDPOINT_URL", moto_endpoint)
-    lake = _with_silver(Lake.from_url(f"s3://{s3_bucket}/lake", endpoint_url=moto_endpoint))
+    monkeypatch.setenv("COFRE_GOLD_ENGINE", engine)
+    lake = _with_silver(Lake.from_url(f"s3://{s3_bucket}/{engine}", endpoint_url=moto_endpoint))
     with caplog.at_level(logging.INFO):
         state = gold(run_id="gold-s3", return_state=True)
     result = state.result()
     assert result["rows"] == {t: f.height for t, f in expected_gold().items()}
-    assert "because the S3A connector is not on the classpath" in caplog.text
+    assert result["engine"] == engine
+    assert STAGED_BECAUSE[engine] in caplog.text
     assert result["staging"] and not Path(result["staging"]).exists()  # cleaned up
     assert result["version"] == "gold-s3"
     for table in GOLD_TABLES:  # uploaded into the version, then the pointer PUT
@@ -170,7 +179,7 @@ def test_cli_help_lists_the_options():
         text=True,
         check=True,
     ).stdout
-    for option in ("--lake", "--master"):
+    for option in ("--lake", "--engine", "--master"):
         assert option in out
 
 
@@ -191,3 +200,15 @@ def test_cofre_spark_master_reaches_the_gold_stage(
     with pytest.raises(ConfigurationError, match="'spark://flag:7077' cannot read"):
         gold(lake=f"s3://{s3_bucket}", master="spark://flag:7077")  # the flag wins
     assert seen == ["spark://cluster:7077", "spark://flag:7077"]
+    seen.clear()
+    monkeypatch.setenv("COFRE_GOLD_ENGINE", "duckdb")  # an explicit engine beats the master
+    with pytest.raises(InvalidSourceData, match="'orders' is missing"):
+        gold(lake=f"s3://{s3_bucket}/nothing-here")
+    assert seen == []  # no Spark session asked for
+
+
+def test_an_unknown_engine_is_a_configuration_error_naming_the_setting():
+    with pytest.raises(
+        ConfigurationError, match=r"Unknown gold engine 'polars'.*COFRE_GOLD_ENGINE"
+    ):
+        gold_stage.gold_engine_name("polars", None)

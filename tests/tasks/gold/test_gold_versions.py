@@ -45,7 +45,7 @@ def _with_silver(lake: Lake) -> Lake:
 
 @pytest.fixture
 def stand_in(monkeypatch):
-    """The stage's Spark job replaced by one writing `expected_gold()` as Spark lays it out."""
+    """The stage's gold job replaced by one writing `expected_gold()` as Spark lays it out."""
 
     def run_gold(spark, silver_url, gold_url, log=None):
         for table, frame in expected_gold().items():
@@ -56,7 +56,6 @@ def stand_in(monkeypatch):
         return {}
 
     monkeypatch.setattr(gold_stage, "get_spark", lambda master=None: None)
-    monkeypatch.setattr(gold_stage, "configure_s3a", lambda spark, options: False)
     monkeypatch.setattr(gold_stage, "run_gold", run_gold)
 
 
