@@ -33,12 +33,15 @@ from typing import Any
 from blocks import events
 from blocks.audit_actor import current_actor
 from blocks.audit_file import (
+    GENESIS_HASH,
     LOCK_FILE,
     TRAIL_FILE,
     exclusive_lock,
+    first_record,
     fsync_directory,
-    last_seq_and_hash,
+    last_record,
     read_trail_records,
+    shared_lock,
     write_all,
 )
 from blocks.audit_hygiene import choice as _choice
@@ -47,8 +50,8 @@ from blocks.audit_hygiene import refuse_secrets as _refuse_secrets
 from blocks.audit_verify import VerifyReport, verify_chain
 from blocks.audit_vocabulary import Action, Compliance, Outcome
 from blocks.env_settings import EnvOnlySettings
-from blocks.errors import AuditIntegrityError
-from blocks.keyring import ensure_keyring, load_keyring
+from blocks.errors import AuditIntegrityError, CofreError, KeyringError
+from blocks.keyring import Keyring, ensure_keyring, load_keyring
 
 FIELDS = ("seq", "ts", "actor", "action", "target", "details", "outcome", "compliance",
           "prev_hash", "hash")  # fmt: skip
@@ -67,10 +70,11 @@ def _utc_now() -> str:
 class AuditTrail:
     """One trail directory and the HMAC key that chains it. Safe across threads/processes."""
 
-    def __init__(self, directory: Path | str, key: bytes) -> None:
+    def __init__(self, directory: Path | str, key: bytes, key_source: str = "this keyring") -> None:
         if not key:
             raise ValueError("An audit trail needs a non-empty HMAC key.")
         self.directory = Path(directory)
+        self.key_source = key_source  # where the key came from, for messages (never the key)
         self.path = self.directory / TRAIL_FILE
         self.lock_path = self.directory / LOCK_FILE
         self._key = bytes(key)
@@ -119,7 +123,10 @@ class AuditTrail:
             created = not self.path.exists()
             fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
             try:
-                seq, prev_hash = last_seq_and_hash(fd, self.path)
+                last = last_record(fd, self.path)
+                if last is not None and not self.authentic(last):
+                    raise self._unverifiable(last)  # a wrong key never writes
+                seq, prev_hash = (last["seq"], last["hash"]) if last else (0, GENESIS_HASH)
                 record = {"seq": seq + 1, "ts": _utc_now(), **fields, "prev_hash": prev_hash}
                 record["hash"] = self.digest(record)
                 line = json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
@@ -143,11 +150,48 @@ class AuditTrail:
         """True when `record`'s hash is the HMAC of its content under this trail's key."""
         return record is not None and hmac.compare_digest(self.digest(record), record["hash"])
 
+    def prove_key(self) -> None:
+        """Raise unless this key verifies the trail's last record (an empty trail proves
+        nothing and passes). Reads only; what `append` checks before every write."""
+        if not self.path.exists():
+            return
+        with shared_lock(self.lock_path):
+            fd = os.open(self.path, os.O_RDONLY)
+            try:
+                last = last_record(fd, self.path)
+            finally:
+                os.close(fd)
+        if last is not None and not self.authentic(last):
+            raise self._unverifiable(last)
+
+    def _unverifiable(self, last: dict) -> CofreError:
+        """A wrong key (nothing verifies) or a forged tail (the first record still does)."""
+        if self.authentic(first_record(self.path)):
+            return AuditIntegrityError(
+                f"Refusing to append to {self.path}: its last record (seq {last['seq']}) does "
+                "not verify with the audit key, though its first record does: the tail was "
+                "forged or edited. Nothing was written. Run `cofre audit verify`, keep the file "
+                "as evidence, then `cofre audit restore --force` (docs/operations.md, 'A "
+                "broken audit trail')."
+            )
+        return KeyringError(
+            f"The audit key from {self.key_source} does not verify the audit trail "
+            f"{self.path} (neither its first record nor its last, seq {last['seq']}): it is "
+            "not the key this trail was written with, so nothing was written. Supply this "
+            "home's keys: restore its keyring file (mode 0600) or set COFRE_FERNET_KEYS (and "
+            "COFRE_AUDIT_KEY) as when the trail was written; `cofre audit verify` checks a key "
+            "without writing."
+        )
+
 
 # -- module-level API over settings + keyring -------------------------------------------------
 @lru_cache(maxsize=16)
-def _trail(directory: Path, key: bytes) -> AuditTrail:
-    return AuditTrail(directory, key)
+def _trail(directory: Path, key: bytes, key_source: str = "this keyring") -> AuditTrail:
+    return AuditTrail(directory, key, key_source)
+
+
+def _keyed_trail(settings: EnvOnlySettings, keyring: Keyring) -> AuditTrail:
+    return _trail(_audit_dir(settings), keyring.audit_key, keyring.source)
 
 
 def _audit_dir(settings: EnvOnlySettings) -> Path:
@@ -168,18 +212,30 @@ def record(
 
     Raises ValueError for an unknown action, outcome or compliance value, for details that hold
     an unmasked secret or key material (the value is never echoed) or are not plain JSON;
-    AuditIntegrityError when the trail's last line is incomplete; KeyringError from the keyring.
+    AuditIntegrityError when the trail's last line is incomplete or its last record does not
+    verify while its first does (a forged tail); KeyringError from the keyring, or when the
+    key verifies neither (a wrong key never writes: see `prove_key`).
     Creates the keyring on first use (never in a home used before: KeyringError), and the trail
     (0600, directory 0700) if missing. SECURITY_INCIDENT and SOURCE_FALLBACK records are also
     sent as Prefect events (blocks/events.py), when there is a Prefect API to send them to.
     """
     # The trail's place and key are env-only settings: the saved config block may not move them.
     settings = settings or EnvOnlySettings()
-    trail = _trail(_audit_dir(settings), ensure_keyring(settings).audit_key)
+    trail = _keyed_trail(settings, ensure_keyring(settings))
     written = trail.append(action, target, details=details, outcome=outcome, compliance=compliance)
     # The one place incidents and fallbacks become Prefect events, whoever recorded them.
     events.audit_recorded(written, settings.home)
     return written
+
+
+def prove_key(settings: EnvOnlySettings | None = None) -> Keyring:
+    """A run's first audit step, before it writes or reads a secret: the keyring (created in
+    a fresh home) must verify the trail's last record. Raises KeyringError for a key that is
+    not this trail's, AuditIntegrityError for a forged tail; writes nothing to the trail."""
+    settings = settings or EnvOnlySettings()
+    keyring = ensure_keyring(settings)
+    _keyed_trail(settings, keyring).prove_key()
+    return keyring
 
 
 def hmac_identifier(value: str, settings: EnvOnlySettings | None = None) -> str:

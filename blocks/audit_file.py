@@ -87,11 +87,22 @@ def exclusive_lock(lock_path: Path) -> Iterator[None]:
         os.close(fd)  # closing the descriptor releases the lock
 
 
-def last_seq_and_hash(fd: int, path: Path) -> tuple[int, str]:
-    """(seq, hash) of the last record, reading backwards from the end of the file."""
+@contextmanager
+def shared_lock(lock_path: Path) -> Iterator[None]:
+    """Hold `audit.lock` shared: no append is half-done while it is held."""
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        yield
+    finally:
+        os.close(fd)
+
+
+def last_record(fd: int, path: Path) -> dict[str, Any] | None:
+    """The last record (None for an empty file), reading backwards from the end of the file."""
     end = os.fstat(fd).st_size
     if end == 0:
-        return 0, GENESIS_HASH
+        return None
     start, data = end, b""
     while start > 0 and b"\n" not in data[:-1]:  # widen until the last line is whole
         start = max(0, start - 8192)
@@ -103,7 +114,17 @@ def last_seq_and_hash(fd: int, path: Path) -> tuple[int, str]:
             "(a crash mid-write, or tampering). Run `cofre audit verify`, then `cofre audit "
             "restore` (from the lake mirror) or a backup before auditing resumes."
         )
-    return record["seq"], record["hash"]
+    return record
+
+
+def first_record(path: Path) -> dict[str, Any] | None:
+    """The first line's record, or None when it is missing or not a record."""
+    try:
+        with open(path, "rb") as handle:
+            line = handle.readline()
+    except FileNotFoundError:
+        return None
+    return parse_record(line.rstrip(b"\n")) if line.endswith(b"\n") else None
 
 
 def write_all(fd: int, data: bytes) -> None:
