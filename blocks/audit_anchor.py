@@ -1,108 +1,67 @@
 """Anchors: the audit trail's head written outside the trail, so a cut, emptied, deleted or
 swapped trail fails `cofre audit verify` instead of verifying as a shorter valid chain.
 
-An anchor (`AuditHead`) is {seq, hash, record_ts, trail_id, home, anchored_at, run_id, reason}:
-- `trail_id` is a keyed digest of the audit key: a keyring from another home gives another id;
-- `home` fingerprints the trail's directory and names the Prefect Variable.
-`anchor_audit_head` writes it to the lake mirror (`audit/audit.jsonl`, a copy of the trail to
-restore from, then `audit/_head.json`) and to Prefect (blocks/audit_prefect.py), and returns it
-for the run summary (`RunSummary.audit_head`, read back from `gold/_runs/*.json`).
+An anchor is a signed `AuditHead` (blocks/audit_head.py): its MAC under the audit key proves
+it is this trail's. `anchor_audit_head` writes it to the lake mirror (`audit/audit.jsonl`, a
+copy of the trail to restore from, then `audit/_head.json`, blocks/audit_mirror.py) and to
+Prefect (blocks/audit_prefect.py: a Variable named by home and trail id, so a new home at an
+old path starts clean), and returns it for the run summary (`RunSummary.audit_head`, read back
+from `gold/_runs/*.json`).
 
-The mirror is the lake's `audit/` prefix beside the layers (`<lake>/audit/`, `s3://b/p/audit/`);
-with one bucket per layer (COFRE_LAKE_BUCKETS) it is the "audit" bucket if the mapping names one,
-else `_audit/` in the gold bucket. A local file beside the trail would not do: whoever deletes
-the trail deletes it too.
+`examine` sorts what it finds into: anchors the trail contradicts (the trail is broken),
+anchors that are not this trail's (no valid MAC, or another trail id: forged, never blamed on
+the trail), a damaged mirror copy (cut, missing, edited: the trail is intact), and places it
+could not read. Forged anchors and a damaged mirror are SECURITY_INCIDENTs
+(blocks/audit_incident.py records them once).
 """
 
 from __future__ import annotations
 
-import copy
 import hashlib
-import hmac
 import json
 import logging
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from blocks import audit
 from blocks.audit import verify
 from blocks.audit_file import GENESIS_HASH, LOCK_FILE, TRAIL_FILE, parse_record, trail_size
+from blocks.audit_head import Anchor, AuditHead, authentic, home_fingerprint, signed, trail_id
+from blocks.audit_mirror import HEAD_KEY, MIRROR_LAYER, audit_mirror, compare_copy, read_copy
 from blocks.audit_prefect import read_prefect_anchor, variable_name, write_prefect_anchor
 from blocks.errors import AuditIntegrityError, CofreError, KeyringError
-from blocks.keyring import ensure_keyring, load_keyring
+from blocks.keyring import load_keyring
 from blocks.lake import Lake
 from blocks.settings import CofreSettings, load_settings
 
-MIRROR_LAYER = "audit"
-HEAD_KEY = "_head.json"
+__all__ = [  # the anchor's parts, importable from here as before
+    "HEAD_KEY", "MIRROR_LAYER", "Anchor", "AuditHead", "audit_mirror", "home_fingerprint",
+    "trail_id",
+]  # fmt: skip
+
 # Where tasks/run_summary.py writes (`RUNS_PREFIX` under gold): blocks may not import tasks/,
 # so the prefix is repeated here, and tests/flows/test_stage_reports.py keeps the two equal.
 RUN_SUMMARIES = ("gold", "_runs")
-_TRAIL_ID_CONTEXT = b"cofre-audit-trail-id-v1"
 log = logging.getLogger("cofre.audit")
 
 
 @dataclass(frozen=True)
-class AuditHead:
-    """The trail's last record (seq, hash, ts) and which trail and home it belongs to."""
+class Suspect:
+    """An anchor or mirror copy that is not to be believed: a SECURITY_INCIDENT to record."""
 
-    seq: int
-    hash: str
-    record_ts: str | None
-    trail_id: str
-    home: str
-    anchored_at: str
-    run_id: str | None = None
-    reason: str = ""
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Any) -> AuditHead:
-        """Raises ValueError when `data` is not an audit head."""
-        try:
-            head = cls(**{name: data[name] for name in cls.__dataclass_fields__ if name in data})
-        except (TypeError, KeyError) as exc:
-            raise ValueError(f"not an audit head ({exc})") from None
-        if not isinstance(head.seq, int) or not isinstance(head.hash, str):
-            raise ValueError("not an audit head (seq or hash missing)")
-        return head
-
-    def describe(self) -> str:
-        by = f"run {self.run_id}" if self.run_id else (self.reason or "an operator")
-        return f"the anchor written at {self.anchored_at} by {by}"
+    event: str  # "audit_anchor_forged" or "audit_mirror_damaged"
+    where: str  # the anchor's source, or the mirror copy's URL
+    digest: str  # of what was found, so the same finding is recorded once
+    finding: str  # the line to print
 
 
 @dataclass(frozen=True)
-class Anchor:
-    source: str  # "lake mirror s3://...", "Prefect variable ...", "run summary ..."
-    head: AuditHead
-
-
-def trail_id(audit_key: bytes) -> str:
-    """A public id of the audit key (safe to store): same key, same id; nothing about the key."""
-    return hmac.new(audit_key, _TRAIL_ID_CONTEXT, hashlib.sha256).hexdigest()[:16]
-
-
-def home_fingerprint(settings: CofreSettings) -> str:
-    return hashlib.sha256(str(settings.resolved_audit_dir.resolve()).encode()).hexdigest()[:12]
-
-
-def audit_mirror(lake: Lake, buckets: Mapping[str, str] | None = None) -> Lake:
-    """The same lake with an "audit" root for the mirror (the layers are left untouched)."""
-    roots = lake.roots
-    parents = {root.rsplit("/", 1)[0] for root in roots.values() if "/" in root}
-    if buckets and buckets.get(MIRROR_LAYER):
-        root = buckets[MIRROR_LAYER].strip("/")
-    elif len(parents) == 1 and all(root.endswith(f"/{layer}") for layer, root in roots.items()):
-        root = f"{parents.pop()}/{MIRROR_LAYER}"
-    else:  # one bucket per layer and none named for the audit
-        root = f"{roots['gold'].rstrip('/')}/_{MIRROR_LAYER}"
-    mirror = copy.copy(lake)
-    mirror.roots = {**roots, MIRROR_LAYER: root}
-    return mirror
+class Findings:
+    anchors: tuple[Anchor, ...]  # authentic anchors of this trail, checked
+    problems: tuple[str, ...]  # the trail contradicts them, or the mirror is another trail's
+    suspects: tuple[Suspect, ...]  # forged anchors, a damaged mirror copy
+    unreached: tuple[str, ...]
 
 
 def snapshot(settings: CofreSettings) -> bytes:
@@ -131,15 +90,17 @@ def _utc_now() -> str:
 
 
 def current_head(settings: CofreSettings, audit_key: bytes, data: bytes, **why: Any) -> AuditHead:
+    """The signed head of the trail held in `data`."""
     hashes = record_hashes(data)
     seq = max(hashes, default=0)
     digest, ts = hashes.get(seq, (GENESIS_HASH, None))
     home = home_fingerprint(settings)
-    return AuditHead(seq, digest, ts, trail_id(audit_key), home, _utc_now(), **why)
+    head = AuditHead(seq, digest, ts, trail_id(audit_key), home, _utc_now(), **why)
+    return signed(head, audit_key)
 
 
 def contradiction(
-    anchor: Anchor, hashes: Mapping[int, tuple[str, Any]], local_id: str | None, state: str
+    anchor: Anchor, hashes: dict[int, tuple[str, Any]], local_id: str | None, state: str
 ) -> str | None:
     """Why the trail contradicts `anchor`, or None. `state` says what the trail is when empty."""
     head, where = anchor.head, f"{anchor.head.describe()} ({anchor.source})"
@@ -167,8 +128,14 @@ def _trail_state(settings: CofreSettings) -> str:
     return "the trail is empty" if path.exists() else f"the trail file {path} is missing"
 
 
+# -- reading the anchors ------------------------------------------------------------------------
 def read_anchors(
-    settings: CofreSettings, lake: Lake | None, *, prefect: bool = True, summaries: bool = True
+    settings: CofreSettings,
+    lake: Lake | None,
+    local_id: str | None,
+    *,
+    prefect: bool = True,
+    summaries: bool = True,
 ) -> tuple[list[Anchor], list[str]]:
     """Every anchor reachable, and a note for each place that could not be read."""
     anchors: list[Anchor] = []
@@ -184,13 +151,13 @@ def read_anchors(
                 keys = []
             for key in keys:
                 _read_lake_anchor(lake, "gold", key, "run summary", anchors, notes, "audit_head")
-    if prefect:
-        value, note = read_prefect_anchor(home_fingerprint(settings))
+    if prefect and local_id is not None:  # the variable is named by the trail: no key, no name
+        name = variable_name(home_fingerprint(settings), local_id)
+        value, note = read_prefect_anchor(name)
         if note:
             notes.append(note)
         elif value is not None:
-            source = f"Prefect variable {variable_name(home_fingerprint(settings))}"
-            _add(anchors, notes, source, value)
+            _add(anchors, notes, f"Prefect variable {name}", value, "prefect")
     return anchors, notes
 
 
@@ -205,28 +172,129 @@ def _read_lake_anchor(lake, layer, key, what, anchors, notes, field: str | None 
         return
     value = document.get(field) if field and isinstance(document, dict) else document
     if field is None or value is not None:
-        _add(anchors, notes, f"{what} {url}", value)
+        kind = "summary" if field else "mirror"
+        _add(anchors, notes, f"{what} {url}", value, kind)
 
 
-def _add(anchors: list[Anchor], notes: list[str], source: str, value: Any) -> None:
+def _add(anchors: list[Anchor], notes: list[str], source: str, value: Any, kind: str) -> None:
     try:
-        anchors.append(Anchor(source, AuditHead.from_dict(value)))
+        anchors.append(Anchor(source, AuditHead.from_dict(value), kind))
     except ValueError as exc:
         notes.append(f"{source}: {exc}")
 
 
+# -- sorting what was found ---------------------------------------------------------------------
+def examine(
+    settings: CofreSettings,
+    lake: Lake | None,
+    audit_key: bytes,
+    *,
+    prefect: bool = True,
+    summaries: bool = True,
+    local_ok: bool = True,
+) -> Findings:
+    """Every reachable anchor and the mirror's copy, sorted (see the module's docstring)."""
+    local_id = trail_id(audit_key)
+    anchors, notes = read_anchors(settings, lake, local_id, prefect=prefect, summaries=summaries)
+    copy_url, copy = None, None
+    if lake is not None:
+        mirror = audit_mirror(lake, settings.lake_buckets)
+        copy_url = mirror.url(MIRROR_LAYER, TRAIL_FILE)
+        try:
+            copy = read_copy(mirror)
+        except Exception as exc:
+            notes.append(f"lake mirror copy {copy_url}: not read ({type(exc).__name__})")
+            copy_url = None
+    # Read last: appends only add, so the trail is never behind an anchor written meanwhile.
+    data = snapshot(settings)
+    hashes, state = record_hashes(data), _trail_state(settings)
+    trusted, problems, suspects, other_trails = [], [], [], set()
+    mirror_head: Anchor | None = None
+    for anchor in anchors:
+        head = anchor.head
+        if authentic(head, audit_key):
+            trusted.append(anchor)
+            if problem := contradiction(anchor, hashes, local_id, state):
+                problems.append(problem)
+            if anchor.kind == "mirror":
+                mirror_head = anchor
+        elif anchor.kind == "mirror" and head.trail_id != local_id:
+            mirror_head = anchor  # another trail's mirror, or a forged head: the copy decides
+        elif anchor.kind == "summary" and head.trail_id != local_id:
+            other_trails.add(head.trail_id)  # an earlier home's run: not this trail's anchor
+        elif head.mac is None and not contradiction(anchor, hashes, local_id, state):
+            notes.append(f"{anchor.source}: unsigned (written by an earlier Cofre), agrees")
+        else:
+            suspects.append(_forged(anchor, local_id))
+    if other_trails:
+        notes.append(f"run summaries of other trails (ids {', '.join(sorted(other_trails))}) "
+                     "were not checked: they are not this trail's anchors")  # fmt: skip
+    if copy_url is not None:
+        _sort_mirror(copy_url, copy, data, audit_key, mirror_head, local_ok, state,
+                     problems, suspects)  # fmt: skip
+    return Findings(tuple(trusted), tuple(dict.fromkeys(problems)), tuple(suspects), tuple(notes))
+
+
+def _forged(anchor: Anchor, local_id: str) -> Suspect:
+    head = anchor.head
+    if head.mac is None:
+        why = "it carries no MAC"
+    elif head.trail_id != local_id:
+        why = f"it names trail id {head.trail_id}, not this trail's {local_id}"
+    else:
+        why = "its MAC does not verify under this trail's audit key"
+    finding = (
+        f"{anchor.source} is not this trail's anchor ({why}): it claims seq {head.seq}, "
+        f"anchored at {head.anchored_at}, and was not written by a holder of the audit key. "
+        "It is ignored, and the trail is not blamed for it"
+    )
+    return Suspect("audit_anchor_forged", anchor.source, head.digest(), finding)
+
+
+def _sort_mirror(url, copy, data, audit_key, mirror_head, local_ok, state, problems, suspects):
+    """The mirror's copy against the local trail; the mirror's head when it is another id's."""
+    local_id = trail_id(audit_key)
+    foreign_head = mirror_head is not None and mirror_head.head.trail_id != local_id
+    head_seq = None if mirror_head is None or foreign_head else mirror_head.head.seq
+    verdict = compare_copy(
+        url, copy, data, audit_key, head_seq=head_seq, local_ok=local_ok, state=state
+    )
+    if (verdict is not None and verdict[0] == "foreign") or (foreign_head and copy is None):
+        named = mirror_head.head.trail_id if foreign_head else "unknown"
+        problems.append(
+            f"the lake mirror {url.rsplit('/', 1)[0]} belongs to trail id {named}, not to this "
+            f"keyring's trail id {local_id} (no record of its copy verifies with this audit "
+            "key): the keyring (and likely the trail) was replaced by another home's, or this "
+            "lake is another home's"
+        )
+        return
+    if foreign_head:
+        suspects.append(_forged(mirror_head, local_id))
+    if verdict is None:
+        return
+    kind, why = verdict
+    if kind == "broken":
+        problems.append(why)
+    else:
+        digest = hashlib.sha256(copy).hexdigest()[:16] if copy else "missing"
+        suspects.append(Suspect("audit_mirror_damaged", url, digest, why))
+
+
+# -- writing the anchors ------------------------------------------------------------------------
 def anchor_audit_head(
     lake: Lake, *, run_id: str | None, reason: str, settings: CofreSettings | None = None
 ) -> AuditHead:
-    """Write the trail's head to the lake mirror and Prefect; return it for the run summary.
+    """Write the trail's signed head to the lake mirror and Prefect; return it.
 
     Refuses (AuditIntegrityError) to anchor a trail whose chain fails or that contradicts an
-    existing anchor: a cut or swapped trail must never be blessed by a new anchor. Raises the
+    authentic anchor: a cut or swapped trail is never blessed by a new anchor. A forged anchor
+    or a damaged mirror copy is recorded as a SECURITY_INCIDENT, then written over. Raises the
     lake's errors when the mirror cannot be written; a Prefect failure is only a warning.
     """
+    from blocks.audit_incident import record_suspects
+
     settings = settings or load_settings()
-    audit_key = ensure_keyring(settings).audit_key
-    data = snapshot(settings)
+    audit_key = audit.prove_key(settings).audit_key
     report = verify(settings)
     if not report.ok:
         raise AuditIntegrityError(
@@ -234,15 +302,15 @@ def anchor_audit_head(
             f"{report.first_bad_line} (seq {report.first_bad_seq}): {report.reason}. See "
             "docs/operations.md, 'A broken audit trail'."
         )
-    hashes = record_hashes(data)
-    anchors, _ = read_anchors(settings, lake, summaries=False)
-    state = _trail_state(settings)
-    for anchor in anchors:
-        if problem := contradiction(anchor, hashes, trail_id(audit_key), state):
-            raise AuditIntegrityError(
-                f"Refusing to anchor the audit trail: {problem}. Run `cofre audit verify`, and "
-                "`cofre audit restore` if the lake mirror is intact."
-            )
+    findings = examine(settings, lake, audit_key, summaries=False)
+    if findings.problems:
+        raise AuditIntegrityError(
+            f"Refusing to anchor the audit trail: {findings.problems[0]}. Run `cofre audit "
+            "verify`, and `cofre audit restore` if the lake mirror is intact."
+        )
+    for line in record_suspects(findings.suspects, settings):
+        log.warning("%s", line)
+    data = snapshot(settings)  # after any incident recorded above: the head includes it
     head = current_head(settings, audit_key, data, run_id=run_id, reason=reason)
     mirror = audit_mirror(lake, settings.lake_buckets)
     mirror.write_bytes(MIRROR_LAYER, TRAIL_FILE, data)  # the copy first: the head never leads it
@@ -257,41 +325,48 @@ def _markdown(head: AuditHead) -> str:
     return f"# Audit trail head\n\n| field | value |\n|---|---|\n{rows}"
 
 
+# -- verifying ----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class AnchoredReport:
-    """The chain's own report, the anchors checked, what contradicts them, what was unreached."""
+    """The chain's own report, the anchors checked, what contradicts them, what is forged or
+    damaged, and what was unreached."""
 
     chain: Any  # blocks.audit_verify.VerifyReport
     anchors: tuple[Anchor, ...]
     problems: tuple[str, ...]
     unreached: tuple[str, ...]
+    suspects: tuple[Suspect, ...] = ()
 
     @property
     def ok(self) -> bool:
-        return self.chain.ok and not self.problems
+        return self.chain.ok and not self.problems and not self.suspects
 
 
 def verify_anchored(
     settings: CofreSettings | None = None, *, lake: Lake | None = None, prefect: bool = True
 ) -> AnchoredReport:
-    """The chain check plus every reachable anchor (lake mirror, Prefect, run summaries).
+    """The chain check plus every reachable anchor (lake mirror and its copy, Prefect, run
+    summaries). Records nothing (blocks/audit_incident.py does).
 
-    Raises KeyringError when the trail has records but the keyring is missing or corrupt.
+    Raises KeyringError when the trail has records, or the lake holds anchors, but the keyring
+    is missing or corrupt (nothing can be checked without the audit key).
     """
     settings = settings or load_settings()
     chain = verify(settings)
-    try:
-        local_id = trail_id(load_keyring(settings).audit_key)
-    except KeyringError:
-        local_id = None  # an empty or missing trail verifies without a key; seqs still compare
     notes: list[str] = []
     if lake is None:
         try:
             lake = Lake.from_settings(settings)
         except (CofreError, OSError) as exc:
             notes.append(f"lake: not reached ({str(exc)[:200]})")
-    anchors, more = read_anchors(settings, lake, prefect=prefect)
-    hashes = record_hashes(snapshot(settings))
-    state = _trail_state(settings)
-    problems = [p for a in anchors if (p := contradiction(a, hashes, local_id, state))]
-    return AnchoredReport(chain, tuple(anchors), tuple(dict.fromkeys(problems)), (*notes, *more))
+    try:
+        audit_key = load_keyring(settings).audit_key
+    except KeyringError:
+        anchors, _ = read_anchors(settings, lake, None, prefect=False)
+        if anchors:
+            raise  # anchors say this home was used: without its key nothing can be checked
+        return AnchoredReport(chain, (), (), (*notes, "no keyring: no anchor to check"))
+    found = examine(settings, lake, audit_key, prefect=prefect, local_ok=chain.ok)
+    return AnchoredReport(
+        chain, found.anchors, found.problems, (*notes, *found.unreached), found.suspects
+    )

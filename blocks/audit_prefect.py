@@ -1,4 +1,5 @@
-"""The audit head on the Prefect server: a Variable per home, and a markdown artifact per run.
+"""The audit head on the Prefect server: a Variable per home and trail, and a markdown artifact
+per run.
 
 Prefect is a second witness, never a dependency: every call runs with no client retries, a
 short request timeout and a hard deadline, and a failure comes back as a warning string. Outside
@@ -18,9 +19,11 @@ ARTIFACT_KEY = "audit-head"
 TIMEOUT_SECONDS = 5.0
 
 
-def variable_name(home: str) -> str:
-    """The Prefect Variable holding the head of the trail whose home fingerprint is `home`."""
-    return f"{VARIABLE_PREFIX}{home}"
+def variable_name(home: str, trail_id: str) -> str:
+    """The Prefect Variable holding the head of trail `trail_id` in the home fingerprinted
+    `home`. Named by both: a new home at an old path (a new keyring, so a new trail id) never
+    reads the old home's head, and two homes sharing a key never overwrite each other's."""
+    return f"{VARIABLE_PREFIX}{home}-{trail_id}"
 
 
 def _in_run() -> bool:
@@ -77,7 +80,7 @@ def write_prefect_anchor(head: dict[str, Any], markdown: str) -> str | None:
         from prefect.artifacts import create_markdown_artifact
         from prefect.variables import Variable
 
-        Variable.set(variable_name(head["home"]), head, overwrite=True)
+        Variable.set(variable_name(head["home"], head["trail_id"]), head, overwrite=True)
         if _in_run():
             create_markdown_artifact(markdown, key=ARTIFACT_KEY, description="Audit trail head")
 
@@ -88,20 +91,20 @@ def write_prefect_anchor(head: dict[str, Any], markdown: str) -> str | None:
     return None
 
 
-def read_prefect_anchor(home: str) -> tuple[dict[str, Any] | None, str | None]:
-    """(the Variable's value or None, a warning when Prefect could not be asked)."""
+def read_prefect_anchor(name: str) -> tuple[dict[str, Any] | None, str | None]:
+    """(the Variable `name`'s value or None, a warning when Prefect could not be asked)."""
     if prefect_target() is None:
         return None, "Prefect variable: not checked (PREFECT_API_URL is not set)"
 
     def work() -> Any:
         from prefect.variables import Variable
 
-        return Variable.get(variable_name(home), default=None)
+        return Variable.get(name, default=None)
 
     try:
         value = _bounded(work, TIMEOUT_SECONDS)
     except Exception as exc:
         return None, f"Prefect variable: not checked ({type(exc).__name__}: {str(exc)[:200]})"
     if value is not None and not isinstance(value, dict):
-        return None, f"Prefect variable {variable_name(home)} does not hold an audit head"
+        return None, f"Prefect variable {name} does not hold an audit head"
     return value, None

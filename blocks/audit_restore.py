@@ -12,21 +12,19 @@ import fcntl
 import json
 import os
 import secrets
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from blocks import audit
-from blocks.audit_anchor import (
+from blocks.audit_anchor import contradiction, record_hashes
+from blocks.audit_head import Anchor, AuditHead, authentic, trail_id
+from blocks.audit_mirror import (
     HEAD_KEY,
     MIRROR_LAYER,
-    Anchor,
-    AuditHead,
     audit_mirror,
-    contradiction,
-    record_hashes,
-    trail_id,
+    first_difference,
+    verify_bytes,
 )
 from blocks.errors import AuditIntegrityError
 from blocks.keyring import load_keyring
@@ -65,7 +63,7 @@ def restore_trail(
     if local.startswith(data):
         return RestoreReport(False, records, source, None, _nothing(path, local, data))
     if not data.startswith(local) and not force:
-        line = _first_difference(local, data)
+        line = first_difference(local, data)
         raise AuditIntegrityError(
             f"The local trail {path} differs from the lake mirror {source} at line {line}: it is "
             "not a cut copy of it, so restoring would discard records. Keep it as evidence and "
@@ -90,9 +88,7 @@ def restore_trail(
 
 
 def _check_mirror(data: bytes, mirror: Lake, source: str, audit_key: bytes) -> int:
-    with tempfile.TemporaryDirectory() as scratch:
-        (Path(scratch) / audit.TRAIL_FILE).write_bytes(data)
-        report = audit.AuditTrail(scratch, audit_key).verify()
+    report = verify_bytes(data, audit_key)
     if not report.ok:
         raise AuditIntegrityError(
             f"The lake mirror {source} does not verify with this home's keyring at line "
@@ -104,7 +100,13 @@ def _check_mirror(data: bytes, mirror: Lake, source: str, audit_key: bytes) -> i
             head = AuditHead.from_dict(json.loads(mirror.read_bytes(MIRROR_LAYER, HEAD_KEY)))
         except ValueError as exc:
             raise AuditIntegrityError(f"Not restoring: {head_url} is unreadable ({exc}).") from None
-        anchor = Anchor(head_url, head)
+        if head.mac is not None and not authentic(head, audit_key):
+            raise AuditIntegrityError(
+                f"Not restoring the lake mirror {source}: its head {head_url} is not this "
+                "trail's (its MAC does not verify under this keyring's audit key), so a cut "
+                "copy could not be told from a whole one. Restore the trail from a backup."
+            )
+        anchor = Anchor(head_url, head, "mirror")
         problem = contradiction(anchor, record_hashes(data), trail_id(audit_key), "it is empty")
         if problem:
             raise AuditIntegrityError(f"Not restoring the lake mirror {source}: {problem}.")
@@ -115,14 +117,6 @@ def _nothing(path: Path, local: bytes, data: bytes) -> str:
     newer = local[len(data) :].count(b"\n")
     extra = f" and {newer} newer record(s)" if newer else ""
     return f"Nothing to restore: {path} already holds every mirrored record{extra}."
-
-
-def _first_difference(local: bytes, data: bytes) -> int:
-    pairs = zip(local.split(b"\n"), data.split(b"\n"), strict=False)
-    for number, (mine, theirs) in enumerate(pairs, 1):
-        if mine != theirs:
-            return number
-    return min(local.count(b"\n"), data.count(b"\n")) + 1
 
 
 def _replace(path: Path, data: bytes, *, keep_old: bool) -> Path | None:

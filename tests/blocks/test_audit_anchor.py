@@ -277,7 +277,7 @@ def test_the_head_round_trips_through_a_prefect_variable_and_artifact(prefect_ap
         return audited_run(4, run_id="flow-run").as_dict()
 
     head = audited_flow()
-    name = audit_prefect.variable_name(home_fingerprint(load_settings()))
+    name = audit_prefect.variable_name(home_fingerprint(load_settings()), head["trail_id"])
     assert Variable.get(name) == head
     with get_client(sync_client=True) as client:
         artifacts = client.read_artifacts(
