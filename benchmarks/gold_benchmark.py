@@ -1,15 +1,17 @@
-"""Gold at real size: Spark session start-up and the gold job's compute, timed separately.
+"""Gold at real size, on each engine: start-up and the gold job's compute, wall and CPU.
 
-    python -m benchmarks.gold_benchmark                      # 99,441 orders, local[*]
-    python -m benchmarks.gold_benchmark --orders 20000 --conf spark.driver.memory=2g
+    python -m benchmarks.gold_benchmark                          # 99,441 orders, both engines
+    python -m benchmarks.gold_benchmark --engines duckdb --orders 994410
+    python -m benchmarks.gold_benchmark --engines spark --conf spark.driver.memory=2g
     python -m benchmarks.gold_benchmark --silver /tmp/lake/silver   # reuse a built silver
 
 Generates the synthetic Olist set (real proportions), lands it in bronze with the bundled IPCA
-and weather snapshots, builds silver with Cofre's own stage, then times: the SparkSession
-start, a first (cold) gold run, a second (warm) run in the same session, and the gold gate.
-Prints a Markdown table (docs/gold.md quotes one). `--jvm-threads` adds where the driver
-JVM's CPU went in each step, by thread (JIT compilers, garbage collection, Spark's task
-threads, the rest), from /proc. Not a test: nothing is asserted.
+and weather snapshots, builds silver with Cofre's own stage, then, for each engine, times: the
+engine's start (DuckDB's connection; the SparkSession and its JVM), a first (cold) gold run, a
+second (warm) run, and the gold gate, with CPU seconds beside wall seconds (this process, plus
+the driver JVM for Spark, from /proc). Checks that both engines wrote the same bytes. Prints a
+Markdown table (docs/gold.md quotes one). `--jvm-threads` adds where the driver JVM's CPU went
+in each Spark step, by thread. Not a test: nothing is asserted.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import itertools
 import os
 import platform
 import tempfile
+import time
 from pathlib import Path
 
 from benchmarks.measure import timed
@@ -83,20 +86,80 @@ def build_silver(workdir: Path, orders: int, seed: int):
     return lake
 
 
+def _cpu_now(jvm: int | None) -> float:
+    """CPU seconds of this process (all threads: DuckDB's too), plus the driver JVM's."""
+    own = time.process_time()
+    return own + (_cpu(Path(f"/proc/{jvm}/stat")) if jvm else 0.0)
+
+
+def run_engine(
+    engine_name: str,
+    lake,
+    master: str | None,
+    conf: dict[str, str],
+    gold: Path,
+    warm: bool = False,
+    threads: list | None = None,
+) -> tuple[list, dict[str, int]]:
+    """(rows of the timing table, rows per gold table) for one engine."""
+    from spark.engine import DuckDBEngine
+    from spark.gold_job import run_gold
+
+    steps: list = []
+    jvm: int | None = None
+
+    def step(label: str, action, note: str = ""):
+        wall, cpu = time.perf_counter(), _cpu_now(jvm)
+        result = action()
+        steps.append((f"{engine_name}: {label}", time.perf_counter() - wall,
+                      _cpu_now(jvm) - cpu, note))  # fmt: skip
+        if threads is not None and jvm:
+            threads.append((label, jvm_thread_cpu(jvm)))
+        return result
+
+    if engine_name == "spark":
+        from spark.session import build_session, warm_up
+        from spark.spark_engine import SparkEngine
+
+        spark = step("SparkSession start-up", lambda: build_session(master, conf=conf),
+                     master or "local[*]")  # fmt: skip
+        jvm = jvm_pid(spark)
+        if threads is not None:
+            threads.append(("start", {k: 0.0 for k in jvm_thread_cpu(jvm)}))
+        if warm:
+            step("warm-up query (overlapped in the pipeline)", lambda: warm_up(spark))
+        make = lambda: SparkEngine(spark)  # noqa: E731
+    else:
+        make = DuckDBEngine
+
+    def once(target: str) -> dict[str, int]:
+        job = make()
+        try:
+            return run_gold(job, lake.url("silver"), target)
+        finally:
+            job.close()
+
+    rows = step("gold job, first run", lambda: once(f"{gold}/{engine_name}-1"))
+    step("gold job, second run", lambda: once(f"{gold}/{engine_name}-2"),
+         f"fact_sales {rows['fact_sales']:,}")  # fmt: skip
+    if engine_name == "spark":
+        spark.stop()
+    return steps, rows
+
+
 def run(
     orders: int,
     seed: int,
-    master: str,
+    engines: list[str],
+    master: str | None,
     conf: dict[str, str],
     workdir: Path,
     silver_url: str | None = None,
     warm: bool = False,
     threads: list | None = None,
-) -> list:
+) -> tuple[list, dict[str, int]]:
     os.environ["COFRE_HOME"] = str(workdir)  # keyring and audit of the silver build
     from blocks.lake import Lake
-    from spark.gold_job import run_gold
-    from spark.session import build_session, warm_up
     from tasks.silver.olist import read_silver
     from validation.catalog import GOLD_TABLES, RECONCILED_INPUTS
     from validation.gold import gold_gate
@@ -106,53 +169,47 @@ def run(
         lake, silver_seconds = Lake.from_url(silver_url.rstrip("/").removesuffix("/silver")), 0.0
     else:
         lake, silver_seconds = timed(lambda: build_silver(workdir, orders, seed))
-    spark, session_seconds = timed(lambda: build_session(master, conf=conf))
-
-    def snapshot(label: str) -> None:
-        if threads is not None:
-            threads.append((label, jvm_thread_cpu(jvm_pid(spark))))
-
-    snapshot("session start-up")
-    # The pipeline starts the session and its warm-up query while silver runs (--warm-up).
-    _, warm_up_seconds = timed(lambda: warm_up(spark)) if warm else (None, 0.0)
-    if warm:
-        snapshot("warm-up query")
-    gold = workdir / "gold"
-    rows, cold_seconds = timed(lambda: run_gold(spark, lake.url("silver"), f"{gold}/1"))
-    snapshot("gold, cold")
-    _, warm_seconds = timed(lambda: run_gold(spark, lake.url("silver"), f"{gold}/2"))
-    snapshot("gold, warm")
+    timings = [("silver build (polars)", silver_seconds, float("nan"), "")]
+    gold, rows = workdir / "gold", {}
+    for engine_name in engines:
+        steps, rows = run_engine(engine_name, lake, master, conf, gold, warm, threads)
+        timings += steps
     silver = {name: read_silver(lake, name) for name in RECONCILED_INPUTS}
+    first = f"{gold}/{engines[0]}-2"
 
     def gate() -> None:
-        tables = {t: read_gold_table(f"{gold}/2/{t}") for t in GOLD_TABLES}
-        gold_gate(silver, tables)
+        gold_gate(silver, {t: read_gold_table(f"{first}/{t}") for t in GOLD_TABLES})
 
     _, gate_seconds = timed(gate)
-    spark.stop()
-    return [
-        ("silver build (polars, not Spark)", silver_seconds, ""),
-        ("Spark session start-up", session_seconds, master),
-        (
-            "Spark warm-up query (overlapped in the pipeline)",
-            warm_up_seconds,
-            "" if warm else "off",
-        ),
-        ("gold job, first run (cold JVM)", cold_seconds, f"{sum(rows.values()):,} rows"),
-        ("gold job, second run (warm)", warm_seconds, f"fact_sales {rows['fact_sales']:,}"),
-        ("gold gate (polars: schemas + reconciliation)", gate_seconds, ""),
-    ], rows
+    timings.append(("gold gate (polars: schemas + reconciliation)", gate_seconds,
+                    float("nan"), ""))  # fmt: skip
+    if len(engines) == 2:
+        same = all(
+            (gold / f"{engines[0]}-2" / t / "part-00000.parquet").read_bytes()
+            == (gold / f"{engines[1]}-2" / t / "part-00000.parquet").read_bytes()
+            for t in GOLD_TABLES
+        )
+        timings.append(("both engines wrote the same bytes", float("nan"), float("nan"),
+                        "yes" if same else "NO"))  # fmt: skip
+    return timings, rows
 
 
-def markdown(orders: int, master: str, conf: dict[str, str], timings, rows) -> str:
+def _figure(value: float) -> str:
+    return "" if value != value else f"{value:.1f}"  # NaN: not measured
+
+
+def markdown(orders: int, engines: list[str], conf: dict[str, str], timings, rows) -> str:
     lines = [
-        f"Gold benchmark: {orders:,} synthetic orders, master {master}, "
+        f"Gold benchmark: {orders:,} synthetic orders, engines {', '.join(engines)}, "
         f"{os.cpu_count()} CPU(s), Python {platform.python_version()}"
         + (f", conf {conf}" if conf else ""),
         "",
-        "| step | seconds | notes |",
-        "|---|---:|---|",
-        *[f"| {step} | {seconds:.1f} | {note} |" for step, seconds, note in timings],
+        "| step | wall s | CPU s | notes |",
+        "|---|---:|---:|---|",
+        *[
+            f"| {step} | {_figure(wall)} | {_figure(cpu)} | {note} |"
+            for step, wall, cpu, note in timings
+        ],
         "",
         "| gold table | rows |",
         "|---|---:|",
@@ -167,14 +224,17 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--orders", type=int, default=99_441, help="synthetic orders (real size)")
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--master", default="local[*]")
+    parser.add_argument(
+        "--engines", nargs="+", choices=["duckdb", "spark"], default=["duckdb", "spark"]
+    )
+    parser.add_argument("--master", help="Spark master (default local[*])")
     parser.add_argument("--conf", action="append", default=[], help="KEY=VALUE Spark setting")
     parser.add_argument("--workdir", type=Path, help="keep the data here (default: a temp dir)")
     parser.add_argument(
         "--silver", help="time gold on this existing <lake>/silver instead of building one"
     )
     parser.add_argument(
-        "--warm-up", action="store_true", help="run the pipeline's warm-up query before gold"
+        "--warm-up", action="store_true", help="run Spark's warm-up query before gold"
     )
     parser.add_argument(
         "--jvm-threads", action="store_true", help="the driver JVM's CPU per step, by thread"
@@ -186,9 +246,10 @@ def main(argv: list[str] | None = None) -> None:
         workdir.mkdir(parents=True, exist_ok=True)
         threads: list | None = [] if args.jvm_threads else None
         timings, rows = run(
-            args.orders, args.seed, args.master, conf, workdir, args.silver, args.warm_up, threads
-        )
-    print(markdown(args.orders, args.master, conf, timings, rows))
+            args.orders, args.seed, args.engines, args.master, conf, workdir, args.silver,
+            args.warm_up, threads,
+        )  # fmt: skip
+    print(markdown(args.orders, args.engines, conf, timings, rows))
     if threads:  # the first snapshot is the JVM's start-up: a delta from zero
         zero = {group: 0.0 for group in threads[0][1]}
         print("\n" + "\n".join(thread_table([("start", zero), *threads])))
