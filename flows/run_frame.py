@@ -1,8 +1,11 @@
 """The frame every Cofre flow runs in: `@cofre_run` under `@flow`.
 
 Before the body: secret-shaped parameters are refused (runs created through the API or a
-deployment never passed the CLI's check), the umask is set, and COFRE_HOME's lock is taken
-(blocks/home_lock.py), so nothing is written before this run is the home's only writer.
+deployment never passed the CLI's check), the umask is set, the audit key is proved against the
+trail and the chain verified (before any secret is read: a wrong key never writes), and
+COFRE_HOME's lock is taken (blocks/home_lock.py), so nothing is written before this run is the
+home's only writer. Then, before the body, the trail is checked against its anchors
+(blocks/audit_incident.py): a problem the end-of-run anchor would refuse stops the run here.
 
 For the outermost flow of a process (a stage run alone, or the full pipeline; not the stage
 flows the pipeline calls) the run is audited as PIPELINE_RUN at its start and end, and at
@@ -24,6 +27,7 @@ from typing import Any, TypeVar
 
 from blocks import audit
 from blocks.audit_anchor import anchor_audit_head
+from blocks.audit_incident import check_anchors_before_run, check_trail_before_run
 from blocks.errors import AuditIntegrityError, request_debug
 from blocks.home_lock import apply_umask, hold_home, is_held, uses_s3
 from blocks.lake import Lake
@@ -51,13 +55,16 @@ def cofre_run(fn: F | None = None, *, closes_itself: bool = False) -> Any:
         given = signature.bind_partial(*args, **kwargs).arguments
         refuse_secret_parameters(given)  # before building an S3 lake would connect
         settings = load_settings(lake_url=given.get("lake"))
+        outermost = not is_held(settings)
+        if outermost:  # the key and the chain, before an S3 lake reads its credentials
+            check_trail_before_run(settings)
         lake = Lake.from_settings(settings) if uses_s3(settings) else None
         run_id = given.get("run_id") or _flow_run_id()
-        outermost = not is_held(settings)
         with hold_home(settings, lake, run_id=run_id, command=command):
             if not outermost:
                 return fn(*args, **kwargs)
             lake = lake or Lake.from_settings(settings)
+            check_anchors_before_run(settings, lake)  # the only writer now; before any stage
             audit_run(lake, run_id, "started", details={"flow": command})
             try:
                 result = fn(*args, **kwargs)
