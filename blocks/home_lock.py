@@ -99,15 +99,26 @@ def apply_umask(settings: CofreSettings | None = None) -> int:
     return mask
 
 
-def _make_private_home(home: Path, mask: int) -> None:
+def _make_private_home(home: Path, mask: int, announce: bool = True) -> None:
     home.mkdir(parents=True, exist_ok=True)
     mode = home.stat().st_mode & 0o7777
     if mode & mask & 0o777 and home.stat().st_uid == os.getuid():
         # An older home made world-readable: closing the directory closes everything in it.
         os.chmod(home, mode & ~mask)
-        run_log().warning(
-            "Made %s private (mode %o -> %o).", home, mode & 0o777, mode & ~mask & 0o777
-        )
+        if announce:
+            run_log().warning(
+                "Made %s private (mode %o -> %o).", home, mode & 0o777, mode & ~mask & 0o777
+            )
+
+
+def private_home() -> Path:
+    """What a `cofre` command that writes under COFRE_HOME does first: set the umask and make
+    the home itself owner-only (importing `flows` may have created it, for the Prefect home,
+    under the process's umask). Returns the home."""
+    mask = apply_umask()
+    home = EnvOnlySettings().home.expanduser().resolve()
+    _make_private_home(home, mask, announce=False)
+    return home
 
 
 # -- the holder record ------------------------------------------------------------------

@@ -12,9 +12,11 @@ keys_app = typer.Typer(help="The local Fernet keyring.", no_args_is_help=True)
 @keys_app.command("init")
 def keys_init() -> None:
     """Create the keyring file (mode 0600) with a Fernet key and an audit key."""
+    from blocks.home_lock import private_home
     from blocks.keyring import init_keyring_file
     from blocks.settings import load_settings
 
+    private_home()  # owner-only from the first command: the home, the lake mirror, the trail
     path = load_settings().resolved_keyring_file
     keyring = init_keyring_file(path)
     typer.echo(f"Created {path} (mode 0600), primary key id {keyring.primary_id}.")
