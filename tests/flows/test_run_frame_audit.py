@@ -116,3 +116,23 @@ def test_a_new_home_at_an_old_path_runs(prefect_api, cofre_home):
 
     assert probe(label="second") == "second"
     assert audit.verify().ok
+
+
+def test_on_an_s3_lake_a_deleted_mirror_copy_is_recorded_and_written_again(
+    prefect_api, cofre_home, moto_endpoint, s3_bucket, monkeypatch
+):
+    import boto3
+
+    monkeypatch.setenv("COFRE_S3_ENDPOINT_URL", moto_endpoint)
+    lake = f"s3://{s3_bucket}/lake"
+    probe(lake=lake, label="first")
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint)
+    s3.delete_object(Bucket=s3_bucket, Key="lake/audit/audit.jsonl")
+
+    assert probe(lake=lake, label="second") == "second"
+
+    (incident,) = [r for r in audit.read_records() if r["action"] == "SECURITY_INCIDENT"]
+    assert incident["details"]["event"] == "audit_mirror_damaged"
+    assert incident["target"] == f"s3://{s3_bucket}/lake/audit/audit.jsonl"
+    copy = s3.get_object(Bucket=s3_bucket, Key="lake/audit/audit.jsonl")["Body"].read()
+    assert copy == trail(cofre_home).read_bytes()
