@@ -259,15 +259,19 @@ def _sort_mirror(url, copy, data, audit_key, mirror_head, local_ok, state, probl
     verdict = compare_copy(
         url, copy, data, audit_key, head_seq=head_seq, local_ok=local_ok, state=state
     )
-    if (verdict is not None and verdict[0] == "foreign") or (foreign_head and copy is None):
+    foreign_copy = verdict is not None and verdict[0] == "foreign"
+    if (foreign_copy and head_seq is None) or (foreign_head and copy is None):
         named = mirror_head.head.trail_id if foreign_head else "unknown"
+        evidence = "its copy is missing" if copy is None else "no record of its copy verifies"
         problems.append(
             f"the lake mirror {url.rsplit('/', 1)[0]} belongs to trail id {named}, not to this "
-            f"keyring's trail id {local_id} (no record of its copy verifies with this audit "
-            "key): the keyring (and likely the trail) was replaced by another home's, or this "
-            "lake is another home's"
+            f"keyring's trail id {local_id} ({evidence} with this audit key): the keyring (and "
+            "likely the trail) was replaced by another home's, or this lake is another home's"
         )
         return
+    if foreign_copy:  # under this trail's authentic head: the copy alone was replaced
+        verdict = ("damaged", f"the lake mirror's copy of the trail {url} is another trail's: "
+                              f"{verdict[1]}")  # fmt: skip
     if foreign_head:
         suspects.append(_forged(mirror_head, local_id))
     if verdict is None:

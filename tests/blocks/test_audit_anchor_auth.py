@@ -105,8 +105,8 @@ def test_a_new_home_at_an_old_path_starts_clean(prefect_api, cofre_home):
 
 
 # -- the lake mirror: its copy is checked record by record -------------------------------------
-@pytest.mark.parametrize("damage", ["cut", "emptied", "deleted", "edited"])
-def test_a_damaged_mirror_copy_never_verifies_ok(cofre_home, damage):
+@pytest.mark.parametrize("damage", ["cut", "emptied", "deleted", "edited", "another trail's"])
+def test_a_damaged_mirror_copy_never_verifies_ok(cofre_home, tmp_path, damage):
     audited_run(4)
     copy = mirror(cofre_home) / "audit.jsonl"
     lines = copy.read_bytes().splitlines(keepends=True)
@@ -116,16 +116,24 @@ def test_a_damaged_mirror_copy_never_verifies_ok(cofre_home, damage):
         copy.write_bytes(b"")
     elif damage == "deleted":
         copy.unlink()
-    else:
+    elif damage == "edited":
         copy.write_bytes(copy.read_bytes().replace(b"bronze/run-1/1", b"bronze/run-1/X"))
+    else:
+        other = audit.AuditTrail(tmp_path / "other", b"another home's audit key")
+        for n in range(4):
+            other.append("LAKE_WRITE", f"file://elsewhere/{n}")
+        copy.write_bytes(other.path.read_bytes())
 
     result = cli("audit", "verify", "--no-prefect")
 
     assert result.exit_code == 1
-    why = {"cut": "ends at seq 2 but the mirror's head says seq 4: the copy was cut",
-           "emptied": "is empty but the mirror's head says seq 4: the copy was cut",
-           "deleted": "is missing, though the mirror's head says seq 4: it was deleted",
-           "edited": "fails at line 2: record seq 2 was edited"}[damage]  # fmt: skip
+    why = {
+        "cut": "ends at seq 2 but the mirror's head says seq 4: the copy was cut",
+        "emptied": "is empty but the mirror's head says seq 4: the copy was cut",
+        "deleted": "is missing, though the mirror's head says seq 4: it was deleted",
+        "edited": "fails at line 2: record seq 2 was edited",
+        "another trail's": "is another trail's: no record of the lake mirror's copy",
+    }[damage]
     damaged = f"Lake mirror DAMAGED: the lake mirror's copy of the trail file://{copy}"
     assert damaged in result.output
     assert why in result.output
