@@ -132,7 +132,8 @@ def run_cli(
     }
     with exit_on_cofre_error():
         prepare_cli_run(args)
-        check_before_start(options, stage)  # before Prefect's API or Spark's JVM starts
+        settings = check_before_start(options, stage)  # before Prefect's API or Spark's JVM
+        check_trail_before_run(settings)  # a wrong key costs a second, and writes nothing
         if before_run is not None:
             before_run(options)
         flow_fn(**options.for_stage(stage), **extras)

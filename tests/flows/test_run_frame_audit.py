@@ -5,7 +5,10 @@ Real flow runs against the session's Prefect server."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -136,3 +139,26 @@ def test_on_an_s3_lake_a_deleted_mirror_copy_is_recorded_and_written_again(
     assert incident["target"] == f"s3://{s3_bucket}/lake/audit/audit.jsonl"
     copy = s3.get_object(Bucket=s3_bucket, Key="lake/audit/audit.jsonl")["Body"].read()
     assert copy == trail(cofre_home).read_bytes()
+
+
+def test_a_stage_cli_with_a_wrong_key_stops_before_prefect_starts(cofre_home, tmp_path):
+    right, wrong = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("COFRE_FERNET_KEYS", right)
+        audit.record(audit.Action.LAKE_WRITE, "file://somewhere")
+    before = trail(cofre_home).read_bytes()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COFRE_", "PREFECT_API"))}
+    env.pop("PREFECT_HOME", None)  # no server: past the check, Prefect's would start
+    env |= {"COFRE_HOME": str(cofre_home), "COFRE_FERNET_KEYS": wrong, "DO_NOT_TRACK": "1"}
+
+    result = subprocess.run(
+        [sys.executable, "-m", "flows.lifecycle", "--days", "30", "--dry-run"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("Cofre stopped: KeyringError: The audit key from COFRE_FERNET_KEYS")
+    assert "Traceback" not in result.stderr and "temporary server" not in result.stderr
+    assert wrong not in result.stdout + result.stderr
+    assert trail(cofre_home).read_bytes() == before
