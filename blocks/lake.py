@@ -19,6 +19,7 @@ from typing import Any
 import fsspec
 
 from blocks.errors import ConfigurationError, ImmutableObjectError, LakeError
+from blocks.sealed_authority import authorised_s3_endpoint, endpoint_shown, same_endpoint
 from blocks.settings import LAYERS, CofreSettings
 
 CHUNK = 8 * 1024 * 1024
@@ -89,8 +90,17 @@ class Lake:
         import s3fs  # only needed for S3 lakes
 
         options: dict[str, Any] = {"skip_instance_cache": True, **storage_options}
-        if endpoint_url:
-            options.setdefault("client_kwargs", {})["endpoint_url"] = endpoint_url
+        client_kwargs = dict(options.get("client_kwargs") or {})
+        sealed = client_kwargs.get("endpoint_url")  # a credentials block's own endpoint
+        if endpoint_url and sealed and not same_endpoint(endpoint_url, sealed):
+            raise ConfigurationError(
+                f"The S3 endpoint {endpoint_shown(endpoint_url)} differs from the one the "
+                f"credentials were given for ({endpoint_shown(sealed)}); nothing was "
+                "connected. Use the credentials' own endpoint (see blocks/sealed_authority.py)."
+            )
+        if endpoint_url and not sealed:
+            client_kwargs["endpoint_url"] = endpoint_url
+        options["client_kwargs"] = client_kwargs
         if sse != "none":
             # Applied by s3fs to every call that accepts it: PutObject, multipart, CopyObject.
             options.setdefault("s3_additional_kwargs", {})["ServerSideEncryption"] = sse
@@ -110,17 +120,26 @@ class Lake:
 
     @classmethod
     def from_settings(cls, settings: CofreSettings) -> Lake:
-        """The lake the settings describe, with S3 credentials from the encrypted block."""
+        """The lake the settings describe, with S3 credentials from the encrypted block.
+
+        An S3 lake's endpoint is the sealed one (blocks/sealed_authority.py): the credentials
+        block's, else the config's; a setting asking for another is refused (audited) before
+        anything is decrypted or connected."""
         storage_options: dict[str, Any] = {}
+        creds = None
         if settings.s3_credentials_block:
             from blocks.credentials import S3Credentials  # decrypts in this process only
 
             creds = S3Credentials.require(settings.s3_credentials_block)  # seal first
+        endpoint_url = settings.s3_endpoint_url
+        if settings.lake_buckets or settings.resolved_lake_url.startswith("s3://"):
+            endpoint_url = authorised_s3_endpoint(settings, creds)
+        if creds is not None:
             storage_options = creds.s3fs_options()
         return cls.from_url(
             settings.resolved_lake_url,
             buckets=settings.lake_buckets,
-            endpoint_url=settings.s3_endpoint_url,
+            endpoint_url=endpoint_url,
             storage_options=storage_options,
             sse=settings.s3_sse,
         )

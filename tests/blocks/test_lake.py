@@ -158,3 +158,44 @@ def test_the_s3_client_comes_from_prefect_aws_credentials_built_at_run_time(
     assert credentials.aws_access_key_id == "AKIA-lake-probe"
     assert credentials.aws_secret_access_key.get_secret_value() == "SECRET-lake-probe-61c0"
     assert "SECRET-lake-probe-61c0" not in repr(credentials)  # a SecretStr: never shown
+
+
+def test_an_endpoint_never_replaces_the_one_the_credentials_came_with(moto_endpoint, s3_bucket):
+    """A credentials block's options carry its sealed endpoint: another one is refused before
+    anything connects; the same one (a trailing slash aside) is fine."""
+    options = {
+        "key": "AKIA-sealed",
+        "secret": "s",
+        "client_kwargs": {"endpoint_url": moto_endpoint},
+    }
+    with pytest.raises(ConfigurationError, match=r"differs from the one the credentials"):
+        Lake.from_url(
+            f"s3://{s3_bucket}", endpoint_url="http://127.0.0.1:9", storage_options=options
+        )
+    lake = Lake.from_url(
+        f"s3://{s3_bucket}", endpoint_url=moto_endpoint + "/", storage_options=options
+    )
+    assert lake.fs.client_kwargs["endpoint_url"] == moto_endpoint
+    lake.write_bytes("silver", "a.bin", b"a")
+    assert options["client_kwargs"] == {"endpoint_url": moto_endpoint}  # not mutated
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "same"),
+    [
+        ("http://127.0.0.1:9001", "http://127.0.0.1:9001/", True),
+        ("HTTP://MinIO:9000", "http://minio:9000", True),
+        ("https://s3.example", "https://s3.example:443", True),
+        ("http://127.0.0.1:9001", "http://127.0.0.1:9099", False),
+        ("http://127.0.0.1:9001", "https://127.0.0.1:9001", False),
+        ("http://minio:9000", "http://minio:9000/other", False),
+        ("http://minio:9000", "http://evil@minio:9000", False),
+        ("http://minio:9000", None, False),
+        (None, None, True),
+    ],
+)
+def test_same_endpoint(first, second, same):
+    from blocks.sealed_authority import same_endpoint
+
+    assert same_endpoint(first, second) is same
+    assert same_endpoint(second, first) is same

@@ -1,0 +1,165 @@
+"""Sealed authority: a sealed value decides where a credential may be sent.
+
+A credentials block seals where its secret goes (the S3 endpoint; the warehouse's host, port
+and database) and the `CofreConfig` block may seal `s3_endpoint_url` and `warehouse_url`.
+A flag, a flow-run parameter, a `COFRE_*` variable (a deployment's job variables among them)
+or `./.env` may repeat a sealed value, never change it: a run asked to send a credential
+elsewhere is refused before anything connects or is decrypted, with one line naming the
+setting and the block, and a SECURITY_INCIDENT is audited. A deployment's parameters can
+narrow a run, never redirect it.
+
+The S3 endpoint's rule is here (`authorised_s3_endpoint`); the warehouse's, which also covers
+passwords libpq finds by itself (PGPASSWORD, ~/.pgpass), is tasks/warehouse/authority.py.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from blocks.env_settings import EnvOnlySettings
+from blocks.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from blocks.config import CofreConfig
+    from blocks.credentials import S3Credentials
+
+# The settings that locate the keyring and the audit trail (never taken from a saved block).
+_LOCATING = ("home", "keyring_file", "fernet_keys", "audit_key", "audit_dir")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class RedirectRefused(ConfigurationError):
+    """A setting asked to send a sealed credential somewhere its block or the config did not
+    seal: refused before connecting, audited as SECURITY_INCIDENT."""
+
+
+def env_only(settings: Any) -> EnvOnlySettings:
+    """The keyring- and audit-locating values of `settings` (flags, env, `.env` only)."""
+    return EnvOnlySettings(**{name: getattr(settings, name) for name in _LOCATING})
+
+
+def sealed_config(settings: Any) -> CofreConfig | None:
+    """The config block named by COFRE_CONFIG_BLOCK, its seal checked; None when unnamed."""
+    name = os.environ.get("COFRE_CONFIG_BLOCK")
+    if not name:
+        return None
+    from blocks.config import require_config
+
+    return require_config(name, env_only(settings))
+
+
+def setting_source(field: str, value: Any, config: CofreConfig | None, flag: str) -> str:
+    """Where the settings' `value` of `field` came from, as the operator would name it."""
+    variable = f"COFRE_{field.upper()}"
+    if value is not None and os.environ.get(variable) == value:
+        return f"{variable} (environment)"
+    if value is not None and _dotenv_value(variable) == value:
+        return f"{variable} (./.env)"
+    if config is not None and getattr(config, field, None) == value:
+        return f"{field} in {config.label}"
+    return flag
+
+
+def _dotenv_value(variable: str) -> str | None:
+    from dotenv import dotenv_values
+
+    if not os.path.isfile(".env"):
+        return None
+    found = {key.upper(): value for key, value in dotenv_values(".env").items()}
+    return found.get(variable)
+
+
+def endpoint_shown(url: str | None) -> str:
+    """scheme://host[:port] of an endpoint, never userinfo, path or query."""
+    if not url:
+        return "the AWS default endpoint"
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or "?"
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "an endpoint that cannot be parsed"
+    return f"{parts.scheme}://{host}{port}"
+
+
+def _endpoint_key(url: str) -> tuple:
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    port = parts.port or _DEFAULT_PORTS.get(scheme)
+    return scheme, (parts.hostname or "").lower(), port, parts.path.rstrip("/"), parts.username
+
+
+def same_endpoint(first: str | None, second: str | None) -> bool:
+    """True when both name the same endpoint (case of scheme and host, a default port and a
+    trailing slash aside). None is AWS's default endpoint, equal only to None."""
+    if not first or not second:
+        return not first and not second
+    try:
+        return _endpoint_key(first) == _endpoint_key(second)
+    except ValueError:
+        return False
+
+
+def refuse_redirect(
+    settings: Any,
+    *,
+    target: str,
+    setting: str,
+    what: str,
+    requested: str,
+    rule: str,
+    todo: str,
+) -> RedirectRefused:
+    """Audit a SECURITY_INCIDENT on `target` and return the error to raise (one line).
+
+    `rule` says where the credential may go, e.g. "cofre-s3-credentials/x seals http://..."."""
+    from blocks import audit
+
+    audit.record(
+        audit.Action.SECURITY_INCIDENT,
+        target,
+        details={"check": "redirect", "setting": setting, "requested": requested, "rule": rule},
+        outcome="failure",
+        compliance="LGPD_WARNING",
+        settings=env_only(settings),
+    )
+    return RedirectRefused(
+        f"{setting} asks to send {what} to {requested}, but {rule}; nothing was connected or "
+        f"decrypted and a SECURITY_INCIDENT was audited. {todo}"
+    )
+
+
+def authorised_s3_endpoint(settings: Any, block: S3Credentials | None) -> str | None:
+    """The S3 endpoint the lake may use: the credentials block's (its sealed `endpoint_url`,
+    None for AWS) when one is named, else the config's sealed `s3_endpoint_url`, else the
+    settings'. Raises `RedirectRefused` (audited) when a setting asks for another one."""
+    requested = settings.s3_endpoint_url
+    if not requested:  # nothing asked: the block's own (the config's would be `requested`)
+        return block.endpoint_url if block is not None else None
+    config = sealed_config(settings)
+    if block is not None:
+        if same_endpoint(requested, block.endpoint_url):
+            return block.endpoint_url
+        sealed_by, sealed = block.label, block.endpoint_url
+        move = f"save the keys again with `cofre secrets set s3 {block.block_name} --set "
+        move += "endpoint_url=...`"
+    elif config is not None and config.s3_endpoint_url:
+        if same_endpoint(requested, config.s3_endpoint_url):
+            return config.s3_endpoint_url
+        sealed_by, sealed = config.label, config.s3_endpoint_url
+        move = f"change the config with `cofre config set {config.block_name} --set "
+        move += "s3_endpoint_url=...`"
+    else:
+        return requested
+    raise refuse_redirect(
+        settings,
+        target=sealed_by,
+        setting=setting_source("s3_endpoint_url", requested, config, "a flag"),
+        what="the S3 credentials",
+        requested=endpoint_shown(requested),
+        rule=f"{sealed_by} seals {endpoint_shown(sealed)}",
+        todo="Unset COFRE_S3_ENDPOINT_URL (environment, ./.env, the deployment's job "
+        f"variables) or set it to the sealed endpoint; to move the lake, {move}.",
+    )
