@@ -23,6 +23,10 @@ from blocks.keyring import Keyring, load_keyring
 from blocks.seal import model_fields_for_seal, refusal
 from blocks.sealed_block import SealedBlock
 
+# Fields added after configs were first sealed: covered by the seal once set (setting one
+# through the REST API breaks the seal), left out while unset.
+_SEALED_WHEN_SET = ("warehouse_any_host",)
+
 
 class CofreConfig(SealedBlock):
     """Shared, non-secret Cofre settings that a team saves once in the Prefect server.
@@ -41,6 +45,12 @@ class CofreConfig(SealedBlock):
     s3_sse: Literal["AES256", "aws:kms", "none"] | None = None
     warehouse_url: str | None = None
     sources: Literal["live", "snapshot", "auto"] | None = None
+    warehouse_any_host: bool | None = Field(
+        None,
+        description="True lets a --warehouse flag or a flow's warehouse_url parameter name "
+        "any PostgreSQL host while libpq takes the password from PGPASSWORD or ~/.pgpass; "
+        "unset, that password goes only to COFRE_WAREHOUSE_URL's host and port.",
+    )
     seal: str = Field(
         "",
         description="HMAC over the block type, name and every field, keyed from the local "
@@ -58,7 +68,11 @@ class CofreConfig(SealedBlock):
         """Every field but the seal, None included, and any extra key an API writer added
         (Prefect blocks allow extras), so such a key breaks the seal too."""
         extras = to_jsonable_python(self.model_extra or {})
-        return {**extras, **model_fields_for_seal(self)}
+        fields = model_fields_for_seal(self)
+        for name in _SEALED_WHEN_SET:  # so configs sealed before the field existed still verify
+            if fields.get(name) is None:
+                del fields[name]
+        return {**extras, **fields}
 
     def values(self) -> dict[str, Any]:
         """The declared fields that are set (never the seal, never an extra key): what

@@ -1,8 +1,10 @@
 """The warehouse connection: PostgreSQL or the embedded SQLite file, same schema; and the
 read-only checks of what a load left (row counts, content checksums).
 
-Connection precedence: `--warehouse URL` > `COFRE_WAREHOUSE_URL` (a URL without a password) >
-the encrypted PostgreSQL block named by `COFRE_WAREHOUSE_BLOCK` > `$COFRE_HOME/warehouse.db`.
+Connection precedence: the encrypted PostgreSQL block named by `COFRE_WAREHOUSE_BLOCK` (a
+warehouse URL may only repeat its host, port and database) > `--warehouse URL` >
+`COFRE_WAREHOUSE_URL` (a URL without a password) > `$COFRE_HOME/warehouse.db`. Where a
+password may be sent is decided first, before connecting: tasks/warehouse/authority.py.
 This module is the warehouse's read side with `tasks/warehouse/schema.py`: the dashboard uses
 both and nothing of the load (`tasks/warehouse/load.py`).
 """
@@ -21,6 +23,7 @@ from blocks.errors import WarehouseUnreachable
 from blocks.parameter_guard import refuse_password_in_url
 from blocks.redaction import redact
 from blocks.settings import CofreSettings
+from tasks.warehouse.authority import warehouse_target
 
 
 @dataclass
@@ -59,8 +62,21 @@ def _sqlite_engine(url: str) -> Engine:
 
 
 def connect_warehouse(settings: CofreSettings, url: str | None = None) -> Warehouse:
-    """The configured warehouse (see the module docstring for the precedence)."""
-    url = url or settings.warehouse_url
+    """The configured warehouse (see the module docstring for the precedence).
+
+    The settings' warehouse passes the sealed authority rules first (a flag or parameter may
+    not send a password elsewhere: tasks/warehouse/authority.py); a `url` given by code is
+    its caller's own choice."""
+    if url is None:
+        target = warehouse_target(settings)  # RedirectRefused before anything connects
+        if target.block is not None:
+            block = target.block
+            engine = block.sqlalchemy_connector().get_engine()
+            return _reachable(
+                Warehouse(engine, f"{block.safe_url()} (block {block.label})"),
+                f"the block {settings.warehouse_block!r} (COFRE_WAREHOUSE_BLOCK)",
+            )
+        url = target.url
     if url:
         refuse_password_in_url(url, "warehouse URL")  # userinfo or ?password= (libpq)
         parsed = make_url(url)
@@ -71,15 +87,6 @@ def connect_warehouse(settings: CofreSettings, url: str | None = None) -> Wareho
         return _reachable(
             Warehouse(create_engine(parsed), parsed.render_as_string(hide_password=True)),
             "the URL (--warehouse or COFRE_WAREHOUSE_URL)",
-        )
-    if settings.warehouse_block:
-        from blocks.credentials import PostgresCredentials
-
-        block = PostgresCredentials.require(settings.warehouse_block)
-        engine = block.sqlalchemy_connector().get_engine()
-        return _reachable(
-            Warehouse(engine, f"{block.safe_url()} (block {block.label})"),
-            f"the block {settings.warehouse_block!r} (COFRE_WAREHOUSE_BLOCK)",
         )
     path = (settings.home / "warehouse.db").resolve()
     path.parent.mkdir(parents=True, exist_ok=True)

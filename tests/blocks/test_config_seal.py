@@ -96,8 +96,9 @@ def test_set_merges_onto_a_sound_config_and_clears_with_an_empty_value(api):
         {"lake_url": "s3://attacker-bucket"},
         {"s3_credentials_block": "attacker-s3"},
         {"home": "/tmp/attacker-home"},  # an unknown key (Prefect blocks allow extras)
+        {"warehouse_any_host": True},  # would let a parameter send PGPASSWORD anywhere
     ],
-    ids=["endpoint", "warehouse", "lake", "block-name", "extra-key"],
+    ids=["endpoint", "warehouse", "lake", "block-name", "extra-key", "any-host"],
 )
 def test_a_field_patched_through_the_rest_api_is_refused_and_audited(api, monkeypatch, patch):
     _config_set("team", "s3_endpoint_url=http://minio.internal:9000", "lake_url=s3://cofre-lake")
@@ -201,3 +202,19 @@ def test_a_missing_config_block_is_one_clear_error(api, monkeypatch):
     monkeypatch.setenv("COFRE_CONFIG_BLOCK", "nowhere")
     with pytest.raises(ConfigurationError, match="cofre config set nowhere"):
         load_settings()
+
+
+def test_a_config_sealed_before_warehouse_any_host_existed_still_verifies():
+    """`warehouse_any_host` is covered by the seal only once set: an older config's seal,
+    computed over the fields it had, verifies; the field set later breaks it."""
+    from blocks.seal import compute_seal, model_fields_for_seal
+
+    keyring = ensure_keyring()
+    config = CofreConfig(lake_url="s3://cofre-lake")
+    older_fields = model_fields_for_seal(config, exclude=("seal", "warehouse_any_host"))
+    config.seal = compute_seal(SLUG, "team", older_fields, keyring)
+    assert config.seal_state(keyring, "team") is None
+    config.warehouse_any_host = True
+    assert config.seal_state(keyring, "team") == "mismatch"
+    config.reseal("team", keyring)
+    assert config.seal_state(keyring, "team") is None
