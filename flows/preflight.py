@@ -9,9 +9,11 @@ line naming the flag or variable. Checked here, in order:
 - the lake: an S3 URL names a bucket and credentials can be found (a block name, or the AWS
   chain: env, profile, instance role); a local lake's directory can be created;
 - the Olist directory, when one is given: it holds the 9 CSVs, none empty, with every column;
-- the warehouse URL: a supported dialect, no password in it, PostgreSQL's port answers;
+- the warehouse URL: a supported dialect, no password in it, a password libpq finds by itself
+  (PGPASSWORD, ~/.pgpass) stays with its host (before any probe), PostgreSQL's port answers;
 - the Spark master, when it is a `spark://` URL: its port answers;
-- the credentials blocks named (`COFRE_S3_CREDENTIALS_BLOCK`, `COFRE_WAREHOUSE_BLOCK`) exist.
+- the credentials blocks named (`COFRE_S3_CREDENTIALS_BLOCK`, `COFRE_WAREHOUSE_BLOCK`) exist,
+  and no setting asks to send their credentials elsewhere than their sealed endpoint or host.
   Only this last check needs Prefect: it runs when a block is named, after the checks above.
 
 Values that come from a saved `CofreConfig` block (`COFRE_CONFIG_BLOCK`) are checked the
@@ -29,6 +31,7 @@ from blocks.errors import ConfigurationError, SecretNotFound
 from blocks.home_lock import uses_s3
 from blocks.parameter_guard import refuse_password_in_url
 from blocks.prefect_home import server_configured
+from blocks.sealed_authority import authorised_s3_endpoint
 from blocks.settings import CofreSettings
 from flows.options import PipelineOptions
 
@@ -133,14 +136,17 @@ def check_olist_files(directory: Path) -> None:
 
 
 def check_warehouse_url(settings: CofreSettings) -> None:
-    """A warehouse URL from a flag or `COFRE_WAREHOUSE_URL`: its form and, for PostgreSQL,
-    that its port answers (a warehouse block is checked when it is read)."""
+    """A warehouse URL from a flag or `COFRE_WAREHOUSE_URL`: its form, that it may be used
+    with the password libpq would send (tasks/warehouse/authority.py, audited when refused)
+    and, for PostgreSQL without a block, that its port answers."""
     url = settings.warehouse_url
     if not url:
         return
     refuse_password_in_url(url, "warehouse URL")
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
+
+    from tasks.warehouse.authority import warehouse_target
 
     try:
         parsed = make_url(url)
@@ -152,10 +158,14 @@ def check_warehouse_url(settings: CofreSettings) -> None:
             f"Warehouse URL {url!r} is not a sqlite:/// or postgresql:// URL: fix --warehouse "
             "(or COFRE_WAREHOUSE_URL)."
         )
+    if not settings.warehouse_block:  # a block is checked with the blocks, below
+        warehouse_target(settings)  # before probing: a password libpq finds stays with its host
     if dialect == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             check_creatable(Path(parsed.database).expanduser().parent, "warehouse directory")
         return
+    if settings.warehouse_block:
+        return  # the block's host and port are the ones used; the load reports them
     host, port = parsed.host or "localhost", parsed.port or 5432
     if host.startswith("/"):
         return  # a Unix socket directory: libpq reports it itself
@@ -177,15 +187,18 @@ def check_spark_master(master: str | None) -> None:
 
 
 def check_named_blocks(settings: CofreSettings, stage: str) -> None:
-    """The credentials blocks the stage will read are saved (names only: nothing decrypted).
-    This is the one check that needs the Prefect API; it runs only when a block is named."""
+    """The credentials blocks the stage will read are saved, and no setting asks to send
+    their credentials anywhere but where they are sealed for (blocks/sealed_authority.py;
+    nothing decrypted). This is the one check that needs the Prefect API; it runs only when
+    a block is named."""
     from blocks.credentials import PostgresCredentials, S3Credentials
+    from tasks.warehouse.authority import warehouse_target
 
     wanted = []
     if settings.s3_credentials_block and uses_s3(settings):
         wanted.append((S3Credentials, settings.s3_credentials_block, "COFRE_S3_CREDENTIALS_BLOCK"))
     loads = stage in ("warehouse", "full_pipeline")
-    if loads and settings.warehouse_block and not settings.warehouse_url:
+    if loads and settings.warehouse_block:
         wanted.append((PostgresCredentials, settings.warehouse_block, "COFRE_WAREHOUSE_BLOCK"))
     for block_cls, name, variable in wanted:
         if not _block_saved(block_cls.get_block_type_slug(), name):
@@ -194,6 +207,11 @@ def check_named_blocks(settings: CofreSettings, stage: str) -> None:
                 f"that name is saved. Check the spelling (`cofre secrets list`), or create it "
                 f"with `cofre secrets set {block_cls._kind} {name}`."
             )
+    if uses_s3(settings):
+        s3_block = settings.s3_credentials_block
+        authorised_s3_endpoint(settings, S3Credentials.require(s3_block) if s3_block else None)
+    if loads and settings.warehouse_block:
+        warehouse_target(settings)
 
 
 def _block_saved(block_type_slug: str, name: str) -> bool:
