@@ -14,6 +14,11 @@ from pydantic import Field
 from blocks.encrypted_block import EncryptedBlock
 from blocks.redaction import MASK
 
+# botocore would take an endpoint from AWS_ENDPOINT_URL(_S3) or ~/.aws/config when the block
+# seals AWS's default one (no endpoint_url): the block's clients ignore those, so its keys go
+# only where it is sealed for (blocks/sealed_authority.py refuses such a variable, audited).
+SEALED_ENDPOINT_ONLY = {"ignore_configured_endpoint_urls": True}
+
 
 class S3Credentials(EncryptedBlock):
     """S3 or MinIO credentials; secrets are Fernet ciphertext decrypted only in the worker."""
@@ -42,6 +47,7 @@ class S3Credentials(EncryptedBlock):
             "key": self.reveal("access_key_id"),
             "secret": self.reveal("secret_access_key"),
             "client_kwargs": client_kwargs,
+            "config_kwargs": dict(SEALED_ENDPOINT_ONLY),
         }
         if self.sse_mode != "none":
             options["s3_additional_kwargs"] = {"ServerSideEncryption": self.sse_mode}
@@ -71,7 +77,9 @@ class S3Credentials(EncryptedBlock):
 
         common = {
             "region_name": self.region,
-            "aws_client_parameters": AwsClientParameters(endpoint_url=self.endpoint_url),
+            "aws_client_parameters": AwsClientParameters(
+                endpoint_url=self.endpoint_url, config=dict(SEALED_ENDPOINT_ONLY)
+            ),
         }
         return self.reveal("access_key_id"), self.reveal("secret_access_key"), common
 

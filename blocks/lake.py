@@ -247,12 +247,13 @@ class Lake:
         from prefect_aws.client_parameters import AwsClientParameters
 
         client_kwargs = self.fs.client_kwargs or {}
+        config = dict(getattr(self.fs, "config_kwargs", None) or {})  # a block's: sealed only
         credentials = AwsCredentials(
             aws_access_key_id=self.fs.key,
             aws_secret_access_key=self.fs.secret,
             region_name=client_kwargs.get("region_name"),
             aws_client_parameters=AwsClientParameters(
-                endpoint_url=client_kwargs.get("endpoint_url")
+                endpoint_url=client_kwargs.get("endpoint_url"), config=config or None
             ),
         )
         return credentials.get_s3_client()

@@ -134,32 +134,55 @@ def refuse_redirect(
 def authorised_s3_endpoint(settings: Any, block: S3Credentials | None) -> str | None:
     """The S3 endpoint the lake may use: the credentials block's (its sealed `endpoint_url`,
     None for AWS) when one is named, else the config's sealed `s3_endpoint_url`, else the
-    settings'. Raises `RedirectRefused` (audited) when a setting asks for another one."""
+    settings'. Raises `RedirectRefused` (audited) when a setting asks for another one:
+    `COFRE_S3_ENDPOINT_URL` (environment, `./.env`, the config), or, with a block, botocore's
+    own `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL` (which s3fs would otherwise honour when the
+    block seals AWS's default endpoint; the block's clients ignore them in any case)."""
     requested = settings.s3_endpoint_url
-    if not requested:  # nothing asked: the block's own (the config's would be `requested`)
-        return block.endpoint_url if block is not None else None
-    config = sealed_config(settings)
     if block is not None:
-        if same_endpoint(requested, block.endpoint_url):
-            return block.endpoint_url
-        sealed_by, sealed = block.label, block.endpoint_url
-        move = f"save the keys again with `cofre secrets set s3 {block.block_name} --set "
-        move += "endpoint_url=...`"
-    elif config is not None and config.s3_endpoint_url:
-        if same_endpoint(requested, config.s3_endpoint_url):
-            return config.s3_endpoint_url
-        sealed_by, sealed = config.label, config.s3_endpoint_url
-        move = f"change the config with `cofre config set {config.block_name} --set "
-        move += "s3_endpoint_url=...`"
-    else:
+        for setting, value in _endpoint_requests(settings, requested):
+            if not same_endpoint(value, block.endpoint_url):
+                move = f"save the keys again with `cofre secrets set s3 {block.block_name} "
+                raise _s3_refusal(settings, setting, value, block.label, block.endpoint_url,
+                                  move + "--set endpoint_url=...`")  # fmt: skip
+        return block.endpoint_url
+    if not requested:
+        return None
+    config = sealed_config(settings)
+    if config is None or not config.s3_endpoint_url:
         return requested
-    raise refuse_redirect(
+    if same_endpoint(requested, config.s3_endpoint_url):
+        return config.s3_endpoint_url
+    setting = setting_source("s3_endpoint_url", requested, config, "a flag")
+    raise _s3_refusal(settings, setting, requested, config.label, config.s3_endpoint_url,
+                      f"change the config with `cofre config set {config.block_name} --set "
+                      "s3_endpoint_url=...`")  # fmt: skip
+
+
+AWS_ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
+
+
+def _endpoint_requests(settings: Any, requested: str | None) -> list[tuple[str, str]]:
+    """(setting, endpoint) for each setting that asks the S3 client for an endpoint."""
+    asks = [(f"{name} (environment)", os.environ[name]) for name in AWS_ENDPOINT_VARIABLES
+            if os.environ.get(name)]  # fmt: skip
+    if requested:
+        config = sealed_config(settings) if os.environ.get("COFRE_CONFIG_BLOCK") else None
+        asks.insert(0, (setting_source("s3_endpoint_url", requested, config, "a flag"), requested))
+    return asks
+
+
+def _s3_refusal(
+    settings: Any, setting: str, requested: str, sealed_by: str, sealed: str | None, move: str
+) -> RedirectRefused:
+    variable = setting.split(" ")[0] if setting.startswith(("COFRE_", "AWS_")) else setting
+    return refuse_redirect(
         settings,
         target=sealed_by,
-        setting=setting_source("s3_endpoint_url", requested, config, "a flag"),
+        setting=setting,
         what="the S3 credentials",
         requested=endpoint_shown(requested),
         rule=f"{sealed_by} seals {endpoint_shown(sealed)}",
-        todo="Unset COFRE_S3_ENDPOINT_URL (environment, ./.env, the deployment's job "
-        f"variables) or set it to the sealed endpoint; to move the lake, {move}.",
+        todo=f"Unset {variable} (environment, ./.env, the deployment's job variables) or set "
+        f"it to the sealed endpoint; to move the lake, {move}.",
     )

@@ -140,10 +140,11 @@ def _sets(*assignments: str) -> list[str]:
     return [x for a in assignments for x in ("--set", a)]
 
 
-def _s3_block(name: str, endpoint: str, monkeypatch) -> None:
+def _s3_block(name: str, endpoint: str | None, monkeypatch) -> None:
     monkeypatch.setenv("COFRE_SECRET_ACCESS_KEY_ID", KEY_ID)
     monkeypatch.setenv("COFRE_SECRET_SECRET_ACCESS_KEY", f"SK-{MARKER}")
-    _cofre("secrets", "set", "s3", name, *_sets(f"endpoint_url={endpoint}"))
+    endpoint_set = _sets(f"endpoint_url={endpoint}") if endpoint else []  # None: AWS's own
+    _cofre("secrets", "set", "s3", name, *endpoint_set)
 
 
 def _config(name: str, *assignments: str) -> None:
@@ -241,6 +242,30 @@ def test_a_config_sealed_endpoint_wins_over_the_environment(
     assert _incidents("cofre-config/team")
     monkeypatch.delenv("COFRE_S3_ENDPOINT_URL")  # the sealed endpoint alone works
     _write_through_settings()
+
+
+@pytest.mark.parametrize("variable", ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"])
+def test_botocores_endpoint_variables_cannot_redirect_a_key_sealed_for_aws(
+    api, listener, s3_bucket, monkeypatch, variable
+):
+    """A block sealed for AWS's default endpoint: botocore itself would honour these."""
+    from blocks.credentials import S3Credentials
+
+    _s3_block("aws-s3", None, monkeypatch)
+    monkeypatch.setenv("COFRE_S3_CREDENTIALS_BLOCK", "aws-s3")
+    monkeypatch.setenv("COFRE_LAKE_URL", f"s3://{s3_bucket}/lake")
+    monkeypatch.setenv(variable, listener.url)
+    error = _attempt(_write_through_settings)
+    assert listener.connections == 0 and not listener.saw(KEY_ID)
+    _assert_refused(error, variable, "cofre-s3-credentials/aws-s3", "AWS default endpoint")
+    assert _incidents("cofre-s3-credentials/aws-s3")
+    # Below the refusal, the block's own clients never take an endpoint from the environment.
+    options = S3Credentials.require("aws-s3").s3fs_options()
+    lake = Lake.from_url(f"s3://{s3_bucket}", storage_options=options)
+    lake.fs.connect()  # builds the client; no request is sent
+    assert "amazonaws.com" in lake.fs.s3.meta.endpoint_url
+    assert "amazonaws.com" in lake.s3_client().meta.endpoint_url
+    assert listener.connections == 0
 
 
 def test_a_flow_asked_for_another_endpoint_stops_with_one_line(
