@@ -27,6 +27,8 @@ COVERED = {
     "python -m flows.full_pipeline --olist-dir ~/olist": "tests/flows/test_orchestration.py (--olist-dir with a generated set; the real Kaggle files are not downloadable here)",
     "python -m flows.full_pipeline --lake s3://my-lake": "tests/tasks/gold/test_gold_stage.py and tests/tasks/test_bronze.py (S3 lake on moto)",
     "python -m flows.full_pipeline --warehouse postgresql://cofre@db:5432/cofre": "tests/tasks/warehouse/test_warehouse.py (PostgreSQL URL without a password)",
+    "python -m flows.full_pipeline --engine spark": "tests/flows/test_engines.py (both engines, end to end, the same gold)",
+    "python -m flows.full_pipeline --master spark://spark-master:7077": "tests/spark/test_cluster.py::test_gold_stage_on_the_cluster_equals_local (a --master on a real standalone cluster)",
     "python -m flows.ingestion --help": RUN_HERE,
     "cofre olist synth --orders 2000 --seed 7 --out /tmp/olist": RUN_HERE,
     "cofre keys init": RUN_HERE,

@@ -154,7 +154,8 @@ class GoldSummary:
     report_markdown: str = ""
 
     def stage_report(self) -> StageReport:
-        startup = round(self.session_seconds, 2)
+        # Starting a SparkSession is a cost worth showing; opening DuckDB is not.
+        startup = round(self.session_seconds, 2) if self.engine == "spark" else 0.0
         return StageReport(
             "gold",
             rows_out=sum(self.rows.values()),
