@@ -105,10 +105,18 @@ class PostgresCredentials(EncryptedBlock):
         """A SQLAlchemy URL with the password masked (for logs and messages)."""
         return f"postgresql+psycopg://{self.user}:{MASK}@{self.host}:{self.port}/{self.database}"
 
+    def refuse_rerouting(self) -> None:
+        """Refuse (audited) before decrypting when PGHOSTADDR or PGSERVICE in the environment
+        would make libpq send this block's password elsewhere than its sealed host."""
+        from blocks.sealed_authority import refuse_libpq_rerouting
+
+        refuse_libpq_rerouting(None, self.label, f"{self.host}:{self.port}/{self.database}")
+
     def psycopg_connect(self, **kwargs: Any):
-        """An open psycopg 3 connection."""
+        """An open psycopg 3 connection (to the sealed host only: `refuse_rerouting`)."""
         import psycopg
 
+        self.refuse_rerouting()
         return psycopg.connect(
             host=self.host,
             port=self.port,
@@ -120,9 +128,11 @@ class PostgresCredentials(EncryptedBlock):
         )
 
     def sqlalchemy_connector(self):
-        """prefect-sqlalchemy `SqlAlchemyConnector` (unsaved) using psycopg 3."""
+        """prefect-sqlalchemy `SqlAlchemyConnector` (unsaved) using psycopg 3, to the sealed
+        host only (`refuse_rerouting`)."""
         from prefect_sqlalchemy import ConnectionComponents, SqlAlchemyConnector
 
+        self.refuse_rerouting()
         return SqlAlchemyConnector(
             connection_info=ConnectionComponents(
                 driver="postgresql+psycopg",

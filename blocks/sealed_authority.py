@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from blocks.env_settings import EnvOnlySettings
 from blocks.errors import ConfigurationError
+from blocks.redaction import redact
 
 if TYPE_CHECKING:
     from blocks.config import CofreConfig
@@ -102,6 +103,28 @@ def same_endpoint(first: str | None, second: str | None) -> bool:
         return False
 
 
+# Environment variables with which libpq connects elsewhere than the host it is given
+# (PGHOSTADDR: the address to use; PGSERVICE: a service file entry, which may set one).
+LIBPQ_ROUTING_VARIABLES = ("PGHOSTADDR", "PGSERVICE")
+
+
+def refuse_libpq_rerouting(settings: Any, target: str, sealed: str) -> None:
+    """Raise `RedirectRefused` (audited) when the environment would make libpq send a login
+    sealed for `sealed` (host:port/database, sealed by `target`) to another address."""
+    for name in LIBPQ_ROUTING_VARIABLES:
+        if os.environ.get(name):
+            raise refuse_redirect(
+                settings,
+                target=target,
+                setting=f"{name} (environment)",
+                what="the warehouse login",
+                requested=redact(os.environ[name])[:80],
+                rule=f"{target} seals {sealed}",
+                todo=f"Unset {name} in the worker's environment (and any deployment's job "
+                "variables); to use another server, change the block or the config.",
+            )
+
+
 def refuse_redirect(
     settings: Any,
     *,
@@ -113,6 +136,7 @@ def refuse_redirect(
     todo: str,
 ) -> RedirectRefused:
     """Audit a SECURITY_INCIDENT on `target` and return the error to raise (one line).
+    `settings` (None: env-only) locate the keyring and audit trail.
 
     `rule` says where the credential may go, e.g. "cofre-s3-credentials/x seals http://..."."""
     from blocks import audit
@@ -123,7 +147,7 @@ def refuse_redirect(
         details={"check": "redirect", "setting": setting, "requested": requested, "rule": rule},
         outcome="failure",
         compliance="LGPD_WARNING",
-        settings=env_only(settings),
+        settings=env_only(settings) if settings is not None else None,
     )
     return RedirectRefused(
         f"{setting} asks to send {what} to {requested}, but {rule}; nothing was connected or "

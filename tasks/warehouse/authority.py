@@ -15,6 +15,9 @@ The rule, applied to the settings' warehouse (a flag or the `warehouse_url` flow
    is refused, unless the sealed config sets `warehouse_any_host=true`. Another database on
    that host is fine: the password goes to the same server.
 
+With a sealed place (1, 2), `PGHOSTADDR` or `PGSERVICE` in the environment, with which libpq
+would connect to another address than the sealed host, is refused too.
+
 Each refusal names the setting and the block or password source, and is audited as a
 SECURITY_INCIDENT; nothing is decrypted or connected. A URL handed to `connect_warehouse` by
 code (tests, benchmarks) is the caller's own choice and is not checked here.
@@ -33,7 +36,12 @@ from sqlalchemy.exc import ArgumentError
 from blocks.env_settings import EnvOnlySettings
 from blocks.errors import ConfigurationError
 from blocks.parameter_guard import refuse_password_in_url
-from blocks.sealed_authority import refuse_redirect, sealed_config, setting_source
+from blocks.sealed_authority import (
+    refuse_libpq_rerouting,
+    refuse_redirect,
+    sealed_config,
+    setting_source,
+)
 
 FLAG = "--warehouse / the warehouse_url parameter"
 # Query keys with which libpq would connect elsewhere, or read another password file.
@@ -71,6 +79,7 @@ def warehouse_target(settings: Any) -> WarehouseTarget:
                 f"move the warehouse, run `cofre config set {config.block_name} --set "
                 "warehouse_url=...`.",
             )  # fmt: skip
+        refuse_libpq_rerouting(settings, config.label, _shown(config.warehouse_url, True))
         return WarehouseTarget(url=requested)
     if _backend(parsed) == "sqlite" or (config is not None and config.warehouse_any_host):
         return WarehouseTarget(url=requested)
@@ -113,6 +122,7 @@ def _through_block(settings: Any, requested: str | None) -> WarehouseTarget:
             f"the warehouse, save the block again with `cofre secrets set postgres "
             f"{block.block_name}`.",
         )  # fmt: skip
+    block.refuse_rerouting()
     return WarehouseTarget(block=block)
 
 

@@ -424,6 +424,29 @@ def test_a_config_sealed_warehouse_url_wins_over_a_parameter(api, postgres, fake
     assert _incidents("cofre-config/team")
 
 
+@pytest.mark.parametrize("sealed_by", ["block", "config"])
+def test_libpq_variables_cannot_reroute_a_sealed_warehouse(api, fake_pg, monkeypatch, sealed_by):
+    """PGHOSTADDR makes libpq connect to that address whatever host it is given."""
+    sealed_host = "db.sealed.invalid"  # never resolves: only PGHOSTADDR could reach the fake
+    if sealed_by == "block":
+        monkeypatch.setenv("COFRE_SECRET_PASSWORD", f"PW-{MARKER}")
+        _cofre("secrets", "set", "postgres", "pg-wh",
+               *_sets(f"host={sealed_host}", f"port={fake_pg.port}"))  # fmt: skip
+        monkeypatch.setenv("COFRE_WAREHOUSE_BLOCK", "pg-wh")
+        target = "cofre-postgres-credentials/pg-wh"
+    else:
+        monkeypatch.setenv("PGPASSWORD", f"PW-{MARKER}")
+        _config("team", f"warehouse_url=postgresql://cofre@{sealed_host}:{fake_pg.port}/cofre")
+        monkeypatch.setenv("COFRE_CONFIG_BLOCK", "team")
+        target = "cofre-config/team"
+    monkeypatch.setenv("PGHOSTADDR", "127.0.0.1")  # e.g. a run's job_variables.env
+    error = _attempt(lambda: connect_warehouse(load_settings()))
+    assert fake_pg.connections == 0 and not fake_pg.saw(MARKER)
+    _assert_refused(error, "PGHOSTADDR", target)
+    assert _incidents(target)
+    assert _reads("cofre-postgres-credentials/pg-wh") == []
+
+
 def test_the_warehouse_cli_refuses_before_probing_the_port(fake_pg, cofre_home):
     env = {"COFRE_HOME": str(cofre_home), "PGPASSWORD": f"PW-{MARKER}"}
     result = _cli("flows.warehouse", "--warehouse", _fake_url(fake_pg), env=env)
