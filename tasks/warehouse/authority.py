@@ -7,13 +7,14 @@ The rule, applied to the settings' warehouse (a flag or the `warehouse_url` flow
    URL, wherever it comes from, must name exactly those; the block's values and password are
    used. Any other URL is refused.
 2. A `warehouse_url` sealed in the config block (`COFRE_CONFIG_BLOCK`) is the warehouse: a
-   URL naming another host, port or database is refused.
+   URL naming another host, port, database or query (sslmode, ...) is refused.
 3. Otherwise a password libpq finds by itself (`PGPASSWORD`, `PGPASSFILE` or `~/.pgpass`) goes
    only to the host and port of `COFRE_WAREHOUSE_URL` (environment or `./.env`). A URL from
-   `--warehouse` or a flow's `warehouse_url` parameter naming another host or port (or
-   routing libpq with `host=`, `hostaddr=`, `port=`, `service=` or `passfile=` in its query)
-   is refused, unless the sealed config sets `warehouse_any_host=true`. Another database on
-   that host is fine: the password goes to the same server.
+   `--warehouse` or a flow's `warehouse_url` parameter naming another host or port, or
+   another query (`host=`, `hostaddr=`, `port=`, `service=`, `passfile=` route libpq
+   elsewhere; `sslmode=disable` would send it in clear) is refused, unless the sealed config
+   sets `warehouse_any_host=true`. Another database or user on that server is fine: the
+   password goes to the same server, the same way.
 
 With a sealed place (1, 2), `PGHOSTADDR` or `PGSERVICE` in the environment, with which libpq
 would connect to another address than the sealed host, is refused too.
@@ -46,6 +47,9 @@ from blocks.sealed_authority import (
 FLAG = "--warehouse / the warehouse_url parameter"
 # Query keys with which libpq would connect elsewhere, or read another password file.
 _ROUTING_KEYS = ("host", "hostaddr", "port", "service", "passfile")
+# Query keys whose values are shown in messages (none can hold a secret); others by name only.
+_SHOWN_KEYS = ("host", "hostaddr", "port", "sslmode", "gssencmode", "channel_binding",
+               "require_auth", "sslnegotiation", "target_session_attrs")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -92,8 +96,8 @@ def warehouse_target(settings: Any) -> WarehouseTarget:
     raise _refusal(
         settings, requested, config, target=f"warehouse-password/{source}",
         what=f"the password from {source}", with_database=False,
-        rule=f"that password goes only to COFRE_WAREHOUSE_URL's host and port "
-        f"({_shown(configured or '', False)})",
+        rule="that password goes only to COFRE_WAREHOUSE_URL's host and port, with the same "
+        f"query ({_shown(configured or '', False)})",
         todo="If that server is yours, set COFRE_WAREHOUSE_URL to it in the worker's "
         "environment, save a warehouse block (`cofre secrets set postgres NAME`), or let "
         "parameters name any host with `cofre config set NAME --set warehouse_any_host=true`.",
@@ -114,7 +118,7 @@ def _through_block(settings: Any, requested: str | None) -> WarehouseTarget:
 
     block = PostgresCredentials.require(settings.warehouse_block)  # seal first, no decrypting
     sealed = f"postgresql://{block.user}@{block.host}:{block.port}/{block.database}"
-    if requested and _place(_parse(requested)) != _place(_parse(sealed)):
+    if requested and _place(_parse(requested), routing_only=True) != _place(_parse(sealed)):
         raise _refusal(
             settings, requested, sealed_config(settings), target=block.label,
             rule=f"{block.label} seals {_shown(sealed, True)}",
@@ -141,26 +145,30 @@ def _backend(url: URL) -> str:
     return "postgresql" if name == "postgres" else name
 
 
-def _server(url: URL) -> tuple:
-    """Where libpq would connect and which password file it would read."""
-    routing = tuple(sorted((k, str(v)) for k, v in url.query.items() if k in _ROUTING_KEYS))
-    return _backend(url), (url.host or "").lower(), url.port or 5432, routing
+def _server(url: URL, *, routing_only: bool = False) -> tuple:
+    """Where libpq would connect, and how: its query (sslmode, passfile, ...), or only the
+    query keys that route it elsewhere."""
+    query = {k: str(v) for k, v in url.query.items() if not routing_only or k in _ROUTING_KEYS}
+    return _backend(url), (url.host or "").lower(), url.port or 5432, tuple(sorted(query.items()))
 
 
-def _place(url: URL) -> tuple:
+def _place(url: URL, *, routing_only: bool = False) -> tuple:
     """The server and the database (what a sealed block or config fixes)."""
-    return *_server(url), url.database or ""
+    return *_server(url, routing_only=routing_only), url.database or ""
 
 
 def _shown(url: str, with_database: bool) -> str:
-    """host:port[/database] of a URL, never its user or query: for messages and the audit."""
+    """host:port[/database]?query of a URL, never its user, and a query value only when it
+    cannot be secret (`_SHOWN_KEYS`): for messages and the audit."""
     if not url:
         return "none: COFRE_WAREHOUSE_URL is not set"
     parsed = _parse(url)
     if _backend(parsed) == "sqlite":
         return f"sqlite {parsed.database or ''}".strip()
     database = f"/{parsed.database or ''}" if with_database else ""
-    return f"{parsed.host or 'localhost'}:{parsed.port or 5432}{database}"
+    shown = [f"{k}={v}" if k in _SHOWN_KEYS else k for k, v in sorted(parsed.query.items())]
+    query = f"?{'&'.join(shown)}" if shown else ""
+    return f"{parsed.host or 'localhost'}:{parsed.port or 5432}{database}{query}"
 
 
 def _refusal(

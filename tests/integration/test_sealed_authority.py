@@ -361,6 +361,23 @@ def test_no_url_shape_routes_the_password_past_the_check(fake_pg, monkeypatch, s
     _assert_refused(error, "warehouse_url", "PGPASSWORD", "127.0.0.1:5999")
 
 
+def test_a_parameter_may_narrow_the_database_but_not_weaken_the_connection(monkeypatch):
+    from tasks.warehouse.authority import warehouse_target
+
+    monkeypatch.setenv("PGPASSWORD", f"PW-{MARKER}")
+    configured = "postgresql://cofre@db.internal:5432/cofre?sslmode=verify-full"
+    monkeypatch.setenv("COFRE_WAREHOUSE_URL", configured)
+    narrower = "postgresql://reader@db.internal/marts?sslmode=verify-full"
+    settings = PipelineOptions(warehouse_url=narrower).settings()
+    assert warehouse_target(settings).url == narrower  # same server, same way
+    for weaker in (
+        "postgresql://cofre@db.internal:5432/cofre?sslmode=disable",
+        "postgresql://cofre@db.internal:5432/cofre",  # libpq's default: sslmode=prefer
+    ):
+        with pytest.raises(ConfigurationError, match="PGPASSWORD"):
+            warehouse_target(PipelineOptions(warehouse_url=weaker).settings())
+
+
 def test_several_hosts_in_one_url_are_refused_before_connecting(fake_pg, monkeypatch):
     monkeypatch.setenv("PGPASSWORD", f"PW-{MARKER}")
     url = f"postgresql://cofre@127.0.0.1:5999,127.0.0.1:{fake_pg.port}/cofre"
