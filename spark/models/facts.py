@@ -12,14 +12,7 @@ Olist, mostly unavailable or canceled): its `paid_value` is the order's Σ payme
 from __future__ import annotations
 
 from spark.sql_parts import cents, date_key, days_between, in_list, to_date
-
-# The seed dashboard's panels. Every Olist status belongs to exactly one bucket.
-STATUS_BUCKETS: dict[str, tuple[str, ...]] = {
-    "fulfilled": ("delivered", "shipped"),
-    "awaiting_release": ("created", "approved", "invoiced", "processing"),
-    "lost": ("canceled", "unavailable"),
-}
-UNMAPPED = "unmapped"  # a status outside the buckets: the gold gate fails on it
+from spark.statuses import STATUS_BUCKETS, UNMAPPED
 
 
 def status_bucket(status: str) -> str:

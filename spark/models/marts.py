@@ -9,7 +9,6 @@ silver orders and payments, so they include orders that have no items.
 
 from __future__ import annotations
 
-from spark.models.facts import STATUS_BUCKETS
 from spark.sql_parts import (
     cents,
     days_between,
@@ -20,13 +19,7 @@ from spark.sql_parts import (
     sales_totals,
     to_date,
 )
-
-BUCKET_LABELS = {
-    "total": "Total Pedidos",
-    "fulfilled": "Vendas Concretizadas",
-    "awaiting_release": "Aguardando Liberação",
-    "lost": "Vendas Perdidas",
-}
+from spark.statuses import BUCKET_LABELS, STATUS_BUCKETS
 
 
 def sales_monthly() -> str:

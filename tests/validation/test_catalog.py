@@ -121,7 +121,8 @@ def test_silver_dataset_names_agree_with_the_schemas_and_builders():
 
 def test_gold_table_names_agree_everywhere():
     from panel_dashboard.model import STATUS_PANELS
-    from spark.models import MODELS, facts, marts
+    from spark import statuses
+    from spark.models import MODELS
     from tasks.warehouse.schema import TABLES
     from validation.gold_schemas import GOLD_SCHEMAS
 
@@ -129,8 +130,8 @@ def test_gold_table_names_agree_everywhere():
     assert tuple(TABLES) == catalog.GOLD_TABLES
     assert tuple(MODELS) == catalog.GOLD_TABLES
     assert tuple(catalog.GOLD_COLUMNS) == catalog.GOLD_TABLES
-    assert tuple(marts.BUCKET_LABELS) == catalog.ORDER_BUCKETS
-    assert tuple(facts.STATUS_BUCKETS) == catalog.ORDER_BUCKETS[1:]
+    assert tuple(statuses.BUCKET_LABELS) == catalog.ORDER_BUCKETS
+    assert tuple(statuses.STATUS_BUCKETS) == catalog.ORDER_BUCKETS[1:]
     assert tuple(STATUS_PANELS) == catalog.ORDER_BUCKETS  # the dashboard's panels
     for table, sort_keys in catalog.GOLD_WRITE_ORDER.items():
         assert set(sort_keys) <= set(GOLD_SCHEMAS[table].columns), table

@@ -1,0 +1,17 @@
+"""Order statuses in the seed dashboard's panels: every Olist status belongs to exactly one
+bucket (the catalog's `ORDER_BUCKETS` names them; a test checks they agree)."""
+
+from __future__ import annotations
+
+STATUS_BUCKETS: dict[str, tuple[str, ...]] = {
+    "fulfilled": ("delivered", "shipped"),
+    "awaiting_release": ("created", "approved", "invoiced", "processing"),
+    "lost": ("canceled", "unavailable"),
+}
+BUCKET_LABELS = {
+    "total": "Total Pedidos",
+    "fulfilled": "Vendas Concretizadas",
+    "awaiting_release": "Aguardando Liberação",
+    "lost": "Vendas Perdidas",
+}
+UNMAPPED = "unmapped"  # a status outside the buckets: the gold gate fails on it
