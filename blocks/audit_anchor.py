@@ -12,7 +12,7 @@ from `gold/_runs/*.json`).
 anchors that are not this trail's (no valid MAC, or another trail id: forged, never blamed on
 the trail), a damaged mirror copy (cut, missing, edited: the trail is intact), and places it
 could not read. Forged anchors and a damaged mirror are SECURITY_INCIDENTs
-(blocks/audit_incident.py records them once).
+(blocks/audit_suspects.py records them once).
 """
 
 from __future__ import annotations
@@ -295,7 +295,7 @@ def anchor_audit_head(
     or a damaged mirror copy is recorded as a SECURITY_INCIDENT, then written over. Raises the
     lake's errors when the mirror cannot be written; a Prefect failure is only a warning.
     """
-    from blocks.audit_incident import record_suspects
+    from blocks.audit_suspects import record_suspects
 
     settings = settings or load_settings()
     audit_key = audit.prove_key(settings).audit_key
@@ -350,7 +350,7 @@ def verify_anchored(
     settings: CofreSettings | None = None, *, lake: Lake | None = None, prefect: bool = True
 ) -> AnchoredReport:
     """The chain check plus every reachable anchor (lake mirror and its copy, Prefect, run
-    summaries). Records nothing (blocks/audit_incident.py does).
+    summaries). Records nothing (blocks/audit_suspects.py does).
 
     Raises KeyringError when the trail has records, or the lake holds anchors, but the keyring
     is missing or corrupt (nothing can be checked without the audit key).

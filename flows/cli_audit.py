@@ -20,7 +20,7 @@ def audit_verify(
     """Check the hash chain, the trail against every anchor and the lake mirror's copy; exit 1
     naming what is wrong. A forged anchor or a damaged mirror is recorded as an incident."""
     from blocks.audit_anchor import verify_anchored
-    from blocks.audit_incident import record_suspects
+    from blocks.audit_suspects import record_suspects
     from blocks.errors import CofreError
     from blocks.home_lock import private_home
     from blocks.settings import load_settings
