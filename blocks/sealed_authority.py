@@ -164,8 +164,10 @@ def authorised_s3_endpoint(settings: Any, block: S3Credentials | None) -> str | 
     block seals AWS's default endpoint; the block's clients ignore them in any case)."""
     requested = settings.s3_endpoint_url
     if block is not None:
-        for setting, value in _endpoint_requests(settings, requested):
+        for setting, value in _endpoint_requests(requested):
             if not same_endpoint(value, block.endpoint_url):
+                if setting == "s3_endpoint_url":  # say where it came from
+                    setting = setting_source(setting, value, sealed_config(settings), "a flag")
                 move = f"save the keys again with `cofre secrets set s3 {block.block_name} "
                 raise _s3_refusal(settings, setting, value, block.label, block.endpoint_url,
                                   move + "--set endpoint_url=...`")  # fmt: skip
@@ -186,20 +188,17 @@ def authorised_s3_endpoint(settings: Any, block: S3Credentials | None) -> str | 
 AWS_ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
 
 
-def _endpoint_requests(settings: Any, requested: str | None) -> list[tuple[str, str]]:
-    """(setting, endpoint) for each setting that asks the S3 client for an endpoint."""
+def _endpoint_requests(requested: str | None) -> list[tuple[str, str]]:
+    """(setting, endpoint) for each setting that asks the S3 client for an endpoint; the
+    settings' own is named `s3_endpoint_url`."""
     asks = [(f"{name} (environment)", os.environ[name]) for name in AWS_ENDPOINT_VARIABLES
             if os.environ.get(name)]  # fmt: skip
-    if requested:
-        config = sealed_config(settings) if os.environ.get("COFRE_CONFIG_BLOCK") else None
-        asks.insert(0, (setting_source("s3_endpoint_url", requested, config, "a flag"), requested))
-    return asks
+    return [("s3_endpoint_url", requested), *asks] if requested else asks
 
 
 def _s3_refusal(
     settings: Any, setting: str, requested: str, sealed_by: str, sealed: str | None, move: str
 ) -> RedirectRefused:
-    variable = setting.split(" ")[0] if setting.startswith(("COFRE_", "AWS_")) else setting
     return refuse_redirect(
         settings,
         target=sealed_by,
@@ -207,6 +206,6 @@ def _s3_refusal(
         what="the S3 credentials",
         requested=endpoint_shown(requested),
         rule=f"{sealed_by} seals {endpoint_shown(sealed)}",
-        todo=f"Unset {variable} (environment, ./.env, the deployment's job variables) or set "
-        f"it to the sealed endpoint; to move the lake, {move}.",
+        todo="Remove that setting (from the environment, ./.env or the deployment's job "
+        f"variables) or make it the sealed endpoint; to move the lake, {move}.",
     )
