@@ -72,20 +72,36 @@ def test_targets_table_compares_each_figure_with_its_target():
     ratio under its floor missed, and what was not run says so instead of passing."""
     masking = [{"seed": 1.0, "cofre_seed": 0.1, "cofre_default": 0.5, "rows": 10}]
     seed = [{"wall": 60.0, "peak_rss_mib": 1.0, "timings": {"read": 1.0}, "totals": {}}]
-    one = summarise({"server": [_run(28.0, 12.0, 4.0)]}, [], masking, {})
+    one = summarise({"server": [_run(18.0, 2.5, 0.0)]}, [], masking, {})
     ten = summarise(
-        {"server": [_run(80.0, 25.0, 4.0)], "postgres": [_run(90.0, 25.0, 4.0)]}, seed, masking, {}
-    )
+        {"server": [_run(80.0, 25.0, 4.0)], "postgres": [_run(90.0, 25.0, 4.0)],
+         "spark": [_run(200.0, 150.0, 9.0), {"failed": "OutOfMemoryError"}]},
+        seed, masking, {},
+    )  # fmt: skip
     lines = targets({"scales": {"1x": one, "10x": ten}})
     table = "\n".join(lines)
-    assert "| 1x end to end against a running Prefect server (s) | 28.00 | ≤ 30.0 | met |" in table
-    assert "| gold stage, 1x (s) | 12.00 | ≤ 10.0 | missed |" in table
-    assert "| gold stage, 10x (s) | 25.00 | ≤ 30.0 | met |" in table
-    assert "| `./dev run` (temporary Prefect API) (s) | not measured |" in table.replace("1x ", "")
+    assert "| 1x end to end against a running Prefect server (s) | 18.00 | ≤ 20.0 | met |" in table
+    assert "| gold, default engine, 1x (s) | 2.50 | ≤ 3.0 | met |" in table
+    assert "| gold, default engine, 10x (s) | 25.00 | ≤ 12.0 | missed |" in table
+    assert "| `./dev run`, second run on the same home (s) | not measured |" in table.replace(
+        "1x ", ""
+    )
     assert "| warehouse at 10x, PostgreSQL (s) | 3.00 | recorded | recorded |" in table
-    # seed 60 s / Cofre 80 s = 0.75: Cofre slower, so the ratio target (>= 1) is missed
-    assert "| 0.75 | ≥ 1.0 | missed |" in table
-    assert "| peak RSS of the process tree at 10x (MiB) | 2,000.00 | ≤ 4,096.0 | met |" in table
+    # one Spark run of two failed: the target (every run completes) is missed
+    assert "| 1 of 2 | all, identical tables | missed |" in table
+    # seed 60 s / Cofre 80 s = 0.75: Cofre slower, so the ratio target (>= 1.5) is missed
+    assert "| 0.75 | ≥ 1.5 | missed |" in table
+    assert "| peak RSS of the process tree at 10x (MiB) | 2,000.00 | ≤ 3,072.0 | met |" in table
+
+
+def test_targets_table_puts_the_earlier_revision_beside_each_figure():
+    masking = [{"seed": 1.0, "cofre_seed": 0.1, "cofre_default": 0.5, "rows": 10}]
+    after = summarise({"server": [_run(18.0, 2.5, 0.0)]}, [], masking, {})
+    before = summarise({"server": [_run(50.0, 26.9, 7.0)]}, [], masking, {})
+    results = {"scales": {"1x": after}, "before": {"ref": "502de68", "scales": {"1x": before}}}
+    table = "\n".join(targets(results))
+    assert table.startswith("| measure | before | measured | target | verdict |")
+    assert "| gold, default engine, 1x (s) | 26.90 | 2.50 | ≤ 3.0 | met |" in table
 
 
 def test_warehouse_benchmark_runs_end_to_end(tmp_path, monkeypatch, capsys):
