@@ -8,7 +8,8 @@ The rule, applied to the settings' warehouse (a flag or the `warehouse_url` flow
    used. Any other URL is refused.
 2. A `warehouse_url` sealed in the config block (`COFRE_CONFIG_BLOCK`) is the warehouse: a
    URL naming another host, port, database or query (sslmode, ...) is refused.
-3. Otherwise a password libpq finds by itself (`PGPASSWORD`, `PGPASSFILE` or `~/.pgpass`) goes
+3. Otherwise a password libpq finds by itself (`PGPASSWORD`, `PGPASSFILE`, `~/.pgpass`, a
+   service file through `PGSERVICE` or the URL's `service=` / `passfile=`) goes
    only to the host and port of `COFRE_WAREHOUSE_URL` (environment or `./.env`). A URL from
    `--warehouse` or a flow's `warehouse_url` parameter naming another host or port, or
    another query (`host=`, `hostaddr=`, `port=`, `service=`, `passfile=` route libpq
@@ -90,11 +91,11 @@ def warehouse_target(settings: Any) -> WarehouseTarget:
     configured = EnvOnlySettings().warehouse_url  # COFRE_WAREHOUSE_URL: environment, ./.env
     if requested == configured or (configured and _server(parsed) == _server(_parse(configured))):
         return WarehouseTarget(url=requested)
-    source = ambient_password_source()
+    source = ambient_password_source(parsed)
     if source is None:  # libpq has no password of its own to send there
         return WarehouseTarget(url=requested)
     raise _refusal(
-        settings, requested, config, target=f"warehouse-password/{source}",
+        settings, requested, config, target=f"warehouse-password/{source.split('=')[0]}",
         what=f"the password from {source}", with_database=False,
         rule="that password goes only to COFRE_WAREHOUSE_URL's host and port, with the same "
         f"query ({_shown(configured or '', False)})",
@@ -104,10 +105,17 @@ def warehouse_target(settings: Any) -> WarehouseTarget:
     )  # fmt: skip
 
 
-def ambient_password_source() -> str | None:
-    """Which password libpq would find by itself: PGPASSWORD, PGPASSFILE, ~/.pgpass, or None."""
+def ambient_password_source(url: URL | None = None) -> str | None:
+    """Which password libpq would find by itself for `url`: PGPASSWORD, a `passfile=` or
+    `service=` in its query, PGSERVICE (a service file entry may hold one), PGPASSFILE,
+    ~/.pgpass; None when it has none."""
     if os.environ.get("PGPASSWORD"):
         return "PGPASSWORD"
+    for key in ("passfile", "service"):
+        if url is not None and url.query.get(key):
+            return f"{key}= in the URL"
+    if os.environ.get("PGSERVICE"):
+        return "PGSERVICE"
     if os.environ.get("PGPASSFILE"):
         return "PGPASSFILE" if Path(os.environ["PGPASSFILE"]).is_file() else None
     return "~/.pgpass" if (Path.home() / ".pgpass").is_file() else None

@@ -378,6 +378,19 @@ def test_a_parameter_may_narrow_the_database_but_not_weaken_the_connection(monke
             warehouse_target(PipelineOptions(warehouse_url=weaker).settings())
 
 
+def test_a_parameter_cannot_name_a_password_file_for_another_host(fake_pg, monkeypatch, tmp_path):
+    """No PGPASSWORD, no ~/.pgpass: the URL itself asks libpq to read a password file."""
+    passfile = tmp_path / "service-pgpass"
+    passfile.write_text(f"*:*:*:*:PW-{MARKER}\n")
+    passfile.chmod(0o600)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.pgpass
+    url = f"{_fake_url(fake_pg)}?passfile={passfile}"
+    error = _attempt(lambda: _connect_with_parameter(url))
+    assert fake_pg.connections == 0 and not fake_pg.saw(MARKER)
+    _assert_refused(error, "warehouse_url", "passfile= in the URL")
+    assert _incidents("warehouse-password/passfile")
+
+
 def test_several_hosts_in_one_url_are_refused_before_connecting(fake_pg, monkeypatch):
     monkeypatch.setenv("PGPASSWORD", f"PW-{MARKER}")
     url = f"postgresql://cofre@127.0.0.1:5999,127.0.0.1:{fake_pg.port}/cofre"
