@@ -89,7 +89,8 @@ def _endpoint_key(url: str) -> tuple:
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
     port = parts.port or _DEFAULT_PORTS.get(scheme)
-    return scheme, (parts.hostname or "").lower(), port, parts.path.rstrip("/"), parts.username
+    host = (parts.hostname or "").lower()
+    return scheme, host, port, parts.path.rstrip("/"), parts.query, parts.username, parts.password
 
 
 def same_endpoint(first: str | None, second: str | None) -> bool:

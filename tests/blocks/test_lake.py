@@ -190,6 +190,7 @@ def test_an_endpoint_never_replaces_the_one_the_credentials_came_with(moto_endpo
         ("http://127.0.0.1:9001", "https://127.0.0.1:9001", False),
         ("http://minio:9000", "http://minio:9000/other", False),
         ("http://minio:9000", "http://evil@minio:9000", False),
+        ("http://minio:9000", "http://minio:9000?x=1", False),
         ("http://minio:9000", None, False),
         (None, None, True),
     ],
