@@ -485,3 +485,4 @@ def test_the_warehouse_cli_refuses_before_probing_the_port(fake_pg, cofre_home):
     assert len(stops) == 1 and "PGPASSWORD" in stops[0] and "--warehouse" in stops[0], stops
     assert MARKER not in result.stderr + result.stdout
     assert fake_pg.connections == 0
+    assert _incidents("warehouse-password/PGPASSWORD")
