@@ -144,6 +144,7 @@ class GoldSummary:
     run_id: str
     version: str = ""  # the gold version this run made current
     engine: str = ""  # duckdb or spark
+    rows_in: int = 0  # rows of the silver datasets the job read
     rows: dict[str, int] = field(default_factory=dict)
     objects: list[str] = field(default_factory=list)
     staging: str | None = None  # the local directory an S3 lake was staged through
@@ -158,6 +159,7 @@ class GoldSummary:
         startup = round(self.session_seconds, 2) if self.engine == "spark" else 0.0
         return StageReport(
             "gold",
+            rows_in=self.rows_in,
             rows_out=sum(self.rows.values()),
             objects=list(self.objects),
             run_facts={"gold_engine": self.engine, "spark_startup_seconds": startup},
@@ -290,10 +292,12 @@ def _refuse_a_kept_version(lake: Lake, run_id: str) -> None:
 
 
 def _build_version(
-    lake: Lake, ws: _Workspace, engine: GoldEngine, run_id: str, log
+    lake: Lake, ws: _Workspace, engine: GoldEngine, summary: GoldSummary, log
 ) -> tuple[dict[str, pl.DataFrame], str]:
     """Gold job -> sealed version (with the silver it read) -> gold gate on what it holds."""
+    run_id = summary.run_id
     inputs = silver_inputs(lake, GOLD_INPUTS)  # one writer per home: silver stays as read
+    summary.rows_in = sum(ref["rows"] or 0 for ref in inputs.values())
     try:
         run_gold(engine, ws.silver_url, ws.gold_url, log=log)
     except MissingSilverDataset as exc:
@@ -352,7 +356,7 @@ def run_gold_stage(
         summary.staging = ws.staging_dir
         computing = time.perf_counter()
         try:
-            gold, digest = _build_version(lake, ws, job, run_id, log)
+            gold, digest = _build_version(lake, ws, job, summary, log)
         except BaseException:
             versions.prune_versions(lake)  # this version was never current: remove it
             raise

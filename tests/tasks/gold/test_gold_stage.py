@@ -24,7 +24,7 @@ from blocks.lake import Lake
 from tasks.gold.versions import read_current_gold
 from tasks.silver.olist import write_silver_dataset
 from tests.spark.gold_fixture import expected_gold, silver_frames
-from validation.catalog import GOLD_TABLES
+from validation.catalog import GOLD_INPUTS, GOLD_TABLES
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -129,6 +129,9 @@ def test_local_lake_publishes_each_run_as_one_version_and_audits_it(tmp_path, st
         ("LAKE_WRITE", "_current.json"),  # the one atomic step
     ]
     assert "| dim_date | 90 |" in second.report_markdown
+    # the summary's gold row counts what gold read: every silver input it found
+    read = sum(f.height for n, f in silver_frames().items() if n in GOLD_INPUTS)
+    assert second.stage_report().rows_in == read > 0
 
 
 def test_a_failed_gate_publishes_nothing_and_keeps_the_previous_gold(tmp_path, stand_in):
