@@ -36,7 +36,7 @@ class GoldEngine(Protocol):
         """The rows of a small (Spark SQL) query."""
 
     def to_arrow(self, table: str) -> pa.Table:
-        """A materialised table, as Arrow."""
+        """A materialised table as Arrow, rows in the table's write order (nulls last)."""
 
     def close(self) -> None: ...
 
@@ -125,7 +125,16 @@ class DuckDBEngine:
         return self.connection.execute(to_duckdb(sql)).fetchall()
 
     def to_arrow(self, table: str) -> pa.Table:
-        return self.connection.sql(f"SELECT * FROM {table}").to_arrow_table()
+        from validation.catalog import GOLD_WRITE_ORDER
+
+        # Sorted here, in parallel, with the same order pyarrow gives Spark's collect: the
+        # keys are unique, and DuckDB compares text byte-wise by default, as pyarrow does.
+        order = ", ".join(f"{key} ASC NULLS LAST" for key in GOLD_WRITE_ORDER[table])
+        cursor = self.connection.cursor()
+        try:
+            return cursor.sql(f"SELECT * FROM {table} ORDER BY {order}").to_arrow_table()
+        finally:
+            cursor.close()
 
     def close(self) -> None:
         self.connection.close()

@@ -1,8 +1,9 @@
 """Writing a gold table, the same way whichever engine computed it.
 
-The engine hands over a pyarrow Table; `conform` gives it the catalog's declared columns,
-order, types and nullability (`validation.catalog.GOLD_COLUMNS`) and sorts its rows by the
-table's write order (a unique key, nulls last: a total order), and `write_part` writes it as
+The engine hands over a pyarrow Table, its rows sorted by the table's write order (a unique
+key, nulls last: a total order; DuckDB sorts in its query, Spark's collect through
+`sort_rows`); `conform` gives it the catalog's declared columns, order, types and
+nullability (`validation.catalog.GOLD_COLUMNS`), and `write_part` writes it as
 one zstd Parquet file, `<gold>/<table>/part-00000.parquet`, renamed into place so a reader
 never sees half a table. Two engines with equal results write byte-identical files.
 """
@@ -49,8 +50,18 @@ def declared_schema(table: str) -> pa.Schema:
     )
 
 
+def sort_rows(table: str, data: pa.Table) -> pa.Table:
+    """Rows in the table's write order (a unique key; ascending, nulls last), sorted by
+    pyarrow: what an engine that cannot sort on the way out (Spark's collect) hands over."""
+    if data.num_rows < 2:
+        return data
+    keys = [(key, "ascending", "at_end") for key in GOLD_WRITE_ORDER[table]]
+    return data.take(pc.sort_indices(data, sort_keys=keys))
+
+
 def conform(table: str, data: pa.Table) -> pa.Table:
-    """`data` with exactly the declared columns, types and nullability, rows in write order.
+    """`data` (rows already in write order) with exactly the declared columns, types and
+    nullability.
 
     Raises `GoldWriteError` naming the table and column when a column is missing or extra,
     a value does not fit its declared type, or a non-nullable column holds nulls.

@@ -16,6 +16,7 @@ import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from spark.gold_write import sort_rows
 from spark.silver import Silver
 from validation.catalog import GOLD_STAGING, GOLD_WRITE_ORDER, SALES_CONSOLIDATED, gold_columns
 
@@ -95,7 +96,9 @@ class SparkEngine:
         return [tuple(row) for row in self.spark.sql(sql).collect()]
 
     def to_arrow(self, table: str) -> pa.Table:
-        return self.spark.table(table).toArrow()
+        # One collect, sorted by pyarrow in the driver: a global ORDER BY would cost Spark a
+        # sampling job and a shuffle per table.
+        return sort_rows(table, self.spark.table(table).toArrow())
 
     def write_remote(self, table: str, gold_url: str) -> str:
         """Write a table under a remote gold root (`s3a://`) with Spark's writer: the declared

@@ -16,6 +16,7 @@ from spark.gold_write import (
     conform,
     declared_schema,
     local_path,
+    sort_rows,
     write_part,
 )
 from validation.catalog import GOLD_COLUMNS, GOLD_STAGING, GOLD_TABLES
@@ -43,11 +44,11 @@ def test_every_file_carries_the_declared_types_and_nullability(gold_dir):
     assert not keys.field("order_id").nullable and keys.field("review_score").nullable
 
 
-def test_rows_are_sorted_by_the_write_order_nulls_last():
+def test_spark_rows_are_sorted_by_the_write_order_nulls_last():
     states = pa.table({"customer_state": ["SP", None, "AC", "RJ"],
                        "customer_ids": [1, 2, 3, 4], "customers": [1, 2, 3, 4],
                        "buying_customers": [1, 2, 3, 4]})  # fmt: skip
-    assert conform("customers_by_state", states)["customer_state"].to_pylist() == [
+    assert sort_rows("customers_by_state", states)["customer_state"].to_pylist() == [
         "AC", "RJ", "SP", None
     ]  # fmt: skip
 
