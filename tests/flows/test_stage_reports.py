@@ -66,7 +66,7 @@ def test_the_cli_is_built_from_the_model():
     options = PipelineOptions.from_args(args)
     assert options.olist_dir == "/data/olist" and options.master == "spark://h:7077"
     assert options.warehouse_url == "sqlite:///x.db" and str(options.weather_start) == "2016-09-01"
-    assert options.for_stage("gold") == {"lake": None, "master": "spark://h:7077"}
+    assert options.for_stage("gold") == {"lake": None, "engine": None, "master": "spark://h:7077"}
     with pytest.raises(SystemExit):  # one Olist source at a time
         parser.parse_args(["--olist-dir", "d", "--synthetic-orders", "5"])
 

@@ -2,7 +2,7 @@
 
 `tests/tasks/warehouse/gold_frames.py` fills the marts with placeholder rows; the dashboard
 needs marts that say the same as the facts, because it reads the marts with no filter and the facts
-with one. The marts here are recomputed from the facts with polars, following spark/aggregates.py
+with one. The marts here are recomputed from the facts with polars, following spark/models/marts.py
 (an independent oracle for the dashboard's SQL). Three months, four states (one masked), a
 category whose name is an injection attempt, orders without items, synthetic weather.
 """
