@@ -19,7 +19,11 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("flows", "tasks", "blocks", "spark", "validation", "panel_dashboard")
 MAX_LINES = 400
 # The dashboard reads the warehouse through these, and nothing else of `tasks.warehouse`.
-WAREHOUSE_READ_SIDE = {"tasks.warehouse", "tasks.warehouse.connection", "tasks.warehouse.schema"}
+# The read side: the schema, and how to connect (with the sealed-authority check on where).
+WAREHOUSE_READ_SIDE = {
+    "tasks.warehouse", "tasks.warehouse.connection", "tasks.warehouse.authority",
+    "tasks.warehouse.schema",
+}  # fmt: skip
 
 
 def _module_name(path: Path) -> str:
