@@ -48,7 +48,10 @@ def use_cofre_prefect_home(environ: MutableMapping[str, str] | None = None) -> P
     except ConfigurationError:
         return None  # the command reports the bad variable itself, naming it
     prefect_home = (cofre_home / "prefect").resolve()
-    prefect_home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # A new home is owner-only from its first directory (parents=True alone would create it
+    # under the process's umask, 0755 on most machines).
+    prefect_home.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    prefect_home.mkdir(mode=0o700, exist_ok=True)
     env["PREFECT_HOME"] = str(prefect_home)
     return prefect_home
 

@@ -258,3 +258,16 @@ def test_a_block_saved_by_cofre_and_a_flows_run_share_one_prefect_database(tmp_p
     assert "openweather" in blocks
     assert runs == ["lifecycle"]
     assert not (tmp_path / "user" / ".prefect" / "prefect.db").exists()
+
+
+def test_a_new_home_is_owner_only_from_the_first_import(tmp_path):
+    """Importing `flows` creates `$COFRE_HOME/prefect`: the home it creates is 0700 even under
+    a permissive umask, before any command closes it."""
+    env = clean_env(tmp_path)
+    code = "import os; os.umask(0o022); import flows"
+    subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, check=True, timeout=120)
+    home = tmp_path / "cofre"
+    assert (home.stat().st_mode & 0o777, (home / "prefect").stat().st_mode & 0o777) == (
+        0o700,
+        0o700,
+    )
