@@ -6,7 +6,7 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /opt/cofre
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY flows flows
 COPY tasks tasks
 COPY blocks blocks
@@ -15,7 +15,7 @@ COPY validation validation
 COPY panel_dashboard panel_dashboard
 COPY prefect.yaml ./
 COPY docker docker
-RUN pip install --no-cache-dir -e .
+RUN pip install --no-cache-dir -e . -c constraints.txt
 
 # pyspark 4.x bundles Hadoop 3.5.0 (see pyspark/jars/hadoop-client-api-*.jar): resolve the
 # matching hadoop-aws and its AWS SDK bundle once, at build time, into Spark's jars directory.

@@ -37,6 +37,7 @@ from tasks.lineage import lineage_markdown
 from tasks.reports import StageReport
 from tasks.run_summary import RunSummary, write_run_summary
 from tasks.sources.external import format_source_summary
+from tasks.warehouse.authority import warehouse_target
 
 
 @flow(name="full-pipeline", log_prints=True)
@@ -62,6 +63,9 @@ def full_pipeline(
     from prefect.runtime import flow_run
 
     options = PipelineOptions.from_parameters(locals())
+    # Where the warehouse load may go is decided now, not after three stages of work: a
+    # `warehouse_url` that would send a sealed or libpq password elsewhere is refused here.
+    warehouse_target(options.settings())
     # The lake and the Spark master here; each stage resolves the rest of its settings.
     frame = stage_frame(PipelineOptions(lake=lake, engine=engine, master=master))
     summary = RunSummary(frame.run_id, flow_run_name=flow_run.name or "")

@@ -331,6 +331,24 @@ def test_a_parameter_cannot_send_pgpassword_to_another_host(api, fake_pg, monkey
     assert incident["details"]["requested"] == f"127.0.0.1:{fake_pg.port}"
 
 
+def test_a_full_pipeline_parameter_is_refused_before_any_work(
+    api, fake_pg, monkeypatch, cofre_home
+):
+    """A deployment run of `full_pipeline` with a redirecting `warehouse_url` stops at its
+    start: nothing ingested, nothing built, no password sent."""
+    from flows.full_pipeline import full_pipeline
+
+    monkeypatch.setenv("PGPASSWORD", f"PW-{MARKER}")
+    error = _attempt(
+        lambda: full_pipeline(
+            synthetic_orders=200, sources="snapshot", warehouse_url=_fake_url(fake_pg)
+        )
+    )
+    assert not fake_pg.saw(MARKER) and fake_pg.connections == 0
+    _assert_refused(error, "warehouse_url", "PGPASSWORD", "COFRE_WAREHOUSE_URL")
+    assert not (cofre_home / "lake" / "bronze").exists()  # refused before ingestion
+
+
 def test_a_pgpass_password_stays_with_its_host(fake_pg, monkeypatch, tmp_path):
     passfile = tmp_path / "pgpass"
     passfile.write_text(f"*:*:*:*:PW-{MARKER}\n")
