@@ -160,7 +160,16 @@ class StageTimer:
         )
         if exc is not None:
             self.result.status = "failed"
-            self.result.note = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}"
+            self.result.note = stage_note(exc)
+
+
+def stage_note(exc: BaseException) -> str:
+    """A failed stage's one-line note: the exception's type and first line (Ctrl-C, whose
+    message is empty, says so)."""
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted (Ctrl-C)"
+    message = str(exc).strip()
+    return f"{type(exc).__name__}: {message.splitlines()[0][:300] if message else '(no message)'}"
 
 
 def write_run_summary(lake: Lake, summary: RunSummary) -> str:

@@ -136,3 +136,12 @@ def test_the_dashboard_reads_run_summaries_without_importing_prefect():
     code = "import sys, panel_dashboard.operations; print('prefect' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert out.stdout.strip() == "False", out.stderr[-2000:]
+
+
+def test_a_stage_note_is_one_line_even_without_a_message():
+    """Ctrl-C (an empty message) once ended a run in `IndexError: list index out of range`."""
+    from tasks.run_summary import stage_note
+
+    assert stage_note(KeyboardInterrupt()) == "interrupted (Ctrl-C)"
+    assert stage_note(RuntimeError("")) == "RuntimeError: (no message)"
+    assert stage_note(ValueError("first line\nsecond")) == "ValueError: first line"
