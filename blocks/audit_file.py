@@ -10,7 +10,7 @@ import fcntl
 import json
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -76,26 +76,24 @@ def read_trail_records(path: Path, lock_path: Path) -> list[dict[str, Any]]:
     return records
 
 
-@contextmanager
-def exclusive_lock(lock_path: Path) -> Iterator[None]:
+def exclusive_lock(lock_path: Path) -> AbstractContextManager[None]:
     """Hold `audit.lock` exclusively: appends from every thread and process serialise here."""
+    return _flock(lock_path, fcntl.LOCK_EX)
+
+
+def shared_lock(lock_path: Path) -> AbstractContextManager[None]:
+    """Hold `audit.lock` shared: no append is half-done while it is held."""
+    return _flock(lock_path, fcntl.LOCK_SH)
+
+
+@contextmanager
+def _flock(lock_path: Path, operation: int) -> Iterator[None]:
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        fcntl.flock(fd, operation)
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the lock
-
-
-@contextmanager
-def shared_lock(lock_path: Path) -> Iterator[None]:
-    """Hold `audit.lock` shared: no append is half-done while it is held."""
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH)
-        yield
-    finally:
-        os.close(fd)
 
 
 def last_record(fd: int, path: Path) -> dict[str, Any] | None:
