@@ -9,6 +9,7 @@ share above the threshold (default 1%): a file that is mostly bad is not "a few 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import pandera.polars as pa
@@ -133,10 +134,34 @@ def check_share(result: GateResult, max_share: float) -> None:
         return
     share = result.quarantined_rows / result.rows_in
     if share > max_share:
+        shown, threshold = percentages(share, max_share)
         raise QualityGateFailed(
             f"{result.dataset}: {result.quarantined_rows:,} of {result.rows_in:,} rows "
-            f"({share:.1%}) failed row checks, above the {max_share:.1%} threshold. "
+            f"({shown}) failed row checks, above the {threshold} threshold. "
             f"Failures: {result.failure_counts()}. Inspect the quarantine, fix the source, "
             "or raise --max-quarantine-share if this is expected.",
             result.dataset,
         )
+
+
+def percentages(share: float, threshold: float) -> tuple[str, str]:
+    """`share` and `threshold` as percentages precise enough to tell apart: one decimal from
+    0.1% up ("3.5%", "1.0%"), two significant digits below ("0.005%"), zero as "0%", and more
+    decimals while both would read the same (1.004% above 1.0% is "1.004%", "1.000%")."""
+    for extra in range(6):
+        pair = (percent(share, extra), percent(threshold, extra))
+        if pair[0] != pair[1]:
+            return pair
+    return pair
+
+
+def percent(share: float, extra_decimals: int = 0) -> str:
+    """One share as a percentage (see `percentages`)."""
+    value = share * 100
+    if value == 0:
+        return "0%"
+    if value >= 0.1:
+        return f"{value:.{1 + extra_decimals}f}%"
+    two_significant = 1 - math.floor(math.log10(value))
+    text = f"{value:.{two_significant + extra_decimals}f}"
+    return (text.rstrip("0").rstrip(".") if extra_decimals == 0 else text) + "%"
