@@ -23,10 +23,22 @@ def collect_values(cls: type[EncryptedBlock], assignments: list[str]) -> dict[st
     for name in cls._secret_fields:
         if name in values:
             continue
-        values[name] = secret_from_env(name) or getpass.getpass(f"{name} (not echoed): ")
+        values[name] = secret_from_env(name) or _prompt(name)
         if not values[name]:
             raise ConfigurationError(f"No value given for secret field {name!r}.")
     return values
+
+
+def _prompt(field: str) -> str:
+    """A secret field's value from a prompt that does not echo. Raises `ConfigurationError`
+    naming the variable to set when there is no one to ask (stdin closed or at its end)."""
+    try:
+        return getpass.getpass(f"{field} (not echoed): ")
+    except EOFError:
+        raise ConfigurationError(
+            f"No value for secret field {field!r} and no input to prompt from (stdin is closed): "
+            f"set COFRE_SECRET_{field.upper()} in the environment, or run this in a terminal."
+        ) from None
 
 
 def describe_saved_blocks() -> list[dict[str, str]]:

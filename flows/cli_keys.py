@@ -10,14 +10,31 @@ keys_app = typer.Typer(help="The local Fernet keyring.", no_args_is_help=True)
 
 
 @keys_app.command("init")
-def keys_init() -> None:
-    """Create the keyring file (mode 0600) with a Fernet key and an audit key."""
+def keys_init(
+    force: bool = typer.Option(
+        False, "--force", help="on a home that has a keyring: rotate to a new primary key"
+    ),
+) -> None:
+    """Create the keyring file (mode 0600) with a Fernet key and an audit key. A home that
+    has one keeps it (exit 0); `--force` rotates, as `cofre keys rotate`: never overwrites."""
     from blocks.home_lock import private_home
-    from blocks.keyring import init_keyring_file
+    from blocks.keyring import init_keyring_file, load_keyring
     from blocks.settings import load_settings
 
     private_home()  # owner-only from the first command: the home, the lake mirror, the trail
-    path = load_settings().resolved_keyring_file
+    settings = load_settings()
+    path = settings.resolved_keyring_file
+    if path.exists():
+        if force:
+            _rotate()
+            return
+        primary = load_keyring(settings).primary_id
+        typer.echo(
+            f"{path} already exists (primary key id {primary}): this home has its keyring; "
+            "nothing changed. To add a new primary key, run `cofre keys init --force` (or "
+            "`cofre keys rotate`): it rotates, never overwrites."
+        )
+        return
     keyring = init_keyring_file(path)
     typer.echo(f"Created {path} (mode 0600), primary key id {keyring.primary_id}.")
     typer.echo("Back this file up somewhere safe: without it no Cofre secret can be decrypted.")
@@ -46,6 +63,10 @@ def keys_list() -> None:
 @keys_app.command("rotate")
 def keys_rotate() -> None:
     """Add a new primary key and re-encrypt every saved Cofre block under it."""
+    _rotate()
+
+
+def _rotate() -> None:
     from blocks.rotation import rotate_keys
 
     report = rotate_keys()

@@ -51,8 +51,10 @@ def secrets_list() -> None:
     rows = describe_saved_blocks()
     if not rows:
         typer.echo("No Cofre secrets saved. Create one with `cofre secrets set KIND NAME`.")
+        return
+    typer.echo(f"{'KIND':<12} {'NAME':<24} {'KEY ID':<12} UPDATED")
     for row in rows:
-        typer.echo(f"{row['kind']:<12} {row['name']:<24} key {row['key_id']:<12} {row['updated']}")
+        typer.echo(f"{row['kind']:<12} {row['name']:<24} {row['key_id']:<12} {row['updated']}")
 
 
 @secrets_app.command("verify")

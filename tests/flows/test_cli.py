@@ -18,13 +18,16 @@ runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_keys_init_creates_a_private_keyring_and_refuses_to_overwrite():
+def test_keys_init_creates_a_private_keyring_and_never_overwrites_it():
     result = runner.invoke(app, ["keys", "init"])
     assert result.exit_code == 0, result.output
     path = load_settings().resolved_keyring_file
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    before = path.read_bytes()
     again = runner.invoke(app, ["keys", "init"])
-    assert again.exit_code == 1 and "already exists" in again.output
+    assert again.exit_code == 0 and "already exists" in again.output, again.output
+    assert "nothing changed" in again.output and "--force" in again.output
+    assert path.read_bytes() == before
     listed = runner.invoke(app, ["keys", "list"])
     assert "primary" in listed.output
     assert json.loads(path.read_text())["keys"][0]["key"] not in listed.output
@@ -105,12 +108,13 @@ def test_python_dash_m_flows_cli_registers_every_command_group():
 
 
 def test_a_cofre_error_stops_any_command_with_one_line_and_exit_1():
-    runner.invoke(app, ["keys", "init"])
-    again = runner.invoke(app, ["keys", "init"])
-    assert again.exit_code == 1
-    [stopped] = [line for line in again.output.splitlines() if line.startswith("Cofre stopped:")]
-    assert stopped.startswith("Cofre stopped: KeyringError: ") and "already exists" in stopped
-    assert "Traceback" not in again.output
+    no_keyring = runner.invoke(app, ["keys", "list"])
+    assert no_keyring.exit_code == 1
+    [stopped] = [
+        line for line in no_keyring.output.splitlines() if line.startswith("Cofre stopped:")
+    ]
+    assert stopped.startswith("Cofre stopped: KeyringError: ") and "cofre keys init" in stopped
+    assert "Traceback" not in no_keyring.output
     unknown = runner.invoke(app, ["secrets", "set", "ftp", "x"])
     assert unknown.exit_code == 1
     assert "Cofre stopped: ConfigurationError: unknown kind 'ftp'" in unknown.output
