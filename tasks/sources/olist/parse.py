@@ -5,7 +5,9 @@ start lines, field counts); records with the wrong number of fields become failu
 cut out, and pyarrow's CSV reader (multi-threaded, quoted line breaks allowed) parses the rest,
 which must give exactly one row per remaining record. Values are read as text and cast
 here: a value that does not cast (a malformed timestamp, a price of "abc") becomes a
-failure record for its row.
+failure record for its row. A record with a field over `MAX_FIELD_BYTES` is cut out the same
+way (`csv_field_too_large`, naming its line and column): its boundaries are certain, and no
+Olist value comes near that size.
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ from validation.gate import FAILURE_COLUMNS, ROW, empty_failures
 LINE = "_line"  # 1-based physical line where a record starts (quarantine names it)
 
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
+# The largest field silver accepts (the longest real Olist value is a review of ~200 bytes).
+MAX_FIELD_BYTES = 1 << 20
+# pyarrow's default block; a record must fit in one block (else "straddling object").
+_BLOCK_BYTES = 1 << 20
 
 # Silver column -> type, per dataset. Names are the source's, but the misspelled `lenght`
 # (contract.COLUMN_RENAMES).
@@ -88,14 +94,23 @@ def read_text_frame(data: bytes, dataset: str) -> tuple[pl.DataFrame, pl.DataFra
     records.raise_if_broken()
     if records.bom:
         run_logger(__name__).warning("%s starts with a UTF-8 byte order mark: ignored.", file)
-    table, skipped = _parse(data, columns, file, strict=False, multiline=records.multiline)
-    bad, failures = np.empty(0, dtype=np.int64), empty_failures()
-    if skipped or table.num_rows != records.count:  # rare: find the records to cut out
-        bad, counts = records.bad_field_count()
-        failures = _field_count_failures(data, records, bad, counts)
+    big, failures = _oversized_fields(data, records)  # cut out before pyarrow sees them
+    block = _block_size(records, big)
+    table, skipped = _parse(
+        _without(data, records, big), columns, file, strict=False,
+        multiline=records.multiline, block_size=block,
+    )  # fmt: skip
+    bad = big
+    if skipped or table.num_rows != records.count - big.size:  # rare: find the records
+        wrong, counts = records.bad_field_count()
+        keep = ~np.isin(wrong, big)
+        wrong, counts = wrong[keep], counts[keep]
+        bad = np.union1d(big, wrong)
+        failures = pl.concat([failures, _field_count_failures(data, records, wrong, counts)])
         table, _ = _parse(
-            _without(data, records, bad), columns, file, strict=True, multiline=records.multiline
-        )
+            _without(data, records, bad), columns, file, strict=True,
+            multiline=records.multiline, block_size=block,
+        )  # fmt: skip
     good = np.delete(np.arange(records.starts.size), bad)
     if table.num_rows != good.size:  # the splitter and pyarrow disagree: never guess
         raise MalformedCsv(
@@ -132,6 +147,51 @@ def _field_count_failures(
     return pl.DataFrame(rows, schema=FAILURE_COLUMNS)
 
 
+def _oversized_fields(data: bytes, records: CsvRecords) -> tuple[np.ndarray, pl.DataFrame]:
+    """Records holding a field over `MAX_FIELD_BYTES`, and one `csv_field_too_large` failure
+    each naming the field (its size, never its value). Only records longer than the limit
+    are decoded."""
+    long = np.flatnonzero(records.ends - records.starts > MAX_FIELD_BYTES)
+    found, rows = [], []
+    for i in long:
+        sizes = _field_sizes(data[records.starts[i] : records.ends[i]])
+        over = [k for k, size in enumerate(sizes) if size > MAX_FIELD_BYTES]
+        if not over:
+            continue
+        k = over[0]
+        column = records.header[k] if k < len(records.header) else None
+        named = f"field {k + 1}" + (f" ({column})" if column else "")
+        found.append(int(i))
+        rows.append({ROW: int(i) + 1, "_check": "csv_field_too_large", "_column": column,
+                     "_value": f"{named} holds {sizes[k]:,} bytes; the limit is "
+                     f"{MAX_FIELD_BYTES:,}"})  # fmt: skip
+        run_logger(__name__).warning(
+            "%s line %s: %s holds %s bytes (limit %s); the record is quarantined. Shorten "
+            "or remove that value in the source file and re-run if the row is needed.",
+            records.file, int(records.lines[i]), named, f"{sizes[k]:,}", f"{MAX_FIELD_BYTES:,}",
+        )  # fmt: skip
+    failures = pl.DataFrame(rows, schema=FAILURE_COLUMNS) if rows else empty_failures()
+    return np.array(found, dtype=np.int64), failures
+
+
+def _field_sizes(record: bytes) -> list[int]:
+    """Bytes of each field of one record as written (quotes included): numpy over the
+    commas outside quotes, as `csv_records` counts fields."""
+    raw = np.frombuffer(record, dtype=np.uint8)
+    quotes = np.flatnonzero(raw == ord('"'))
+    commas = np.flatnonzero(raw == ord(","))
+    outside = commas[np.searchsorted(quotes, commas) % 2 == 0]
+    bounds = np.concatenate(([-1], outside, [raw.size]))
+    return [int(n) for n in np.diff(bounds) - 1]
+
+
+def _block_size(records: CsvRecords, cut: np.ndarray) -> int:
+    """A pyarrow block that holds the longest record left (a record must fit in one)."""
+    lengths = np.delete(records.ends - records.starts, cut)
+    longest = int(lengths.max()) if lengths.size else 0
+    return max(_BLOCK_BYTES, 2 * longest + 2)
+
+
 def _without(data: bytes, records: CsvRecords, bad: np.ndarray) -> bytes:
     """`data` less the records in `bad` (each with its line break)."""
     if not bad.size:
@@ -146,7 +206,13 @@ def _without(data: bytes, records: CsvRecords, bad: np.ndarray) -> bytes:
 
 
 def _parse(
-    data: bytes, columns: tuple[str, ...], file: str, *, strict: bool, multiline: bool = True
+    data: bytes,
+    columns: tuple[str, ...],
+    file: str,
+    *,
+    strict: bool,
+    multiline: bool = True,
+    block_size: int = _BLOCK_BYTES,
 ) -> tuple[pa.Table, int]:
     """pyarrow's parse and the number of rows it skipped (strict: a skipped row raises).
 
@@ -167,6 +233,7 @@ def _parse(
 
     table = pacsv.read_csv(
         io.BytesIO(data),
+        read_options=pacsv.ReadOptions(block_size=block_size),
         parse_options=pacsv.ParseOptions(
             newlines_in_values=multiline, invalid_row_handler=on_invalid_row
         ),

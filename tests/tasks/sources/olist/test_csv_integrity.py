@@ -32,6 +32,7 @@ from tasks.sources.olist.synthetic import generate_olist
 ROOT = Path(__file__).resolve().parents[4]
 PAYMENTS = "olist_order_payments_dataset.csv"
 REVIEWS = "olist_order_reviews_dataset.csv"
+csv.field_size_limit(64 * 1024 * 1024)  # the oracle must read the 20 MB field too
 
 
 @pytest.fixture(scope="module")
@@ -175,6 +176,49 @@ def test_a_record_with_the_wrong_field_count_is_quarantined_with_its_line(olist_
     assert silver.height == len(valid)
     cents = int((silver["payment_value"] * 100).round().sum())
     assert cents == sum(round(float(fields[4]) * 100) for fields in valid)
+
+
+def _with_field(path, record: int, column: int, value: str) -> int:
+    """Set one field of the `record`-th data record (1-based); return its start line."""
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"), newline="")))
+    rows[record][column] = value
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    path.write_text(out.getvalue(), encoding="utf-8")
+    return _csv_records(path.read_bytes())[record - 1][0]
+
+
+def test_a_20_mb_field_is_quarantined_naming_its_line_and_column(olist_dir, tmp_path, caplog):
+    """Was `ArrowInvalid: straddling object ...` naming no file or line."""
+    line = _with_field(olist_dir / REVIEWS, 7, 4, "x" * (20 * 1024 * 1024))
+    data = (olist_dir / REVIEWS).read_bytes()
+    expected = _csv_records(data)
+    with caplog.at_level(logging.WARNING):
+        text, failures, _ = read_text_frame(data, "reviews")
+    assert text.height + failures.height == len(expected)
+    assert failures.select("_row", "_check", "_column").row(0) == (
+        7, "csv_field_too_large", "review_comment_message"
+    )  # fmt: skip
+    assert "x" * 100 not in failures["_value"].item()  # its size, never its value
+    assert f"{REVIEWS} line {line}: field 5 (review_comment_message) holds 20,971,5" in caplog.text
+    assert text.filter(pl.col("_row") == 8)["_line"].item() == expected[7][0]
+
+    lake = _land(olist_dir, tmp_path / "lake")
+    summary = run_silver(lake, load_settings(), "run-big")
+    assert summary.rows["reviews"]["quarantined"] == 1
+    quarantine = pl.read_parquet(
+        io.BytesIO(lake.read_bytes("quarantine", "reviews/run_id=run-big/rows.parquet"))
+    )
+    assert quarantine.select("_row", "_line", "_check").rows() == [(7, line, "csv_field_too_large")]
+
+
+def test_a_record_longer_than_a_parse_block_with_fields_under_the_limit_parses(olist_dir):
+    path = olist_dir / REVIEWS
+    _with_field(path, 3, 3, "t" * 700_000)
+    _with_field(path, 3, 4, "m" * 700_000)
+    text, failures, _ = read_text_frame(path.read_bytes(), "reviews")
+    assert failures.height == 0
+    assert len(text.filter(pl.col("_row") == 3)["review_comment_message"].item()) == 700_000
 
 
 def test_a_utf8_bom_is_named_and_ignored_never_a_missing_order_id(olist_dir, caplog):
