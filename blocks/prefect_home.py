@@ -20,6 +20,7 @@ from collections.abc import MutableMapping
 from pathlib import Path
 
 from blocks.errors import ConfigurationError
+from blocks.prefect_noise import quiet_prefect
 from blocks.run_loggers import send_cofre_logs_to_prefect
 
 # Prefect's 20 s default is too short for the temporary API on a busy 2-core machine.
@@ -33,9 +34,11 @@ def use_cofre_prefect_home(environ: MutableMapping[str, str] | None = None) -> P
     (`PREFECT_API_URL`, also from the active Prefect profile) or `PREFECT_HOME` is set, and
     give the temporary API 120 s to start unless its timeout is set. Returns the home set
     here, else None. Does nothing once Prefect is imported: its settings are already read.
-    Cofre's module loggers go to the runs' Prefect logs in every case (blocks/run_loggers.py)."""
+    Cofre's module loggers go to the runs' Prefect logs in every case (blocks/run_loggers.py)
+    and Prefect's telemetry and draining warnings stay off the console (blocks/prefect_noise.py)."""
     env = os.environ if environ is None else environ
     send_cofre_logs_to_prefect(env)
+    quiet_prefect(env)
     if "prefect" in sys.modules or server_configured(env):
         return None
     env.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", STARTUP_TIMEOUT_SECONDS)
@@ -59,8 +62,14 @@ def use_cofre_prefect_home(environ: MutableMapping[str, str] | None = None) -> P
 def server_configured(environ: MutableMapping[str, str] | None = None) -> bool:
     """True when Prefect talks to a server: `PREFECT_API_URL` in the environment or in the
     active profile of Prefect's default profiles file (`prefect config set` writes there)."""
+    return bool(configured_api_url(environ))
+
+
+def configured_api_url(environ: MutableMapping[str, str] | None = None) -> str | None:
+    """The Prefect server's API URL from `PREFECT_API_URL` or the active profile, read
+    without importing Prefect (entry points check it before paying for that import)."""
     env = os.environ if environ is None else environ
-    return bool(env.get("PREFECT_API_URL") or _profile_api_url(env))
+    return env.get("PREFECT_API_URL") or _profile_api_url(env)
 
 
 def _profile_api_url(env: MutableMapping[str, str]) -> str | None:

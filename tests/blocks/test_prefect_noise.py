@@ -1,0 +1,62 @@
+"""Prefect's own noise stays off Cofre's console, whichever entry point runs and whatever the
+shell exports (no `./dev`, no DO_NOT_TRACK): telemetry, and the events worker's "Still
+processing items" as a command ends."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.prefect_rest import delete_all_cofre_blocks, patch_block
+
+ROOT = Path(__file__).resolve().parents[2]
+PRINT_SETTINGS = (
+    "import flows, logging, os; from prefect.settings import get_current_settings; "
+    "print(os.environ['DO_NOT_TRACK'], get_current_settings().server.analytics_enabled, "
+    "logging.getLogger('EventsWorker').getEffectiveLevel())"
+)
+
+
+def _plain_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """A user's shell: none of Prefect's or Cofre's variables, no DO_NOT_TRACK."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PREFECT_", "COFRE_")) and k != "DO_NOT_TRACK"
+    }
+    env |= {"HOME": str(tmp_path / "user"), "COFRE_HOME": str(tmp_path / "cofre")}
+    return env | extra
+
+
+def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_every_entry_point_turns_telemetry_off_and_the_draining_warnings_down(tmp_path):
+    done = _run(_plain_env(tmp_path), "-c", PRINT_SETTINGS)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["1", "False", "40"]  # 40: ERROR
+    mine = _run(_plain_env(tmp_path, DO_NOT_TRACK="0"), "-c", PRINT_SETTINGS)
+    assert mine.stdout.split()[0] == "0"  # a value the user set is theirs
+
+
+def test_a_run_on_the_temporary_api_shows_no_telemetry_error(tmp_path):
+    done = _run(_plain_env(tmp_path), "-m", "flows.lifecycle", "--days", "30", "--dry-run")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "telemetry" not in (done.stdout + done.stderr).lower(), done.stderr[-3000:]
+
+
+def test_secrets_verify_with_a_broken_block_ends_without_prefect_noise(prefect_api, tmp_path):
+    delete_all_cofre_blocks()
+    env = _plain_env(tmp_path, PREFECT_API_URL=prefect_api.url, COFRE_SECRET_API_KEY="k-1")
+    assert _run(env, "-m", "flows.cli", "keys", "init").returncode == 0
+    assert _run(env, "-m", "flows.cli", "secrets", "set", "api-key", "noise").returncode == 0
+    patch_block(prefect_api.url, "cofre-api-key", "noise", {"key_id": "forged"})
+    done = _run(env, "-m", "flows.cli", "secrets", "verify")
+    assert done.returncode == 1 and "BROKEN   cofre-api-key/noise" in done.stderr, done.stderr
+    assert "Still processing" not in done.stderr and "telemetry" not in done.stderr, done.stderr
+    delete_all_cofre_blocks()
