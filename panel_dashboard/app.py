@@ -16,14 +16,25 @@ lineage of the loaded data (bronze files -> silver -> gold version -> load).
 from __future__ import annotations
 
 import time
+from contextlib import suppress
 from datetime import date, datetime
+from html import escape
 
 import panel as pn
 
+from blocks.lake import Lake
 from blocks.settings import CofreSettings, load_settings
-from panel_dashboard import charts, queries, render, snapshot
-from panel_dashboard import formatting as fmt
-from panel_dashboard.labels import TEXT, language_of, payment_label, state_label
+from panel_dashboard import (
+    charts,
+    operations_view,
+    provenance,
+    queries,
+    render,
+    sales_view,
+    snapshot,
+    timeline,
+)
+from panel_dashboard.labels import TEXT, language_of
 from panel_dashboard.operations import operations_snapshot
 from tasks.warehouse.connection import Warehouse
 
@@ -33,15 +44,14 @@ HEADER_COLOR = "#1f5f8b"
 
 
 def _html(**options) -> pn.pane.HTML:
-    return pn.pane.HTML("", stylesheets=[render.CSS, charts.CSS], **options)
+    return pn.pane.HTML("", stylesheets=[render.CSS, charts.CSS, operations_view.CSS], **options)
 
 
 def _as_date(value: date | datetime) -> date:
     return value.date() if isinstance(value, datetime) else value
 
 
-SECTIONS = ("kpis", "status", "monthly", "payments", "states", "categories", "delivery",
-            "weather", "updated")  # fmt: skip
+SECTIONS = ("origin", "kpis", "status", "trends", "states", "delivery", "weather", "query")
 
 
 class SalesDashboard:
@@ -57,15 +67,21 @@ class SalesDashboard:
         self.alert = _html(visible=False)
         self.operations = _html()
         self.operations_loaded = False
+        self.loaded: tuple | None = None  # the load the origin and thin months were read for
         self.refresh()
 
     # -- filters ----------------------------------------------------------------------------
     def _build_filters(self) -> None:
         t, o = self.t, self.options
+        # The slider's own value text is clipped in a 300 px sidebar ("17/10/201"): the
+        # period is shown in full underneath instead.
         self.period = pn.widgets.DateRangeSlider(
             name=t["period"], start=o.first_day, end=o.last_day,
-            value=(o.first_day, o.last_day), format="%d/%m/%Y",
+            value=(o.first_day, o.last_day), format="%d/%m/%Y", show_value=False,
         )  # fmt: skip
+        self.period_label = pn.pane.HTML(
+            self._period_html(), stylesheets=[render.CSS], margin=(0, 10, 6, 10)
+        )
         self.state = pn.widgets.Select(
             name=t["state"], options={t["all_states"]: "", **{s: s for s in o.states}}
         )
@@ -73,10 +89,21 @@ class SalesDashboard:
             name=t["category"], options={t["all_categories"]: "", **{c: c for c in o.categories}}
         )
         self.clear = pn.widgets.Button(name=t["clear"], button_type="light")
+        self.period.param.watch(self._show_period, "value")
         self.period.param.watch(self.refresh, "value_throttled")
         self.state.param.watch(self.refresh, "value")
         self.category.param.watch(self.refresh, "value")
         self.clear.on_click(self._clear)
+        self.filters_title = pn.pane.Markdown(f"### {t['filters']}")
+        self.filters_note = pn.pane.Markdown(t["filters_sales_only"], visible=False)
+
+    def _period_html(self) -> str:
+        start, end = (_as_date(v) for v in self.period.value)
+        text = sales_view.period_text(start, end)
+        return f'<div class="cofre-note" data-testid="period-label">{escape(text)}</div>'
+
+    def _show_period(self, _event=None) -> None:
+        self.period_label.object = self._period_html()
 
     def _clear(self, _event=None) -> None:
         with pn.io.hold():
@@ -94,18 +121,37 @@ class SalesDashboard:
             category=self.category.value or None,
         )
 
+    def _period(self) -> sales_view.Period:
+        start, end = (_as_date(v) for v in self.period.value)
+        return sales_view.Period(max(start, self.options.first_day),
+                                 min(end, self.options.last_day), self.thin)  # fmt: skip
+
     # -- rendering --------------------------------------------------------------------------
+    def _read_origin(self) -> None:
+        """What the data is and its thin edge months, read again when a new load lands."""
+        loaded = provenance.loaded_version(self.engine)
+        if loaded == self.loaded:
+            return
+        lake = None
+        with suppress(Exception):  # no lake: the origin is "not recorded", not an error
+            lake = Lake.from_settings(self.settings)
+        self.origin = provenance.data_origin(self.engine, lake)
+        self.thin = frozenset(timeline.thin_edge_months(timeline.data_months(self.engine)))
+        self.loaded = loaded
+
     def refresh(self, *_events) -> None:
         started = time.perf_counter()
         try:
+            self._read_origin()
             data = queries.load_dashboard(self.engine, self.filters())
         except Exception as exc:  # show it on the page; the session stays usable
             self.alert.object = render.note(self.t["error"].format(error=exc), "error")
             self.alert.visible = True
             return
-        html = views_html(data, self.language)
+        html = sales_view.views_html(data, self.language, self._period())
+        html["origin"] = sales_view.origin_html(self.origin, self.language)
         elapsed = round((time.perf_counter() - started) * 1000)
-        html["updated"] = render.note(self.t["updated"].format(ms=elapsed), testid="updated")
+        html["query"] = render.note(self.t["query_time"].format(ms=elapsed), testid="query-time")
         with pn.io.hold():  # one message to the browser
             self.alert.visible = False
             for name, content in html.items():
@@ -113,22 +159,23 @@ class SalesDashboard:
 
     # -- operations -------------------------------------------------------------------------
     def load_operations(self, *_events) -> None:
-        snapshot = operations_snapshot(self.settings, engine=self.engine)
-        self.operations.object = render.operations(snapshot, self.language)
+        found = operations_snapshot(self.settings, engine=self.engine)
+        self.operations.object = operations_view.operations(found, self.language)
         self.operations_loaded = True
 
     def _on_tab(self, event) -> None:
+        on_sales = event.new == 0
+        with pn.io.hold():  # the sales filters mean nothing on the operations tab
+            for widget in (self.filters_title, self.period, self.period_label, self.state,
+                           self.category, self.clear):  # fmt: skip
+                widget.visible = on_sales
+            self.filters_note.visible = not on_sales
         if event.new == 1 and not self.operations_loaded:
             self.load_operations()
 
     # -- layout -----------------------------------------------------------------------------
     def sales_view(self) -> pn.Column:
-        p = self.panes
-        return pn.Column(
-            self.alert, p["kpis"], p["status"],
-            pn.Row(p["monthly"], p["payments"]), p["states"],
-            pn.Row(p["categories"], p["delivery"]), p["weather"], p["updated"],
-        )  # fmt: skip
+        return pn.Column(self.alert, *(self.panes[name] for name in SECTIONS))
 
     def layout(self) -> pn.template.BaseTemplate:
         t = self.t
@@ -141,97 +188,10 @@ class SalesDashboard:
         tabs.param.watch(self._on_tab, "active")
         return _template(
             t, self.language,
-            sidebar=[pn.pane.Markdown(f"### {t['filters']}"), self.period, self.state,
-                     self.category, self.clear],
+            sidebar=[self.filters_title, self.period, self.period_label, self.state,
+                     self.category, self.clear, self.filters_note],
             main=[tabs],
         )  # fmt: skip
-
-
-def views_html(data: queries.DashboardData, language: str) -> dict[str, str]:
-    """Every section's HTML for one answer (the panes' new content)."""
-    t, lang = TEXT[language], language
-    reference = data.monthly.reference_month
-    monthly_note = (
-        render.note(t["reference"].format(month=fmt.month(reference, lang)))
-        if reference
-        else render.note(t["no_ipca"], "warning")
-    )
-    monthly = data.monthly.frame
-    line = charts.line_chart(
-        [fmt.month(m, lang) for m in monthly["month"]],
-        [charts.Series(t["nominal"], charts.BLUE, monthly["revenue"].to_list()),
-         charts.Series(t["deflated"], charts.ORANGE, monthly["revenue_deflated"].to_list())],
-        "chart-monthly",
-    )  # fmt: skip
-    payments = [
-        charts.Bar(payment_label(r["payment_type"], lang), r["value"], fmt.brl(r["value"]),
-                   render.orders_text(r["orders"], lang))
-        for r in data.payments.iter_rows(named=True)
-    ]  # fmt: skip
-    payments_note = t["payments_note_facts"] if data.filters.active else t["payments_note_mart"]
-    categories = [
-        charts.Bar(r["category_label"], r["revenue"], fmt.brl(r["revenue"]),
-                   render.orders_text(r["orders"], lang))
-        for r in data.categories.iter_rows(named=True)
-    ]  # fmt: skip
-    return {
-        "kpis": render.kpi_cards(data.kpis, lang),
-        "status": render.section(
-            t["status_title"],
-            render.status_cards(data.status, lang) + render.note(t["status_note"]),
-        ),
-        "monthly": render.section(t["monthly_title"], line + monthly_note),
-        "payments": render.section(
-            t["payments_title"],
-            charts.bars(payments, "chart-payments") + render.note(payments_note),
-        ),
-        "states": render.section(t["states_title"], _states_html(data.states, lang)),
-        "categories": render.section(
-            t["categories_title"], charts.bars(categories, "chart-categories")
-        ),
-        "delivery": render.section(t["delivery_title"], render.delivery_table(data.delivery, lang)),
-        "weather": render.section(t["weather_title"], _weather_html(data.weather, lang)),
-    }
-
-
-def _states_html(states, language: str) -> str:
-    t = TEXT[language]
-    rows = list(states.iter_rows(named=True))
-    names = [state_label(r["customer_state"], language) for r in rows]
-    revenue = [charts.Bar(n, r["revenue"], fmt.brl(r["revenue"]),
-                          render.orders_text(r["orders"], language))
-               for n, r in zip(names, rows, strict=True)]  # fmt: skip
-    customers = [charts.Bar(n, r["customers"], fmt.integer(r["customers"]))
-                 for n, r in zip(names, rows, strict=True)]  # fmt: skip
-    return render.columns(
-        (t["revenue"], charts.bars(revenue, "chart-states")),
-        (t["customers"], charts.bars(customers, "chart-customers", charts.GREEN)),
-    )
-
-
-def _weather_html(weather: queries.WeatherView, language: str) -> str:
-    t = TEXT[language]
-    blocks = []
-    for title, frame, names, testid in (
-        (t["weather_rain"], weather.rain, t["rain_bands"], "chart-rain"),
-        (t["weather_temperature"], weather.temperature, t["temperature_bands"], "chart-temp"),
-    ):
-        bands = names.split("|")
-        items = [charts.Bar(bands[r["band"]], r["average_revenue"], fmt.brl(r["average_revenue"]),
-                            t["day" if r["state_days"] == 1 else "days"].format(
-                                days=fmt.integer(r["state_days"])))
-                 for r in frame.iter_rows(named=True)]  # fmt: skip
-        blocks.append((title, charts.bars(items, testid, charts.ORANGE, t["weather_none"])))
-    days = t["weather_days"].format(
-        days=fmt.integer(weather.state_days), weather=fmt.integer(weather.weather_days)
-    )
-    notes = [render.note(days)]
-    if weather.synthetic_days:
-        text = t["weather_synthetic"].format(days=fmt.integer(weather.synthetic_days))
-        notes.append(render.note(text, "warning", testid="weather-synthetic"))
-    if weather.category_ignored:
-        notes.append(render.note(t["weather_category"], "warning", testid="weather-category"))
-    return render.columns(*blocks) + "".join(notes)
 
 
 def _template(t: dict[str, str], language: str, sidebar: list, main: list):

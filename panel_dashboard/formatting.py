@@ -21,51 +21,61 @@ def _missing(value: float | int | None) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
-def number(value: float | int | None, decimals: int = 0) -> str:
-    """`number(1234567.891, 2) == "1.234.567,89"`; negative numbers keep their sign."""
+def number(value: float | int | None, decimals: int = 0, language: str = "pt") -> str:
+    """`number(1234567.891, 2) == "1.234.567,89"` (English: "1,234,567.89"); negative numbers
+    keep their sign."""
     if _missing(value):
         return MISSING
     # Half-up on the decimal the reader sees (str), not on the binary float: 2.675 -> 2,68.
     rounded = Decimal(str(abs(value))).quantize(Decimal(1).scaleb(-decimals), ROUND_HALF_UP)
     text = f"{rounded:,.{decimals}f}"  # 1,234,567.89
-    text = text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+    if language != "en":
+        text = text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
     negative = value < 0 and text.strip("0.,") != ""
     return f"-{text}" if negative else text
 
 
-def integer(value: float | int | None) -> str:
-    """`integer(99441) == "99.441"`."""
-    return number(value, 0)
+def integer(value: float | int | None, language: str = "pt") -> str:
+    """`integer(99441) == "99.441"` (English: "99,441")."""
+    return number(value, 0, language)
 
 
-def brl(value: float | int | None) -> str:
-    """Brazilian reais: `brl(1234.56) == "R$ 1.234,56"`, `brl(-5) == "-R$ 5,00"`."""
+def brl(value: float | int | None, language: str = "pt") -> str:
+    """Brazilian reais: `brl(1234.56) == "R$ 1.234,56"`, `brl(-5) == "-R$ 5,00"` (English:
+    "R$ 1,234.56")."""
     if _missing(value):
         return MISSING
-    text = number(abs(value), 2)
-    return f"-R$ {text}" if value < 0 and text != "0,00" else f"R$ {text}"
+    text = number(abs(value), 2, language)
+    return f"-R$ {text}" if value < 0 and text.strip("0.,") != "" else f"R$ {text}"
 
 
-def brl_compact(value: float | int | None) -> str:
-    """Short money for chart labels: `R$ 1,2 mi`, `R$ 950,3 mil`, `R$ 12,00`."""
+COMPACT = {
+    "pt": ((1e9, " bi"), (1e6, " mi"), (1e3, " mil")),
+    "en": ((1e9, "B"), (1e6, "M"), (1e3, "k")),
+}
+
+
+def brl_compact(value: float | int | None, language: str = "pt") -> str:
+    """Short money for chart axes: `R$ 1,2 mi`, `R$ 950,3 mil`, `R$ 12,00`; in English
+    `R$ 1.2M`, `R$ 950.3k`, `R$ 12.00`."""
     if _missing(value):
         return MISSING
-    for scale, suffix in ((1e9, "bi"), (1e6, "mi"), (1e3, "mil")):
+    for scale, suffix in COMPACT[language if language in COMPACT else "pt"]:
         if abs(value) >= scale:
-            return f"R$ {number(value / scale, 1)} {suffix}"
-    return brl(value)
+            return f"R$ {number(value / scale, 1, language)}{suffix}"
+    return brl(value, language)
 
 
-def percent(share: float | None, decimals: int = 1) -> str:
-    """A share (0..1) as a percentage: `percent(0.9312) == "93,1%"`."""
+def percent(share: float | None, decimals: int = 1, language: str = "pt") -> str:
+    """A share (0..1) as a percentage: `percent(0.9312) == "93,1%"` (English: "93.1%")."""
     if _missing(share):
         return MISSING
-    return f"{number(share * 100, decimals)}%"
+    return f"{number(share * 100, decimals, language)}%"
 
 
-def decimal(value: float | None, decimals: int = 2) -> str:
-    """`decimal(4.0867) == "4,09"` (scores, days)."""
-    return number(value, decimals)
+def decimal(value: float | None, decimals: int = 2, language: str = "pt") -> str:
+    """`decimal(4.0867) == "4,09"` (scores, days; English: "4.09")."""
+    return number(value, decimals, language)
 
 
 def day(value: date | datetime | None) -> str:
@@ -87,8 +97,8 @@ def month(value: date | None, language: str = "pt") -> str:
     return f"{MONTHS_PT[value.month - 1]}/{value.year}"
 
 
-def size(value: int | None) -> str:
-    """Bytes in binary units with a decimal comma: `size(1536) == "1,5 KiB"`."""
+def size(value: int | None, language: str = "pt") -> str:
+    """Bytes in binary units with a decimal comma: `size(1536) == "1,5 KiB"` (English "1.5")."""
     if value is None:
         return MISSING
     amount, unit = float(value), "B"
@@ -96,7 +106,9 @@ def size(value: int | None) -> str:
         if abs(amount) < 1024 or unit == "TiB":
             break
         amount /= 1024
-    return f"{integer(value)} B" if unit == "B" else f"{number(amount, 1)} {unit}"
+    if unit == "B":
+        return f"{integer(value, language)} B"
+    return f"{number(amount, 1, language)} {unit}"
 
 
 def seconds(value: float | None) -> str:

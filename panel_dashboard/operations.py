@@ -45,6 +45,7 @@ class OperationsSnapshot:
     layers: list[dict[str, Any]]  # layer, objects, bytes
     errors: dict[str, str] = field(default_factory=dict)  # part -> what went wrong
     lineage: dict[str, Any] | None = None  # tasks/lineage.py's record of the loaded data
+    stage_times: list[dict[str, Any]] = field(default_factory=list)  # see `stage_durations`
 
 
 # -- runs -----------------------------------------------------------------------------------
@@ -130,6 +131,23 @@ def lake_runs(summaries: list[dict[str, Any]]) -> RunsView:
         )
     source = "lake" if rows else "none"
     return RunsView(source, rows, f"gold/{RUNS_PREFIX}/")
+
+
+def stage_durations(summaries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per run (newest first): name, started, state, stages [(stage, status, seconds)], from
+    the lake's summaries (the Prefect API has no per-stage times)."""
+    return [
+        {
+            "name": summary.get("flow_run_name") or summary.get("run_id", ""),
+            "started": _parse_time(summary.get("started_at")),
+            "state": summary.get("state", ""),
+            "stages": [
+                (s.stage, s.status, float(s.seconds or 0.0))
+                for s in (StageResult.from_dict(row) for row in summary.get("stages") or [])
+            ],
+        }
+        for summary in summaries
+    ]
 
 
 # -- quality, quarantine, audit, layers -------------------------------------------------------
@@ -239,4 +257,5 @@ def operations_snapshot(
         lineage=_attempt(errors, "lineage", lambda: read_loaded_lineage(engine), None)
         if engine is not None
         else None,
+        stage_times=stage_durations(summaries),
     )

@@ -6,16 +6,13 @@ browser test and anyone scripting the page can find a number without depending o
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from html import escape
-from typing import Any
 
 import polars as pl
 
 from panel_dashboard import formatting as fmt
 from panel_dashboard.labels import STATUS_LABELS, TEXT, state_label
 from panel_dashboard.model import Kpis
-from panel_dashboard.operations import OperationsSnapshot
 
 CSS = """
 :host { width: 100%; }
@@ -47,9 +44,15 @@ h3 { font-size: 1.15em; font-weight: 600; margin: 18px 0 6px 0; }
 .cofre-ok { color: #1e7a46; font-weight: 600; }
 .cofre-bad { color: #b00020; font-weight: 600; }
 pre.cofre { background: #f4f6f8; padding: 8px 12px; border-radius: 4px; }
-.cofre-lineage td { font-family: monospace; font-size: 0.85em; word-break: break-all; }
+.cofre-banner { color: #fff; background: #8a4b00; border-radius: 6px; padding: 8px 12px;
+  font-weight: 600; margin: 4px 0 6px 0; }
+.cofre-grid { display: grid; grid-template-columns: minmax(0, 3fr) minmax(0, 2fr);
+  gap: 0 12px; align-items: stretch; }
+.cofre-main, .cofre-side { display: flex; flex-direction: column; }
+.cofre-main > .cofre-section, .cofre-side > .cofre-section:last-child { flex: 1 1 auto; }
+td.hash, td.key { font-family: monospace; font-size: 0.85em; word-break: break-all; }
+td.n, th.n { white-space: nowrap; }
 """
-LINEAGE_ROWS = 300  # bronze files listed on the page; the record keeps them all
 
 
 def _card(testid: str, label: str, value: str, sub: str = "", kind: str = "") -> str:
@@ -64,19 +67,19 @@ def _card(testid: str, label: str, value: str, sub: str = "", kind: str = "") ->
 def kpi_cards(kpis: Kpis, language: str) -> str:
     t = TEXT[language]
     cards = [
-        _card("kpi-revenue", t["kpi_revenue"], fmt.brl(kpis.revenue)),
-        _card("kpi-orders", t["kpi_orders"], fmt.integer(kpis.orders)),
-        _card("kpi-ticket", t["kpi_ticket"], fmt.brl(kpis.average_ticket)),
-        _card("kpi-review", t["kpi_review"], fmt.decimal(kpis.average_review)),
-        _card("kpi-on-time", t["kpi_on_time"], fmt.percent(kpis.on_time_share)),
+        _card("kpi-revenue", t["kpi_revenue"], fmt.brl(kpis.revenue, language)),
+        _card("kpi-orders", t["kpi_orders"], fmt.integer(kpis.orders, language)),
+        _card("kpi-ticket", t["kpi_ticket"], fmt.brl(kpis.average_ticket, language)),
+        _card("kpi-review", t["kpi_review"], fmt.decimal(kpis.average_review, 2, language)),
+        _card("kpi-on-time", t["kpi_on_time"], fmt.percent(kpis.on_time_share, 1, language)),
     ]
     return f'<div class="cofre-cards" data-testid="kpis">{"".join(cards)}</div>'
 
 
 def orders_text(count: int, language: str) -> str:
-    """`1 pedido`, `1.234 pedidos`."""
+    """`1 pedido`, `1.234 pedidos` (English: `1,234 orders`)."""
     unit = TEXT[language]["order" if count == 1 else "orders"]
-    return f"{fmt.integer(count)} {unit}"
+    return f"{fmt.integer(count, language)} {unit}"
 
 
 def status_cards(status: pl.DataFrame, language: str) -> str:
@@ -84,20 +87,26 @@ def status_cards(status: pl.DataFrame, language: str) -> str:
     names = STATUS_LABELS[language]
     cards = [
         _card(f"status-{row['bucket']}".replace("_", "-"), names[row["bucket"]],
-              orders_text(row["orders"], language), fmt.brl(row["value"]), row["bucket"])
+              orders_text(row["orders"], language), fmt.brl(row["value"], language),
+              row["bucket"])
         for row in status.iter_rows(named=True)
     ]  # fmt: skip
     return f'<div class="cofre-cards" data-testid="status-panels">{"".join(cards)}</div>'
 
 
-def table(headers: list[tuple[str, bool]], rows: list[list[str]], testid: str) -> str:
-    """headers: (title, numeric); rows: already formatted cells."""
-    head = "".join(f'<th class="{"n" if n else ""}">{escape(h)}</th>' for h, n in headers)
+def _cell_class(kind: bool | str) -> str:
+    return "n" if kind is True else (kind or "")
+
+
+def table(headers: list[tuple[str, bool | str]], rows: list[list[str]], testid: str) -> str:
+    """headers: (title, kind): True for a number (right-aligned, never wrapped), "hash" or
+    "key" for a long identifier (monospace, may wrap anywhere); rows: formatted cells."""
+    head = "".join(f'<th class="{_cell_class(k)}">{escape(h)}</th>' for h, k in headers)
     body = "".join(
         "<tr>"
         + "".join(
-            f'<td class="{"n" if n else ""}">{escape(str(cell))}</td>'
-            for cell, (_, n) in zip(row, headers, strict=True)
+            f'<td class="{_cell_class(k)}">{escape(str(cell))}</td>'
+            for cell, (_, k) in zip(row, headers, strict=True)
         )
         + "</tr>"
         for row in rows
@@ -119,6 +128,14 @@ def columns(*blocks: tuple[str, str]) -> str:
     return f'<div class="cofre-columns">{inner}</div>'
 
 
+def grid(main: str, side: str, testid: str) -> str:
+    """A wide block and a narrow column beside it, the same height (no empty corner)."""
+    return (
+        f'<div class="cofre-grid" data-testid="{testid}"><div class="cofre-main">{main}</div>'
+        f'<div class="cofre-side">{side}</div></div>'
+    )
+
+
 def note(text: str, kind: str = "note", testid: str = "") -> str:
     attribute = f' data-testid="{testid}"' if testid else ""
     return f'<div class="cofre-{kind}"{attribute}>{escape(text)}</div>'
@@ -129,134 +146,13 @@ def delivery_table(delivery: pl.DataFrame, language: str) -> str:
     headers = [(t["state"], False), (t["delivered_orders"], True), (t["delivery_days"], True),
                (t["on_time"], True), (t["review"], True)]  # fmt: skip
     rows = [
-        [state_label(r["customer_state"], language), fmt.integer(r["delivered_orders"]),
-         fmt.decimal(r["average_delivery_days"], 1),
-         fmt.percent(None if r["late_share"] is None else 1 - r["late_share"]),
-         fmt.decimal(r["average_review_score"])]
+        [state_label(r["customer_state"], language), fmt.integer(r["delivered_orders"], language),
+         fmt.decimal(r["average_delivery_days"], 1, language),
+         fmt.percent(None if r["late_share"] is None else 1 - r["late_share"], 1, language),
+         fmt.decimal(r["average_review_score"], 2, language)]
         for r in delivery.iter_rows(named=True)
     ]  # fmt: skip
     return table(headers, rows, "delivery-table")
-
-
-def _runs(snapshot: OperationsSnapshot, t: dict[str, str]) -> str:
-    runs = snapshot.runs
-    if not runs.rows:
-        return note(t["runs_none"], testid="runs-source")
-    source = t["runs_prefect"] if runs.source == "prefect" else t["runs_lake"]
-    headers = [(t["run"], False), (t["flow"], False), (t["run_state"], False),
-               (t["started"], False), (t["duration"], True), (t["stages"], False)]  # fmt: skip
-    rows = [
-        [r["name"], r["flow"], r["state"], fmt.timestamp(r["started"]), fmt.seconds(r["seconds"]),
-         r.get("stages", "")]
-        for r in runs.rows
-    ]  # fmt: skip
-    return note(source.format(note=runs.note), testid="runs-source") + table(
-        headers, rows, "runs-table"
-    )
-
-
-def _quality(snapshot: OperationsSnapshot, t: dict[str, str]) -> str:
-    if not snapshot.quality:
-        return note(t["quality_none"])
-    headers = [(t["dataset"], False), (t["rows_in"], True), (t["rows_out"], True),
-               (t["quarantined"], True), (t["failures"], False)]  # fmt: skip
-    rows = [
-        [r["dataset"], fmt.integer(r["rows_in"]), fmt.integer(r["rows_out"]),
-         fmt.integer(r["quarantined"]), _failures(r["failures"])]
-        for r in snapshot.quality
-    ]  # fmt: skip
-    return note(t["quality_run"].format(run=snapshot.quality_run)) + table(
-        headers, rows, "quality-table"
-    )
-
-
-def _failures(failures: Any) -> str:
-    if isinstance(failures, dict):
-        return ", ".join(f"{k}: {fmt.integer(v)}" for k, v in failures.items()) or "—"
-    return str(failures or "—")
-
-
-def _quarantine(snapshot: OperationsSnapshot, t: dict[str, str]) -> str:
-    if not snapshot.quarantine:
-        return note(t["quarantine_none"], testid="quarantine-empty")
-    headers = [(t["dataset"], False), (t["objects"], True), (t["rows"], True),
-               (t["latest_run_rows"], True)]  # fmt: skip
-    rows = [
-        [r["dataset"], fmt.integer(r["objects"]), fmt.integer(r["rows"]),
-         fmt.integer(r["latest_run_rows"])]
-        for r in snapshot.quarantine
-    ]  # fmt: skip
-    return table(headers, rows, "quarantine-table")
-
-
-def _audit(snapshot: OperationsSnapshot, t: dict[str, str]) -> str:
-    audit = snapshot.audit
-    if audit["ok"]:
-        text = t["audit_ok"].format(records=fmt.integer(audit["records"]))
-        return f'<div class="cofre-ok" data-testid="audit-status">{escape(text)}</div>'
-    text = t["audit_bad"].format(reason=audit["reason"])
-    return f'<div class="cofre-bad" data-testid="audit-status">{escape(text)}</div>'
-
-
-def _layers(snapshot: OperationsSnapshot, t: dict[str, str]) -> str:
-    headers = [(t["layer"], False), (t["objects"], True), (t["size"], True)]
-    rows = [[r["layer"], fmt.integer(r["objects"]), fmt.size(r["bytes"])] for r in snapshot.layers]
-    return table(headers, rows, "layers-table")
-
-
-def lineage(record: dict[str, Any] | None, language: str) -> str:
-    """Bronze files (key, sha256) -> silver datasets -> gold version -> the load, as tables."""
-    t = TEXT[language]
-    if not record:
-        return note(t["lineage_none"], testid="lineage-none")
-    gold, load = record["gold"], record["warehouse"]
-    loaded_at = datetime.fromisoformat(load["loaded_at"]).astimezone(UTC)
-    summary = t["lineage_load"].format(
-        version=gold["version"], sha=gold["manifest_sha256"] or "—", target=load["target"],
-        at=fmt.timestamp(loaded_at), run=load["run_id"], rows=fmt.integer(load["rows"]),
-        tables=fmt.integer(len(load["tables"])),
-    )  # fmt: skip
-    parts = [note(summary, testid="lineage-load")]
-    if not gold.get("inputs_recorded"):
-        parts.append(note(t["lineage_old_gold"], "warning"))
-    headers = [(t["dataset"], False), (t["rows"], True), ("sha256", False),
-               (t["written_by"], False), (t["bronze_files"], True)]  # fmt: skip
-    rows = [
-        [s["dataset"], fmt.integer(s["rows"]), s["sha256"] or "—", s["written_by_run"] or "—",
-         t["not_recorded"] if s["bronze"] is None else fmt.integer(len(s["bronze"]))]
-        for s in record["silver"]
-    ]  # fmt: skip
-    parts.append(columns((t["lineage_silver"], table(headers, rows, "lineage-silver"))))
-    bronze = record["bronze"]
-    headers = [(t["key"], False), ("sha256", False), (t["source"], False), (t["bytes"], True),
-               (t["landed_by"], False), (t["feeds"], False)]  # fmt: skip
-    rows = [
-        [b["key"], b["sha256"], f"{b['source']}/{b['dataset']}", fmt.integer(b["bytes"]),
-         b["landed_by_run"], ", ".join(b["silver"])]
-        for b in bronze[:LINEAGE_ROWS]
-    ]  # fmt: skip
-    title = t["lineage_bronze"].format(root=record["lake"]["bronze"])
-    parts.append(columns((title, table(headers, rows, "lineage-bronze"))))
-    if len(bronze) > LINEAGE_ROWS:
-        parts.append(note(t["lineage_more"].format(more=fmt.integer(len(bronze) - LINEAGE_ROWS))))
-    return f'<div class="cofre-lineage" data-testid="lineage">{"".join(parts)}</div>'
-
-
-def operations(snapshot: OperationsSnapshot, language: str) -> str:
-    t = TEXT[language]
-    parts = [
-        f"<h3>{escape(t['runs_title'])}</h3>{_runs(snapshot, t)}",
-        f"<h3>{escape(t['lineage_title'])}</h3>{lineage(snapshot.lineage, language)}",
-        f"<h3>{escape(t['quality_title'])}</h3>{_quality(snapshot, t)}",
-        f"<h3>{escape(t['quarantine_title'])}</h3>{_quarantine(snapshot, t)}",
-        f"<h3>{escape(t['audit_title'])}</h3>{_audit(snapshot, t)}",
-        f"<h3>{escape(t['layers_title'])}</h3>{_layers(snapshot, t)}",
-    ]
-    problems = [
-        note(t["part_error"].format(part=part, error=error), "warning")
-        for part, error in snapshot.errors.items()
-    ]
-    return f'<div data-testid="operations">{"".join(problems + parts)}</div>'
 
 
 def empty_page(kind: str, target: str, detail: str, language: str) -> str:

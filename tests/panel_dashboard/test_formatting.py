@@ -57,3 +57,12 @@ def test_dates_months_sizes_and_seconds():
     assert fmt.size(1536) == "1,5 KiB"
     assert fmt.size(3 * 1024**3) == "3,0 GiB"
     assert fmt.seconds(75.25) == "75,3 s"
+
+
+def test_the_english_view_writes_numbers_the_english_way():
+    assert fmt.brl(1234.56, "en") == "R$ 1,234.56"
+    assert fmt.integer(99441, "en") == "99,441"
+    assert fmt.percent(0.9312, 1, "en") == "93.1%"
+    assert fmt.brl_compact(30_000, "en") == "R$ 30.0k"
+    assert fmt.brl_compact(1_234_567, "en") == "R$ 1.2M"
+    assert fmt.brl_compact(30_000) == "R$ 30,0 mil"

@@ -13,7 +13,8 @@ from blocks.errors import LakeError
 from blocks.lake import Lake
 from blocks.settings import load_settings
 from panel_dashboard import operations as ops
-from panel_dashboard import render
+from panel_dashboard import operations_view
+from tests.panel_dashboard.dashboard_origin import lineage_record
 
 
 def _summary(run_id: str, started: str, quality: dict | None = None) -> dict:
@@ -73,8 +74,10 @@ def test_gates_quarantine_audit_and_layers(home):
     assert snapshot.audit["ok"] and snapshot.audit["records"] >= 1
     layers = {row["layer"]: row for row in snapshot.layers}
     assert layers["gold"]["objects"] == 3 and layers["quarantine"]["bytes"] > 0
-    page = render.operations(snapshot, "pt")
+    page = operations_view.operations(snapshot, "pt")
     assert "lat_in_brazil: 2" in page and "Íntegra" in page
+    assert "8 de 10 aprovadas" in page  # the gate's bar
+    assert 'title="geolocation · Em quarentena: 2"' in page
 
 
 def test_a_tampered_audit_trail_shows_as_failed(home):
@@ -82,7 +85,7 @@ def test_a_tampered_audit_trail_shows_as_failed(home):
     trail.write_text(trail.read_text().replace("operations-test", "operations-edit"))
     snapshot = ops.operations_snapshot(home)
     assert snapshot.audit["ok"] is False
-    assert "FALHOU" in render.operations(snapshot, "pt")
+    assert "FALHOU" in operations_view.operations(snapshot, "pt")
 
 
 def test_a_lake_that_cannot_be_opened_leaves_the_rest_of_the_tab(home, monkeypatch):
@@ -94,7 +97,7 @@ def test_a_lake_that_cannot_be_opened_leaves_the_rest_of_the_tab(home, monkeypat
     snapshot = ops.operations_snapshot(home)
     assert snapshot.errors == {"lake": "LakeError: No lake at s3://nowhere: bucket missing."}
     assert snapshot.runs.rows == [] and snapshot.audit["ok"]
-    assert "Indisponível (lake)" in render.operations(snapshot, "pt")
+    assert "Indisponível (lake)" in operations_view.operations(snapshot, "pt")
 
 
 @pytest.mark.integration
@@ -111,3 +114,24 @@ def test_runs_come_from_the_prefect_api_when_it_answers(prefect_api, home):
     newest = view.rows[0]
     assert newest["flow"] == "dashboard-ops-probe" and newest["state"] == "Completed"
     assert ops.operations_snapshot(home).runs.source == "prefect"
+
+
+def test_stage_durations_are_one_stacked_bar_per_run_newest_on_top(home):
+    snapshot = ops.operations_snapshot(home)
+    assert [run["name"] for run in snapshot.stage_times] == ["name-r2", "name-r1"]
+    snapshot.stage_times[0]["stages"] = [("silver", "completed", 4.25), ("gold", "failed", 1.0)]
+    html = operations_view.stage_chart(snapshot, "pt")
+    assert 'title="21/11/2026 13:00 · name-r2 · silver: 4,3 s"' in html
+    assert 'title="21/11/2026 13:00 · name-r2 · gold: 1,0 s (failed)"' in html
+    assert html.index("name-r2") < html.index("name-r1")
+    assert "5,3 s" in html  # the run's total
+
+
+def test_the_lineage_is_a_graph_first_and_its_hashes_are_collapsed():
+    html = operations_view.lineage(lineage_record(), "en")
+    graph, details = html.split('<details class="cofre-details"', 1)
+    assert "olist: 2 files, 31.6 MiB" in graph and "sales · 112,650" in graph
+    assert "v20261204T150000Z" in graph and "04/12/2026 15:01 (UTC)" in graph
+    assert "cd" * 32 not in graph and "cd" * 32 in details  # sha256 only behind the toggle
+    assert " open>" not in details.split(">", 1)[0] + ">"  # closed until clicked
+    assert '<td class="n">189,751</td>' in details  # the Bytes column, a number cell
