@@ -21,6 +21,7 @@ class Action(StrEnum):
     SECURITY_INCIDENT = "SECURITY_INCIDENT"
     SOURCE_FALLBACK = "SOURCE_FALLBACK"
     PIPELINE_RUN = "PIPELINE_RUN"
+    INPUT_PROVENANCE = "INPUT_PROVENANCE"  # where a run's inputs came from, who asked
 
 
 class Compliance(StrEnum):

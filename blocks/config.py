@@ -25,7 +25,7 @@ from blocks.sealed_block import SealedBlock
 
 # Fields added after configs were first sealed: covered by the seal once set (setting one
 # through the REST API breaks the seal), left out while unset.
-_SEALED_WHEN_SET = ("warehouse_any_host",)
+_SEALED_WHEN_SET = ("warehouse_any_host", "olist_roots")
 
 
 class CofreConfig(SealedBlock):
@@ -50,6 +50,12 @@ class CofreConfig(SealedBlock):
         description="True lets a --warehouse flag or a flow's warehouse_url parameter name "
         "any PostgreSQL host while libpq takes the password from PGPASSWORD or ~/.pgpass; "
         "unset, that password goes only to COFRE_WAREHOUSE_URL's host and port.",
+    )
+    olist_roots: list[str] | None = Field(
+        None,
+        description="The directories Olist input may be read from (absolute paths). Set, a "
+        "run's olist_dir (parameter, COFRE_OLIST_DIR, .env) must lie under one of them, "
+        "symlinks and '..' resolved, and a synthetic run is refused (blocks/input_authority.py).",
     )
     seal: str = Field(
         "",

@@ -7,6 +7,7 @@ checked must never decide which keyring seals it or which audit trail records it
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -34,6 +35,8 @@ def parse_assignments(assignments: list[str]) -> dict[str, Any]:
             )
         if raw == "":
             values[name] = None
+        elif name == "olist_roots":
+            values[name] = _olist_roots(raw)
         elif name in _JSON_FIELDS:
             try:
                 values[name] = json.loads(raw)
@@ -44,6 +47,26 @@ def parse_assignments(assignments: list[str]) -> dict[str, Any]:
         else:
             values[name] = raw
     return values
+
+
+def _olist_roots(raw: str) -> list[str]:
+    """`olist_roots=` as a JSON list or comma-separated absolute directories."""
+    try:
+        roots = json.loads(raw) if raw.lstrip().startswith("[") else raw.split(",")
+    except json.JSONDecodeError:
+        roots = None
+    if not isinstance(roots, list) or not all(isinstance(root, str) for root in roots):
+        raise ConfigurationError(
+            "--set olist_roots= expects absolute directories, comma-separated or as a JSON "
+            'list, e.g. olist_roots=/data/olist or olist_roots=["/data/olist","/mnt/olist"].'
+        )
+    roots = [root.strip() for root in roots if root.strip()]
+    if relative := [root for root in roots if not os.path.isabs(os.path.expanduser(root))]:
+        raise ConfigurationError(
+            f"--set olist_roots=: {relative[0]!r} is not an absolute path; give the full "
+            "directory (a relative root would depend on where each run starts)."
+        )
+    return [os.path.normpath(os.path.expanduser(root)) for root in roots]
 
 
 def refuse_secret_values(name: str, values: Mapping[str, Any]) -> None:
@@ -74,7 +97,8 @@ def _build(name: str, values: dict[str, Any], settings: CofreSettings) -> CofreC
         fields = ", ".join(sorted({str(err["loc"][0]) for err in exc.errors() if err["loc"]}))
         raise ConfigurationError(
             f"cofre-config/{name}: invalid value for {fields} (s3_sse: AES256, aws:kms or none; "
-            "sources: live, snapshot or auto; lake_buckets: a JSON object of strings)."
+            "sources: live, snapshot or auto; lake_buckets: a JSON object of strings; "
+            "olist_roots: absolute directories)."
         ) from None
 
 

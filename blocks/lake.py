@@ -19,6 +19,7 @@ from typing import Any
 import fsspec
 
 from blocks.errors import ConfigurationError, ImmutableObjectError, LakeError
+from blocks.input_authority import refuse_unsealed_lake
 from blocks.sealed_authority import authorised_s3_endpoint, endpoint_shown, same_endpoint
 from blocks.settings import LAYERS, CofreSettings
 
@@ -124,7 +125,9 @@ class Lake:
 
         An S3 lake's endpoint is the sealed one (blocks/sealed_authority.py): the credentials
         block's, else the config's; a setting asking for another is refused (audited) before
-        anything is decrypted or connected."""
+        anything is decrypted or connected. A sealed `lake_url` / `lake_buckets` in the config
+        is the only lake it may be (blocks/input_authority.py)."""
+        refuse_unsealed_lake(settings)  # before the credentials block is even read
         storage_options: dict[str, Any] = {}
         creds = None
         if settings.s3_credentials_block:

@@ -140,6 +140,15 @@ def refuse_redirect(
     `settings` (None: env-only) locate the keyring and audit trail.
 
     `rule` says where the credential may go, e.g. "cofre-s3-credentials/x seals http://..."."""
+    record_redirect(settings, target=target, setting=setting, requested=requested, rule=rule)
+    return RedirectRefused(
+        f"{setting} asks to send {what} to {requested}, but {rule}; nothing was connected or "
+        f"decrypted and a SECURITY_INCIDENT was audited. {todo}"
+    )
+
+
+def record_redirect(settings: Any, *, target: str, setting: str, requested: str, rule: str) -> None:
+    """The SECURITY_INCIDENT of a refused redirect (no secret: setting, place asked, rule)."""
     from blocks import audit
 
     audit.record(
@@ -149,10 +158,6 @@ def refuse_redirect(
         outcome="failure",
         compliance="LGPD_WARNING",
         settings=env_only(settings) if settings is not None else None,
-    )
-    return RedirectRefused(
-        f"{setting} asks to send {what} to {requested}, but {rule}; nothing was connected or "
-        f"decrypted and a SECURITY_INCIDENT was audited. {todo}"
     )
 
 

@@ -21,7 +21,10 @@ def _needs_the_prefect_api() -> None:
 def config_set(
     name: str = typer.Argument(..., help="Config block name (what COFRE_CONFIG_BLOCK names)"),
     values: list[str] = typer.Option(
-        [], "--set", help="field=value; an empty value clears the field; lake_buckets is JSON"
+        [],
+        "--set",
+        help="field=value; an empty value clears the field; lake_buckets is JSON; "
+        "olist_roots is a comma-separated list of absolute directories",
     ),
     replace: bool = typer.Option(
         False, "--replace", help="Save only these values (do not merge onto the saved ones)."

@@ -10,8 +10,10 @@ from datetime import date
 
 from prefect import flow
 
+from blocks.requester import run_request
 from flows.options import PipelineOptions
 from flows.run_frame import cofre_run, run_cli, stage_frame
+from tasks.provenance import build_provenance, olist_origin, record_provenance
 from tasks.sources.olist.ingest import olist_bronze_row
 from tasks.sources.report import ingestion_report
 from tasks.sources.tasks import (
@@ -50,21 +52,30 @@ def ingestion(
         raise ValueError(f"Unknown source(s) {sorted(unknown)}; choose from {', '.join(SOURCES)}.")
     settings, target = frame.settings, frame.lake
     target.ensure_buckets()
-    external = [
-        task.submit(target, settings, frame.run_id, settings.sources)
+    external = {
+        name: task.submit(target, settings, frame.run_id, settings.sources)
         for name, task in EXTERNAL_TASKS.items()
         if name in chosen
-    ]
-    landings = []
+    }
+    landings, olist = [], None
     if "olist" in chosen:
         synthetic = synthetic_orders is not None
         directory = resolve_olist_dir_task(settings, synthetic_requested=synthetic)
+        real = directory if settings.olist_dir and not synthetic else None  # else generated
+        olist = olist_origin(real, orders=settings.synthetic_orders, seed=settings.seed)
         files = check_olist_dir_task(directory)
         landings = [land_olist_file_task.submit(target, file, frame.run_id) for file in files]
-    bronze = [olist_bronze_row(target, future.result()) for future in landings]
-    results = [future.result() for future in external]
-    bronze += [row for result in results for row in result.objects]
-    return ingestion_report(bronze, results).as_flow_result()
+    landed = [future.result() for future in landings]
+    bronze = [olist_bronze_row(target, landing) for landing in landed]
+    results = {name: future.result() for name, future in external.items()}
+    bronze += [row for result in results.values() for row in result.objects]
+    report = ingestion_report(bronze, list(results.values()))
+    modes = {name: results[name].mode if name in results else "skipped" for name in EXTERNAL_TASKS}
+    files = {landing.manifest.file: landing.manifest.sha256 for landing in landed}
+    provenance = build_provenance(olist=olist, files=files, sources=modes, origin=run_request())
+    record_provenance(target, frame.run_id, provenance)  # audit + lake, for the lineage
+    report.run_facts["provenance"] = provenance
+    return report.as_flow_result()
 
 
 def _source_list(value: str) -> list[str]:

@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 
 from blocks.errors import ConfigurationError, SecretNotFound
 from blocks.home_lock import uses_s3
+from blocks.input_authority import refuse_unsealed_inputs
 from blocks.parameter_guard import refuse_password_in_url
 from blocks.prefect_home import server_configured
 from blocks.sealed_authority import authorised_s3_endpoint
@@ -44,6 +45,9 @@ def check_before_start(options: PipelineOptions, stage: str) -> CofreSettings:
     Raises a `CofreError` naming the flag or variable to fix."""
     settings = options.settings()  # a malformed COFRE_* variable is named here
     check_prefect_api()
+    # The sealed lake and Olist roots, before any input is read (blocks/input_authority.py).
+    reads_olist = stage in ("ingestion", "full_pipeline") and not options.synthetic_orders
+    refuse_unsealed_inputs(settings, reads_olist=reads_olist and bool(settings.olist_dir))
     if stage in ("ingestion", "silver", "gold", "warehouse", "lifecycle", "full_pipeline"):
         check_lake(settings)
     if (

@@ -30,9 +30,11 @@ from blocks.audit_anchor import anchor_audit_head
 from blocks.audit_incident import check_anchors_before_run, check_trail_before_run
 from blocks.errors import AuditIntegrityError, request_debug
 from blocks.home_lock import apply_umask, hold_home, is_held, uses_s3
+from blocks.input_authority import refuse_unsealed_inputs
 from blocks.lake import Lake
 from blocks.parameter_guard import refuse_secret_parameters
 from blocks.prefect_home import where_to_see_run
+from blocks.requester import run_request
 from blocks.settings import CofreSettings, load_settings
 from flows.options import OPTION_NAMES, PipelineOptions, add_arguments
 from flows.preflight import check_before_start
@@ -54,10 +56,17 @@ def cofre_run(fn: F | None = None, *, closes_itself: bool = False) -> Any:
         apply_umask()  # before anything below can create a file
         given = signature.bind_partial(*args, **kwargs).arguments
         refuse_secret_parameters(given)  # before building an S3 lake would connect
-        settings = load_settings(lake_url=given.get("lake"))
+        settings = load_settings(lake_url=given.get("lake"), olist_dir=given.get("olist_dir"))
         outermost = not is_held(settings)
         if outermost:  # the key and the chain, before an S3 lake reads its credentials
             check_trail_before_run(settings)
+        # The lake and the Olist input the sealed config allows, before any is read or any
+        # credential decrypted (blocks/input_authority.py).
+        refuse_unsealed_inputs(
+            settings,
+            reads_olist=_reads_olist(signature, given),
+            synthetic_requested=given.get("synthetic_orders") is not None,
+        )
         lake = Lake.from_settings(settings) if uses_s3(settings) else None
         run_id = given.get("run_id") or _flow_run_id()
         with hold_home(settings, lake, run_id=run_id, command=command):
@@ -65,7 +74,8 @@ def cofre_run(fn: F | None = None, *, closes_itself: bool = False) -> Any:
                 return fn(*args, **kwargs)
             lake = lake or Lake.from_settings(settings)
             check_anchors_before_run(settings, lake)  # the only writer now; before any stage
-            audit_run(lake, run_id, "started", details={"flow": command})
+            # Who asked, and whether the parameters are the deployment's (blocks/requester.py).
+            audit_run(lake, run_id, "started", details={"flow": command, **run_request()})
             try:
                 result = fn(*args, **kwargs)
             except BaseException:
@@ -178,6 +188,12 @@ def _close_failed_run(lake: Lake, run_id: str, command: str) -> None:
         close_run(lake, run_id, "failed", details={"flow": command})
     except Exception as exc:  # the run's own error is the one to report
         run_logger(__name__).error("Could not audit the end of failed run %s: %s", run_id, exc)
+
+
+def _reads_olist(signature: inspect.Signature, given: dict[str, Any]) -> bool:
+    """Whether the flow reads Olist input: it takes `olist_dir` and `only` does not leave
+    Olist out (the IPCA and weather deployments)."""
+    return "olist_dir" in signature.parameters and "olist" in (given.get("only") or ["olist"])
 
 
 def _resolved_signature(fn: Callable[..., Any]) -> inspect.Signature:

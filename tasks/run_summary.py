@@ -16,12 +16,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from blocks.lake import Lake
+from tasks.provenance import provenance_line
 from tasks.reports import StageReport
 
 RUNS_PREFIX = "_runs"  # under the gold layer; blocks/audit_anchor.py reads it there too
 # The `RunSummary` fields a stage report may set through its `run_facts`.
 RUN_FACTS = (
     "sources", "quality", "gold_engine", "spark_startup_seconds", "gold_version", "lineage",
+    "provenance",
 )  # fmt: skip
 
 
@@ -63,6 +65,9 @@ class RunSummary:
     gold_version: str | None = None  # the gold version the warehouse loaded
     # Bronze objects -> silver -> gold version -> this load (tasks/lineage.py `build_lineage`).
     lineage: dict | None = None
+    # Where the inputs came from and who asked (tasks/provenance.py: olist, files, sources,
+    # requested_by, declared, undeclared); set by the ingestion stage.
+    provenance: dict | None = None
 
     def stage(self, name: str) -> StageTimer:
         return StageTimer(self, StageResult(name))
@@ -129,6 +134,8 @@ class RunSummary:
             lines += ["", f"Gold on Spark; session start-up {self.spark_startup_seconds:.1f} s."]
         elif self.gold_engine:
             lines += ["", f"Gold on {self.gold_engine}, in process."]
+        if self.provenance:
+            lines += ["", provenance_line(self.provenance)]
         if self.fallbacks:
             lines += ["", "**Sources served from bundled snapshots (not live):**"]
             lines += [

@@ -211,10 +211,13 @@ def test_a_config_sealed_before_warehouse_any_host_existed_still_verifies():
 
     keyring = ensure_keyring()
     config = CofreConfig(lake_url="s3://cofre-lake")
-    older_fields = model_fields_for_seal(config, exclude=("seal", "warehouse_any_host"))
+    later = ("warehouse_any_host", "olist_roots")  # fields added after configs were sealed
+    older_fields = model_fields_for_seal(config, exclude=("seal", *later))
     config.seal = compute_seal(SLUG, "team", older_fields, keyring)
     assert config.seal_state(keyring, "team") is None
     config.warehouse_any_host = True
     assert config.seal_state(keyring, "team") == "mismatch"
     config.reseal("team", keyring)
     assert config.seal_state(keyring, "team") is None
+    config.olist_roots = ["/tmp/elsewhere"]  # an API writer widening the roots
+    assert config.seal_state(keyring, "team") == "mismatch"

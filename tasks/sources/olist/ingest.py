@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from blocks.errors import InvalidSourceData
+from blocks.input_authority import authorised_olist_dir
 from blocks.lake import Lake
 from blocks.settings import CofreSettings
 from tasks.bronze import BronzeLanding, land_bronze
@@ -224,10 +225,13 @@ def synthetic_olist_dir(home: Path, orders: int, seed: int) -> Path:
 def resolve_olist_dir(settings: CofreSettings, synthetic_requested: bool = False) -> Path:
     """The real Olist directory when one is configured, else a synthetic set (said loudly).
 
-    An explicit `--synthetic-orders` wins over a `COFRE_OLIST_DIR` from the environment.
+    An explicit `--synthetic-orders` wins over a `COFRE_OLIST_DIR` from the environment. The
+    directory is resolved (symlinks, `..`) and must lie under the sealed config's
+    `olist_roots` when it has some (`RedirectRefused`, audited, before any file is read).
     """
-    if settings.olist_dir and not synthetic_requested:
-        return Path(settings.olist_dir)
+    directory = authorised_olist_dir(settings, synthetic_requested)
+    if directory is not None:
+        return directory
     orders, seed = settings.synthetic_orders, settings.seed
     run_logger(__name__).warning(
         "\n%s\nUSING SYNTHETIC OLIST DATA: %s generated orders (seed %s). Every figure is "
