@@ -9,7 +9,10 @@ assembles the chain of the data the warehouse holds:
   one `silver_ref` per dataset, taken when the gold stage started), sealed with the version;
 - the warehouse load reads the version it loads, so `build_lineage` follows that version's
   manifest: the chain is the one of the loaded data, whichever run wrote each link (a run
-  that re-used bronze objects lists the runs that landed them).
+  that re-used bronze objects lists the runs that landed them);
+- each run that landed a bronze object recorded its inputs' provenance (tasks/provenance.py:
+  the Olist directory or synthetic seed, each file's sha256, live or snapshot sources, who
+  asked, whether the parameters were the deployment's): the chain ends there.
 
 The record goes into the run summary, the `lineage` artifact and `dw.cofre_lineage` (one row,
 replaced in the load's transaction). No Prefect here: the dashboard reads it too. No secret
@@ -28,6 +31,7 @@ import polars as pl
 from sqlalchemy import Engine, inspect, select
 
 from blocks.lake import Lake
+from tasks.provenance import provenance_line, read_provenance
 from tasks.warehouse.schema import LINEAGE_TABLE, METADATA, SCHEMA
 from validation.catalog import silver_key, silver_manifest_key
 
@@ -100,8 +104,12 @@ def build_lineage(
             entry = bronze.setdefault(ref["key"], {**ref, "silver": []})
             entry["silver"].append(dataset["dataset"])
     tables = gold_manifest.get("tables", {})
+    landing_runs = sorted({b["landed_by_run"] for b in bronze.values() if b.get("landed_by_run")})
     return {
         "format": FORMAT,
+        # Where each landing run's inputs came from and who asked (tasks/provenance.py);
+        # None for a run that landed before provenance was recorded.
+        "provenance": {run: read_provenance(lake, run) for run in landing_runs},
         "lake": {layer: lake.url(layer) for layer in ("bronze", "silver", "gold")},
         "bronze": sorted(bronze.values(), key=lambda b: (b["source"], b["dataset"], b["key"])),
         "silver": [
@@ -173,6 +181,11 @@ def lineage_markdown(lineage: dict[str, Any]) -> str:
             f"| {s['dataset']} | {s['rows'] or 0:,} | `{s['sha256']}` | {s['written_by_run']}"
             f" | {fed} |"
         )
+    for run, provenance in (lineage.get("provenance") or {}).items():
+        if provenance:
+            lines += ["", f"Bronze landed by run {run}: {provenance_line(provenance)}"]
+        else:
+            lines += ["", f"Bronze landed by run {run}: its input provenance was not recorded."]
     if not gold["inputs_recorded"]:
         lines += ["", "This gold version was made before gold recorded its silver inputs."]
     lines += [

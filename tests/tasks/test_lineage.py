@@ -188,3 +188,25 @@ def test_postgres_through_the_encrypted_block_holds_the_chain_and_no_password(
         assert MARKER not in raw
     finally:
         warehouse.dispose()
+
+
+def test_the_chain_ends_at_the_provenance_of_the_runs_that_landed_bronze(lake):
+    """Each bronze object leads to its landing run's provenance: the Olist directory, who
+    asked and whether the parameters were the deployment's."""
+    from blocks.keyring import ensure_keyring
+    from tasks.provenance import build_provenance, olist_origin, record_provenance
+
+    ensure_keyring()
+    provenance = build_provenance(
+        olist=olist_origin(None, orders=60, seed=5),
+        files={"olist_orders_dataset.csv": "ab" * 32},
+        sources={"ipca": "snapshot", "open_meteo": "skipped", "openweather": "live"},
+        origin={"requested_by": "deployment full-pipeline/daily, flow run x", "declared": False,
+                "undeclared": ["olist_dir"]},
+    )  # fmt: skip
+    record_provenance(lake, "ingest-1", provenance)
+    lineage = load_warehouse(lake, load_settings(), "load-1").lineage
+    assert lineage["provenance"] == {"ingest-1": provenance}
+    text = lineage_markdown(lineage)
+    assert "Bronze landed by run ingest-1: Inputs: Olist synthetic (seed 5, 60 orders)" in text
+    assert "parameters NOT as declared: olist_dir" in text
