@@ -23,6 +23,7 @@ from sqlalchemy import Engine
 from blocks.lake import Lake
 from blocks.settings import LAYERS, CofreSettings
 from tasks.lineage import read_loaded_lineage
+from tasks.provenance import olist_label
 from tasks.run_summary import RUNS_PREFIX, StageResult, read_run_summaries
 
 PREFECT_TIMEOUT_SECONDS = 2.0
@@ -46,6 +47,7 @@ class OperationsSnapshot:
     errors: dict[str, str] = field(default_factory=dict)  # part -> what went wrong
     lineage: dict[str, Any] | None = None  # tasks/lineage.py's record of the loaded data
     stage_times: list[dict[str, Any]] = field(default_factory=list)  # see `stage_durations`
+    inputs: list[dict[str, Any]] = field(default_factory=list)  # see `run_inputs`
 
 
 # -- runs -----------------------------------------------------------------------------------
@@ -151,6 +153,28 @@ def stage_durations(summaries: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 # -- quality, quarantine, audit, layers -------------------------------------------------------
+def run_inputs(summaries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per pipeline run with a recorded provenance (tasks/provenance.py), newest first: its
+    name, who asked, the Olist source, whether its parameters were the deployment's, and
+    each external source's mode."""
+    found = []
+    for summary in summaries:
+        provenance = summary.get("provenance")
+        if not isinstance(provenance, dict):
+            continue
+        found.append(
+            {
+                "name": summary.get("flow_run_name") or summary.get("run_id", ""),
+                "requested_by": provenance.get("requested_by", ""),
+                "olist": olist_label(provenance.get("olist")),
+                "declared": bool(provenance.get("declared", True)),
+                "undeclared": list(provenance.get("undeclared") or []),
+                "sources": dict(provenance.get("sources") or {}),
+            }
+        )
+    return found
+
+
 def quality_results(summaries: list[dict[str, Any]]) -> tuple[str | None, list[dict[str, Any]]]:
     """The gate results of the newest run that has any: one row per dataset."""
     for summary in summaries:
@@ -258,4 +282,5 @@ def operations_snapshot(
         if engine is not None
         else None,
         stage_times=stage_durations(summaries),
+        inputs=run_inputs(summaries),
     )

@@ -71,7 +71,27 @@ def runs_html(snapshot: OperationsSnapshot, language: str) -> str:
         stage_chart(snapshot, language)
         + note(source.format(note=runs.note), testid="runs-source")
         + table(headers, rows, "runs-table")
+        + inputs_html(snapshot, language)
     )
+
+
+def inputs_html(snapshot: OperationsSnapshot, language: str) -> str:
+    """Who asked for each pipeline run, its Olist source, declared parameters or not (the
+    undeclared ones named) and its sources: from the run summaries' `provenance`."""
+    t = TEXT[language]
+    if not snapshot.inputs:
+        return ""
+    headers = [(t["run"], False), (t["requested_by"], False), (t["olist_source"], False),
+               (t["declared"], False), (t["sources"], False)]  # fmt: skip
+    rows = [
+        [r["name"], r["requested_by"], r["olist"],
+         t["declared_yes"] if r["declared"]
+         else t["declared_no"].format(names=", ".join(r["undeclared"])),
+         ", ".join(f"{name}: {mode}" for name, mode in r["sources"].items())]
+        for r in snapshot.inputs
+    ]  # fmt: skip
+    title = f'<div class="cofre-subtitle">{escape(t["inputs_title"])}</div>'
+    return title + table(headers, rows, "inputs-table")
 
 
 # -- gates and quarantine ---------------------------------------------------------------------

@@ -135,3 +135,22 @@ def test_the_lineage_is_a_graph_first_and_its_hashes_are_collapsed():
     assert "cd" * 32 not in graph and "cd" * 32 in details  # sha256 only behind the toggle
     assert " open>" not in details.split(">", 1)[0] + ">"  # closed until clicked
     assert '<td class="n">189,751</td>' in details  # the Bytes column, a number cell
+
+
+def test_who_asked_and_the_inputs_of_each_run_show_with_undeclared_parameters_named(home):
+    lake = Lake.from_settings(home)
+    summary = _summary("r3", "2026-11-22T10:00:00+00:00")
+    summary["provenance"] = {
+        "olist": {"dir": "/data/olist"}, "files": {"olist_orders_dataset.csv": "ab" * 32},
+        "sources": {"ipca": "live", "open_meteo": "snapshot", "openweather": "skipped"},
+        "requested_by": "deployment full-pipeline/full-pipeline-daily, flow run f1",
+        "declared": False, "undeclared": ["olist_dir", "sources"],
+    }  # fmt: skip
+    lake.write_bytes("gold", "_runs/r3.json", json.dumps(summary).encode())
+    snapshot = ops.operations_snapshot(home)
+    assert [r["name"] for r in snapshot.inputs] == ["name-r3"]  # r1, r2 recorded none
+    html = operations_view.runs_html(snapshot, "en")
+    cells = html[html.index('data-testid="inputs-table"') :]
+    for text in ("deployment full-pipeline/full-pipeline-daily, flow run f1", "/data/olist",
+                 "NO: olist_dir, sources", "ipca: live, open_meteo: snapshot"):  # fmt: skip
+        assert text in cells, cells
