@@ -82,6 +82,19 @@ def test_full_pipeline_deployment_runs_to_completion_on_the_worker(stack):
     manifests = list((stack["home"] / "lake" / "bronze" / "olist").rglob("_manifest.json"))
     assert len(manifests) == 9
     assert json.loads(manifests[0].read_text())["run_id"] == pipeline["id"]
+    # Its parameters are not the deployment's (`sources: live`): visible as such, with who asked.
+    summary = json.loads((stack["home"] / "lake" / "gold" / "_runs" / f"{pipeline['id']}.json")
+                         .read_text())  # fmt: skip
+    provenance = summary["provenance"]
+    assert provenance["declared"] is False
+    assert provenance["undeclared"] == ["sources", "synthetic_orders"]
+    assert provenance["requested_by"] == (
+        f"deployment full-pipeline/full-pipeline-daily, flow run {pipeline['id']}"
+    )
+    assert provenance["olist"] == {"synthetic": {"seed": 42, "orders": 400}}
+    assert len(provenance["files"]) == 9 and set(provenance["sources"].values()) == {"snapshot"}
+    printed = stack["worker_log"].read_text(errors="replace")  # the flow's printed summary
+    assert "parameters NOT as declared: sources, synthetic_orders." in printed
     # Its completion is a Cofre event with the summary's figures, about the flow run.
     [completed] = [
         e
