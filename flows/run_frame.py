@@ -1,11 +1,13 @@
 """The frame every Cofre flow runs in: `@cofre_run` under `@flow`.
 
-Before the body: secret-shaped parameters are refused (runs created through the API or a
-deployment never passed the CLI's check), the umask is set, the audit key is proved against the
-trail and the chain verified (before any secret is read: a wrong key never writes), and
-COFRE_HOME's lock is taken (blocks/home_lock.py), so nothing is written before this run is the
-home's only writer. Then, before the body, the trail is checked against its anchors
-(blocks/audit_incident.py): a problem the end-of-run anchor would refuse stops the run here.
+Before the body: a deployment's flow run created with job variables its deployment does not
+declare is refused (blocks/run_origin.py), secret-shaped parameters are refused (runs created
+through the API or a deployment never passed the CLI's check), the umask is set, the audit
+key is proved against the trail and the chain verified (before any secret is read: a wrong key
+never writes), and COFRE_HOME's lock is taken (blocks/home_lock.py), so nothing is written
+before this run is the home's only writer. Then, before the body, the trail is checked against
+its anchors (blocks/audit_incident.py): a problem the end-of-run anchor would refuse stops the
+run here.
 
 For the outermost flow of a process (a stage run alone, or the full pipeline; not the stage
 flows the pipeline calls) the run is audited as PIPELINE_RUN at its start and end, and at
@@ -35,6 +37,7 @@ from blocks.lake import Lake
 from blocks.parameter_guard import refuse_secret_parameters
 from blocks.prefect_home import where_to_see_run
 from blocks.requester import run_request
+from blocks.run_origin import refuse_undeclared_overrides
 from blocks.settings import CofreSettings, load_settings
 from flows.options import OPTION_NAMES, PipelineOptions, add_arguments
 from flows.preflight import check_before_start
@@ -54,6 +57,7 @@ def cofre_run(fn: F | None = None, *, closes_itself: bool = False) -> Any:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         apply_umask()  # before anything below can create a file
+        refuse_undeclared_overrides()  # who asked, before any setting or secret is read
         given = signature.bind_partial(*args, **kwargs).arguments
         refuse_secret_parameters(given)  # before building an S3 lake would connect
         settings = load_settings(lake_url=given.get("lake"), olist_dir=given.get("olist_dir"))

@@ -103,8 +103,11 @@ class PrefectServer:
         return {**os.environ, "PREFECT_API_URL": self.url, "PREFECT_HOME": str(self.home), **extra}
 
 
-def start_prefect_server(home: Path, timeout: float = 120) -> PrefectServer:
-    """A real `prefect server start` on a free port, with its own home and SQLite database."""
+def start_prefect_server(
+    home: Path, timeout: float = 120, extra_env: dict[str, str] | None = None
+) -> PrefectServer:
+    """A real `prefect server start` on a free port, with its own home and SQLite database.
+    `extra_env` adds server settings (e.g. PREFECT_SERVER_API_AUTH_STRING)."""
     import time
 
     import httpx
@@ -118,6 +121,7 @@ def start_prefect_server(home: Path, timeout: float = 120) -> PrefectServer:
         "DO_NOT_TRACK": "1",
         "PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{home / 'prefect.db'}",
         "PREFECT_SERVER_UI_ENABLED": "false",
+        **(extra_env or {}),
     }
     env.pop("PREFECT_API_URL", None)
     log = open(home / "server.log", "wb")  # noqa: SIM115 - lives as long as the server
