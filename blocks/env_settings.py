@@ -10,7 +10,10 @@ block import this module, never `blocks.settings`, so the check cannot recurse.
 
 from __future__ import annotations
 
+import difflib
+import os
 import re
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
@@ -23,6 +26,17 @@ from blocks.errors import ConfigurationError
 from blocks.redaction import redact
 
 SourceMode = Literal["live", "snapshot", "auto"]
+
+# `COFRE_*` variables read outside the settings model (a name here is not "unknown").
+OTHER_VARIABLES = (
+    "COFRE_CONFIG_BLOCK",  # blocks/settings.py: the saved CofreConfig block
+    "COFRE_DEBUG",  # blocks/errors.py: tracebacks on failure
+    "COFRE_ALERT_WEBHOOK_URL",  # cofre automations install
+    "COFRE_SPARK_EXECUTOR_TIMEOUT",  # spark/session.py
+    "COFRE_VENV",  # ./dev
+    "COFRE_TEST_PG_BIN",  # tests/services.py
+)
+OTHER_PREFIXES = ("COFRE_SECRET_",)  # cofre secrets set: COFRE_SECRET_<FIELD>
 
 
 class EnvOnlySettings(BaseSettings):
@@ -183,3 +197,40 @@ def _describe_invalid(exc: ValidationError | SettingsError, cls: type[BaseSettin
         f"invalid setting {'; '.join(problems)}. Fix the CLI flag, the environment variable "
         "or its line in ./.env (or the saved config block)."
     )
+
+
+def unknown_setting_warnings(
+    environ: Mapping[str, str] | None = None, env_file: Path = Path(".env")
+) -> list[str]:
+    """One line per `COFRE_*` name in the environment or `env_file` that Cofre does not read
+    (a typo is otherwise silently ignored), with the closest known name when there is one."""
+    env = os.environ if environ is None else environ
+    known = [f"COFRE_{name.upper()}" for name in EnvOnlySettings.model_fields]
+    known += OTHER_VARIABLES
+    found = {name: "the environment" for name in env if name.startswith("COFRE_")}
+    for name in _dotenv_names(env_file):
+        found.setdefault(name, str(env_file))
+    warnings = []
+    for name, where in sorted(found.items()):
+        if name in known or name.startswith(OTHER_PREFIXES):
+            continue
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        warnings.append(
+            f"Cofre warning: unknown setting {name}{hint} in {where} is ignored; fix or "
+            "remove it (the settings are listed in README.md, Configuration)."
+        )
+    return warnings
+
+
+def _dotenv_names(env_file: Path) -> list[str]:
+    try:
+        lines = env_file.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return []
+    names = []
+    for line in lines:
+        found = re.match(r"\s*(?:export\s+)?(COFRE_\w+)\s*=", line)
+        if found:
+            names.append(found.group(1))
+    return names

@@ -115,6 +115,21 @@ class HomeBusy(CofreError):
     run lost its S3 lease to another; the message names the holder and what to do."""
 
 
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C (SIGINT) stopped a run during `stage`; the message says what was published.
+    Still a `KeyboardInterrupt`: Prefect records the flow run as Crashed, and no `except
+    Exception` treats it as an ordinary failure."""
+
+    def __init__(self, stage: str, published: str = "nothing was published") -> None:
+        super().__init__(f"during {stage}; {published}")
+        self.stage, self.published = stage, published
+
+    def __reduce__(self):  # keep `stage` if Prefect pickles the exception
+        return type(self), (self.stage, self.published)
+
+
+INTERRUPTED_EXIT_CODE = 130  # 128 + SIGINT, what a shell reports for a Ctrl-C'd command
+
 DEBUG_VARIABLE = "COFRE_DEBUG"  # set by --debug; read from the environment only, so the
 # failure path never depends on settings that may be the very thing that failed
 
@@ -136,10 +151,18 @@ def stop_on_cofre_error() -> Iterator[None]:
 
     A `CofreError`'s message already says where and what to do next; a traceback would bury
     it. Any other exception is unexpected: its line says so and how to see the traceback.
-    Under `--debug` every failure is re-raised with its traceback.
+    Ctrl-C ends it with `Cofre interrupted (Ctrl-C) ...` (a `RunInterrupted` says during which
+    stage and what was published) and exit code 130. Under `--debug` every failure and
+    interruption is re-raised with its traceback.
     """
     try:
         yield
+    except KeyboardInterrupt as exc:
+        if debug_requested():
+            raise
+        where = f" {exc}" if isinstance(exc, RunInterrupted) else ""
+        print(f"\nCofre interrupted (Ctrl-C){where}", file=sys.stderr)
+        raise SystemExit(INTERRUPTED_EXIT_CODE) from None
     except CofreError as exc:
         if debug_requested():
             raise

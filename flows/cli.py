@@ -13,10 +13,12 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
+from blocks.env_settings import unknown_setting_warnings
 from blocks.errors import request_debug, stop_on_cofre_error
 from flows.cli_audit import audit_app
 from flows.cli_automations import automations_app
 from flows.cli_config import config_app
+from flows.cli_doctor import doctor_command
 from flows.cli_gold import gold_app
 from flows.cli_keys import keys_app
 from flows.cli_olist import olist_app
@@ -67,6 +69,8 @@ def _cofre(
     """Cofre's operational commands."""
     if debug:
         request_debug()
+    for warning in unknown_setting_warnings():  # a misspelt COFRE_* is otherwise ignored
+        typer.echo(warning, err=True)
 
 
 app.add_typer(olist_app, name="olist")
@@ -77,6 +81,7 @@ app.add_typer(gold_app, name="gold")
 app.add_typer(config_app, name="config")
 app.add_typer(automations_app, name="automations")
 app.command("ui")(ui_command)
+app.command("doctor")(doctor_command)
 
 
 if __name__ == "__main__":  # last, after every command group is registered

@@ -10,6 +10,11 @@ that fails (a quality gate, a source in `--sources live`), names it, and loads n
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # flags, settings, paths, URLs checked before Prefect is imported
+    from flows.stage_cli import run_stage_cli
+
+    run_stage_cli("full_pipeline", __doc__)  # imports flows.full_pipeline, runs its flow, exits
+
 import contextlib
 import threading
 from collections.abc import Callable, Iterator
@@ -22,14 +27,14 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.settings import temporary_settings
 
 from blocks import events
-from blocks.errors import AuditIntegrityError, PipelineStageFailed
+from blocks.errors import AuditIntegrityError, PipelineStageFailed, RunInterrupted
 from blocks.lake import Lake
 from blocks.prefect_home import where_to_see_run
 from blocks.settings import load_settings
 from flows.gold import gold
 from flows.ingestion import ingestion
 from flows.options import PipelineOptions
-from flows.run_frame import close_run, cofre_run, run_cli, stage_frame
+from flows.run_frame import close_run, cofre_run, stage_frame
 from flows.silver import silver
 from flows.warehouse import warehouse
 from tasks.gold.run import gold_engine_name, stop_spark, warm_up_spark
@@ -82,6 +87,10 @@ def full_pipeline(
         _run_stage(summary, "gold", gold, options, frame.run_id)
         stop_spark()  # nothing after gold needs Spark: its JVM would sit idle beside the load
         _run_stage(summary, "warehouse", warehouse, options, frame.run_id)
+    except KeyboardInterrupt as exc:  # Ctrl-C: audited and summarised, then exit 130
+        summary.finish("interrupted")
+        _finish(frame.lake, summary)
+        raise _interrupted(summary) from exc
     except Exception as exc:
         summary.finish("failed")
         _finish(frame.lake, summary)
@@ -96,6 +105,18 @@ def full_pipeline(
     _finish(frame.lake, summary)
     events.run_completed(summary.key_figures())  # once the summary is published and anchored
     return {"run_id": frame.run_id, "stages": summary.table_rows(), **ingested.payload}
+
+
+def _interrupted(summary: RunSummary) -> RunInterrupted:
+    """Which stage Ctrl-C stopped, and what the run had published by then: gold's version
+    is made current at the end of the gold stage; the warehouse load is one transaction."""
+    stage = summary.stages[-1].stage if summary.stages else "start-up"
+    gold_done = any(s.stage == "gold" and s.status == "completed" for s in summary.stages)
+    if gold_done:
+        return RunInterrupted(
+            stage, "gold's new version was published, nothing was loaded into the warehouse"
+        )
+    return RunInterrupted(stage)
 
 
 def _run_stage(
@@ -167,12 +188,9 @@ def _publish(lake: Lake, summary: RunSummary) -> None:
     print(where_to_see_run(summary.run_id))
 
 
-def main(argv: list[str] | None = None) -> None:
-    run_cli(full_pipeline, "full_pipeline", argv, description=__doc__, before_run=_boot)
-
-
-def _boot(options: PipelineOptions) -> None:
-    """The JVM and the temporary API boot side by side, while Prefect creates the run."""
+def before_run(options: PipelineOptions) -> None:
+    """Once the command line is checked (flows/stage_cli.py): the JVM and the temporary API
+    boot side by side, while Prefect creates the run."""
     api = _start_temporary_api()
     settings = load_settings(spark_master=options.master, gold_engine=options.engine)
     if gold_engine_name(settings.gold_engine, settings.spark_master) == "spark":
@@ -198,7 +216,3 @@ def _start_temporary_api() -> threading.Thread | None:
     thread = threading.Thread(target=start, name="prefect-temporary-api", daemon=True)
     thread.start()
     return thread
-
-
-if __name__ == "__main__":
-    main()

@@ -5,10 +5,15 @@ python -m flows.gold --help
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # flags, settings, paths, URLs checked before Prefect is imported
+    from flows.stage_cli import run_stage_cli
+
+    run_stage_cli("gold", __doc__)  # imports flows.gold, runs its flow, exits
+
 from prefect import flow
 
 from flows.options import PipelineOptions
-from flows.run_frame import cofre_run, run_cli, stage_frame
+from flows.run_frame import cofre_run, stage_frame
 from tasks.gold.tasks import run_gold_task
 
 
@@ -32,11 +37,3 @@ def gold(
     summary = build(frame.lake, frame.run_id, settings.spark_master, settings.gold_engine)
     print(summary.report_markdown)
     return summary.stage_report().as_flow_result()
-
-
-def main(argv: list[str] | None = None) -> None:
-    run_cli(gold, "gold", argv, description=__doc__)
-
-
-if __name__ == "__main__":
-    main()

@@ -5,14 +5,18 @@ python -m flows.ingestion --help
 
 from __future__ import annotations
 
-import argparse
+if __name__ == "__main__":  # flags, settings, paths, URLs checked before Prefect is imported
+    from flows.stage_cli import run_stage_cli
+
+    run_stage_cli("ingestion", __doc__)  # imports flows.ingestion, runs its flow, exits
+
 from datetime import date
 
 from prefect import flow
 
 from blocks.requester import run_request
 from flows.options import PipelineOptions
-from flows.run_frame import cofre_run, run_cli, stage_frame
+from flows.run_frame import cofre_run, stage_frame
 from tasks.provenance import build_provenance, olist_origin, record_provenance
 from tasks.sources.olist.ingest import olist_bronze_row
 from tasks.sources.report import ingestion_report
@@ -76,23 +80,3 @@ def ingestion(
     record_provenance(target, frame.run_id, provenance)  # audit + lake, for the lineage
     report.run_facts["provenance"] = provenance
     return report.as_flow_result()
-
-
-def _source_list(value: str) -> list[str]:
-    return [name.strip() for name in value.split(",") if name.strip()]
-
-
-def _ingestion_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--only",
-        type=_source_list,
-        help=f"comma-separated subset of: {', '.join(SOURCES)} (default: all)",
-    )
-
-
-def main(argv: list[str] | None = None) -> None:
-    run_cli(ingestion, "ingestion", argv, description=__doc__, extra_arguments=_ingestion_arguments)
-
-
-if __name__ == "__main__":
-    main()

@@ -5,13 +5,17 @@ python -m flows.lifecycle --days 30 --dry-run
 
 from __future__ import annotations
 
-import argparse
+if __name__ == "__main__":  # flags, settings, paths, URLs checked before Prefect is imported
+    from flows.stage_cli import run_stage_cli
+
+    run_stage_cli("lifecycle", __doc__)  # imports flows.lifecycle, runs its flow, exits
+
 
 from prefect import flow
 
 from blocks.lake import Lake
 from flows.options import PipelineOptions
-from flows.run_frame import cofre_run, run_cli
+from flows.run_frame import cofre_run
 from tasks.lifecycle.move import install_s3_lifecycle_rules
 from tasks.lifecycle.tasks import move_old_bronze
 
@@ -40,21 +44,3 @@ def lifecycle(
             f"{report.kept} stay in bronze."
         )
     return {"moved": report.moved, "would_move": report.would_move, "kept": report.kept}
-
-
-def _lifecycle_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--days", type=int, default=30, help="age threshold (default 30)")
-    parser.add_argument("--dry-run", action="store_true", help="list what would move")
-    parser.add_argument(
-        "--install-s3-rules",
-        action="store_true",
-        help="also install a native S3 lifecycle rule on the bronze bucket",
-    )
-
-
-def main(argv: list[str] | None = None) -> None:
-    run_cli(lifecycle, "lifecycle", argv, description=__doc__, extra_arguments=_lifecycle_arguments)
-
-
-if __name__ == "__main__":
-    main()

@@ -14,10 +14,10 @@ import argparse
 from dataclasses import dataclass, field, fields
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
+from blocks.env_settings import SourceMode
 from blocks.settings import CofreSettings, load_settings
-from tasks.sources.external import SOURCE_MODES
 
 OLIST_SOURCE = "olist source"  # --olist-dir and --synthetic-orders exclude each other
 
@@ -68,7 +68,7 @@ class PipelineOptions:
             "--sources",
             help="external APIs: live, bundled snapshots, or auto (live, snapshot when offline)",
             setting="sources",
-            choices=SOURCE_MODES,
+            choices=get_args(SourceMode),
         ),
     )
     weather_start: date | None = field(

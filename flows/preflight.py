@@ -31,7 +31,7 @@ from blocks.errors import ConfigurationError, SecretNotFound
 from blocks.home_lock import uses_s3
 from blocks.input_authority import refuse_unsealed_inputs
 from blocks.parameter_guard import refuse_password_in_url
-from blocks.prefect_home import server_configured
+from blocks.prefect_home import configured_api_url
 from blocks.sealed_authority import authorised_s3_endpoint
 from blocks.settings import CofreSettings
 from flows.options import PipelineOptions
@@ -66,11 +66,7 @@ def check_before_start(options: PipelineOptions, stage: str) -> CofreSettings:
 
 def check_prefect_api() -> None:
     """A configured Prefect API must answer, or every later step fails with a long trace."""
-    if not server_configured():
-        return
-    from prefect.settings import PREFECT_API_URL
-
-    url = (PREFECT_API_URL.value() or "").rstrip("/")
+    url = (configured_api_url() or "").rstrip("/")  # read without importing Prefect
     if not url:
         return
     import httpx
@@ -134,7 +130,7 @@ def check_creatable(path: Path, what: str) -> None:
 
 def check_olist_files(directory: Path) -> None:
     """The 9 Olist CSVs are there with their columns (the ingestion checks every byte)."""
-    from tasks.sources.olist.ingest import check_olist_layout
+    from tasks.sources.olist.layout import check_olist_layout
 
     check_olist_layout(directory)
 

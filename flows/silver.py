@@ -5,10 +5,15 @@ python -m flows.silver --help
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # flags, settings, paths, URLs checked before Prefect is imported
+    from flows.stage_cli import run_stage_cli
+
+    run_stage_cli("silver", __doc__)  # imports flows.silver, runs its flow, exits
+
 from prefect import flow
 
 from flows.options import PipelineOptions
-from flows.run_frame import cofre_run, run_cli, stage_frame
+from flows.run_frame import cofre_run, stage_frame
 from tasks.silver.tasks import run_silver_task
 
 
@@ -28,11 +33,3 @@ def silver(
     summary = run_silver_task(frame.lake, frame.settings, frame.run_id)
     print(summary.report_markdown)
     return summary.stage_report().as_flow_result()
-
-
-def main(argv: list[str] | None = None) -> None:
-    run_cli(silver, "silver", argv, description=__doc__)
-
-
-if __name__ == "__main__":
-    main()

@@ -6,10 +6,15 @@ python -m flows.warehouse --warehouse postgresql://cofre@db:5432/cofre   # no pa
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # flags, settings, paths, URLs checked before Prefect is imported
+    from flows.stage_cli import run_stage_cli
+
+    run_stage_cli("warehouse", __doc__)  # imports flows.warehouse, runs its flow, exits
+
 from prefect import flow
 
 from flows.options import PipelineOptions
-from flows.run_frame import cofre_run, run_cli, stage_frame
+from flows.run_frame import cofre_run, stage_frame
 from tasks.warehouse.tasks import load_warehouse_task
 
 
@@ -31,11 +36,3 @@ def warehouse(
         + ", ".join(f"{t}={n:,}" for t, n in summary.rows.items())
     )
     return summary.stage_report().as_flow_result()
-
-
-def main(argv: list[str] | None = None) -> None:
-    run_cli(warehouse, "warehouse", argv, description=__doc__)
-
-
-if __name__ == "__main__":
-    main()

@@ -30,7 +30,7 @@ RUN_FACTS = (
 @dataclass
 class StageResult:
     stage: str
-    status: str = "completed"  # completed | failed | skipped
+    status: str = "completed"  # completed | failed | interrupted | skipped
     rows_in: int = 0
     rows_out: int = 0
     quarantined: int = 0
@@ -166,7 +166,7 @@ class StageTimer:
             resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
         )
         if exc is not None:
-            self.result.status = "failed"
+            self.result.status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
             self.result.note = stage_note(exc)
 
 

@@ -220,3 +220,95 @@ def test_an_unreachable_warehouse_is_one_error_before_any_table(postgres):
     wrong_user = postgres.url(with_password=False).replace("//postgres", "//nobody", 1)
     with pytest.raises(WarehouseUnreachable, match="nobody"):
         connect_warehouse(load_settings(), wrong_user)
+
+
+# Issue 28: parsing and the checks run before Prefect, polars, pandera or pyspark load.
+HEAVY = ("prefect", "polars", "pandera", "pyspark")
+STAGES = ("full_pipeline", "ingestion", "silver", "gold", "warehouse", "lifecycle")
+
+
+def _imported(importtime_stderr: str) -> set[str]:
+    """Top-level packages named by `python -X importtime`'s lines."""
+    names = set()
+    for line in importtime_stderr.splitlines():
+        if line.startswith("import time:") and "|" in line:
+            names.add(line.rsplit("|", 1)[1].strip().split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_a_stage_checks_its_command_line_before_importing_prefect(tmp_path, stage):
+    command = [PYTHON, "-X", "importtime", "-m", f"flows.{stage}", "--lake", "gs://bucket"]
+    result = subprocess.run(
+        command, cwd=tmp_path, env=_env(tmp_path), capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert "Cofre stopped: ConfigurationError: Lake URL 'gs://bucket'" in result.stderr
+    imported = _imported(result.stderr)
+    assert "pydantic_settings" in imported  # the settings were read: the parse is real
+    assert not imported & set(HEAVY), sorted(imported & set(HEAVY))
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["secrets", "list"],  # the Prefect API check
+        ["olist", "synth", "--out", "/proc/nope", "--orders", "5"],  # the output directory
+    ],
+)
+def test_the_cofre_cli_checks_before_importing_prefect(tmp_path, arguments):
+    env = _env(tmp_path, PREFECT_API_URL=f"http://127.0.0.1:{free_port()}/api")
+    command = [PYTHON, "-X", "importtime", "-m", "flows.cli", *arguments]
+    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True,
+                            timeout=120)  # fmt: skip
+    assert result.returncode == 1 and "Cofre stopped:" in result.stderr, result.stderr[-2000:]
+    assert not _imported(result.stderr) & set(HEAVY)
+
+
+def test_help_and_a_flag_typo_answer_without_prefect(tmp_path):
+    def run(*arguments: str) -> subprocess.CompletedProcess:
+        return subprocess.run([PYTHON, "-X", "importtime", *PIPELINE[1:], *arguments],
+                              cwd=tmp_path, env=_env(tmp_path), capture_output=True, text=True,
+                              timeout=120)  # fmt: skip
+
+    helped = run("--help")
+    assert helped.returncode == 0 and "--synthetic-orders" in helped.stdout
+    # No abbreviations: `--synthetic-order` is a typo, not `--synthetic-orders`.
+    typo = run("--synthetic-order", "5")
+    assert typo.returncode == 2
+    assert "unrecognized arguments: --synthetic-order 5" in typo.stderr, typo.stderr[-500:]
+    for result in (helped, typo):
+        assert not _imported(result.stderr) & set(HEAVY)
+
+
+def test_an_unknown_cofre_variable_is_one_warning_with_the_closest_name(tmp_path):
+    (tmp_path / ".env").write_text("COFRE_MASKING_POLICI=seed\nCOFRE_SOURCES=snapshot\n")
+    env = _env(tmp_path, COFRE_SOURCE="snapshot")
+    for command in ([*PIPELINE, "--lake", "gs://bucket"], [COFRE, "keys", "list"]):
+        result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True,
+                                timeout=120)  # fmt: skip
+        warnings = [line for line in result.stderr.splitlines() if "unknown setting" in line]
+        assert len(warnings) == 2, result.stderr[-2000:]
+        assert (
+            "unknown setting COFRE_SOURCE (did you mean COFRE_SOURCES?) in the environment"
+            in (warnings[1])
+        )
+        assert "COFRE_MASKING_POLICI (did you mean COFRE_MASKING_POLICY?) in .env" in warnings[0]
+
+
+def test_known_and_secret_variables_are_not_unknown(tmp_path):
+    from blocks.env_settings import unknown_setting_warnings
+
+    environ = {"COFRE_HOME": "x", "COFRE_DEBUG": "1", "COFRE_SECRET_PASSWORD": "p", "PATH": "/"}
+    assert unknown_setting_warnings(environ, tmp_path / "no.env") == []
+    assert unknown_setting_warnings({"COFRE_ZZZ": "1"}, tmp_path / "no.env") == [
+        "Cofre warning: unknown setting COFRE_ZZZ in the environment is ignored; fix or remove "
+        "it (the settings are listed in README.md, Configuration)."
+    ]
+
+
+def test_the_ingestion_cli_names_the_flows_sources():
+    from flows.ingestion import SOURCES
+    from flows.stage_cli import INGESTION_SOURCES
+
+    assert INGESTION_SOURCES == SOURCES

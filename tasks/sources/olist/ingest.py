@@ -20,6 +20,7 @@ from tasks.bronze import BronzeLanding, land_bronze
 from tasks.runlog import run_logger
 from tasks.sources.olist.contract import OLIST_FILES, dataset_name
 from tasks.sources.olist.csv_records import BOM, split_records
+from tasks.sources.olist.layout import present_files
 from tasks.sources.olist.synthetic import generate_olist
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ def check_olist_dir(directory: Path | str) -> list[OlistFile]:
     run tells the user everything to fix. Extra files are ignored with a warning.
     """
     directory = Path(directory)
-    present = _present_files(directory)
+    present = present_files(directory)
     for extra in sorted(present - set(OLIST_FILES) - {_COMPLETE_MARKER}):
         log.warning("Ignoring %s in %s: it is not one of the 9 Olist files.", extra, directory)
     problems: list[str] = []
@@ -73,39 +74,6 @@ def check_olist_dir(directory: Path | str) -> list[OlistFile]:
             + "\nFix or replace these files (the expected layout is in docs/data-dictionary.md)."
         )
     return checked
-
-
-def check_olist_layout(directory: Path | str) -> None:
-    """The quick part of `check_olist_dir`, run before a pipeline starts: the directory holds
-    the 9 files, none empty, each header with every column. Raises `InvalidSourceData`."""
-    directory = Path(directory)
-    present = _present_files(directory)
-    problems = []
-    for name, expected in OLIST_FILES.items():
-        path = directory / name
-        if name not in present:
-            problems.append(f"{name}: missing from {directory}")
-        elif path.stat().st_size == 0:
-            problems.append(f"{name}: the file is empty (0 bytes)")
-        else:
-            with open(path, encoding="utf-8-sig", errors="replace", newline="") as handle:
-                header = next(csv.reader(handle), [])
-            if missing := [column for column in expected if column not in header]:
-                problems.append(f"{name}: header lacks column(s) {', '.join(missing)}")
-    if problems:
-        raise InvalidSourceData(
-            f"The Olist files in {directory} cannot be ingested: " + "; ".join(problems) + ". "
-            "Fix or replace these files (the expected layout is in docs/data-dictionary.md)."
-        )
-
-
-def _present_files(directory: Path) -> set[str]:
-    if not directory.is_dir():
-        raise InvalidSourceData(
-            f"Olist directory {directory} does not exist. Download the 9 CSVs of Kaggle's "
-            "olistbr/brazilian-ecommerce into it, or run without --olist-dir for synthetic data."
-        )
-    return {p.name for p in directory.iterdir() if p.is_file() and not p.name.startswith(".")}
 
 
 def _file_problem(path: Path, expected: tuple[str, ...]) -> tuple[str | None, int | None]:

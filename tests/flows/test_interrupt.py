@@ -1,0 +1,92 @@
+"""Ctrl-C during a stage, sent as SIGINT to a real `python -m flows.full_pipeline`: exit 130,
+one line naming the stage, nothing published (no gold version made current, no warehouse),
+the home's lock released and the run audited as interrupted (issues 27 item 7 and 28)."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from validation.catalog import GOLD_POINTER
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _env(home: Path) -> dict[str, str]:
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("COFRE_", "PREFECT_API", "AWS_"))
+    }
+    env.pop("PREFECT_HOME", None)
+    return {**env, "COFRE_HOME": str(home), "DO_NOT_TRACK": "1", "PYTHONUNBUFFERED": "1"}
+
+
+def _interrupt_when(stage: str, home: Path, cwd: Path) -> tuple[int, str]:
+    """Run the pipeline, send SIGINT once `stage`'s subflow has begun; its code and output."""
+    command = [sys.executable, "-m", "flows.full_pipeline", "--synthetic-orders", "20000",
+               "--sources", "snapshot"]  # fmt: skip
+    process = subprocess.Popen(command, cwd=cwd, env=_env(home), stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    lines = []
+    assert process.stdout is not None
+    for line in process.stdout:
+        lines.append(line)
+        if "Beginning subflow run" in line and f"for flow '{stage}'" in line:
+            process.send_signal(signal.SIGINT)
+    return process.wait(timeout=300), "".join(lines)
+
+
+def test_ctrl_c_during_a_stage_ends_cleanly_and_publishes_nothing(tmp_path):
+    home = tmp_path / "home"
+    code, output = _interrupt_when("silver", home, tmp_path)
+    assert code == 130, output[-3000:]
+    closing = [line for line in output.splitlines() if line.startswith("Cofre ")]
+    assert closing == ["Cofre interrupted (Ctrl-C) during silver; nothing was published"], output
+    assert "Traceback" not in output, output[-3000:]
+    # Nothing published: no gold version is current, no warehouse was created.
+    assert not (home / "lake" / "gold" / GOLD_POINTER).exists()
+    assert not (home / "warehouse.db").exists()
+    # The lock was released cleanly: no holder record, and the next run can take it.
+    assert not (home / ".cofre.lock.json").exists()
+    with open(home / ".cofre.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # raises BlockingIOError if held
+    # The audit trail records the run as interrupted, naming the stage's state.
+    records = [json.loads(line) for line in (home / "audit" / "audit.jsonl").open()]
+    ends = [r for r in records if r["action"] == "PIPELINE_RUN"]
+    assert ends[-1]["details"]["event"] == "interrupted", ends[-1]
+    assert ends[-1]["outcome"] == "failure"
+    assert ends[-1]["details"]["stages"] == {"ingestion": "completed", "silver": "interrupted"}
+    # The run summary says it too, and the trail still verifies.
+    summaries = list((home / "lake" / "gold" / "_runs").glob("*.json"))
+    assert [json.loads(p.read_text())["state"] for p in summaries] == ["interrupted"]
+    verify_command = [sys.executable, "-m", "flows.cli", "audit", "verify"]
+    verify = subprocess.run(verify_command, cwd=tmp_path, env=_env(home), capture_output=True,
+                            text=True, timeout=300)  # fmt: skip
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+def test_an_interrupted_stage_flow_run_alone_names_its_stage(tmp_path):
+    """`python -m flows.ingestion` alone: the frame audits and names the stage itself."""
+    home = tmp_path / "home"
+    command = [sys.executable, "-m", "flows.ingestion", "--synthetic-orders", "20000",
+               "--sources", "snapshot"]  # fmt: skip
+    process = subprocess.Popen(command, cwd=tmp_path, env=_env(home), stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    lines = []
+    assert process.stdout is not None
+    for line in process.stdout:
+        lines.append(line)
+        if "USING SYNTHETIC OLIST DATA" in line:  # inside the flow's body
+            process.send_signal(signal.SIGINT)
+    output = "".join(lines)
+    assert process.wait(timeout=300) == 130, output[-3000:]
+    closing = [line for line in output.splitlines() if line.startswith("Cofre ")]
+    assert closing == ["Cofre interrupted (Ctrl-C) during ingestion; nothing was published"]
+    records = [json.loads(line) for line in (home / "audit" / "audit.jsonl").open()]
+    ends = [r for r in records if r["action"] == "PIPELINE_RUN"]
+    assert ends[-1]["details"]["event"] == "interrupted", ends[-1]
+    assert not (home / ".cofre.lock.json").exists()
