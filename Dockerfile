@@ -14,6 +14,7 @@ COPY spark spark
 COPY validation validation
 COPY panel_dashboard panel_dashboard
 COPY prefect.yaml ./
+COPY deploy deploy
 COPY docker docker
 RUN pip install --no-cache-dir -e . -c constraints.txt
 

@@ -101,3 +101,33 @@ def test_cofre_image_runs_as_a_non_root_user():
     assert user not in {"root", "0"}, user
     last_run = max(i for i, (op, _) in enumerate(instructions) if op == "RUN")
     assert users[-1] > last_run, "USER must come after the install steps"
+
+
+def test_the_prefect_api_requires_authentication_from_an_env_value():
+    """The server turns API auth on and every Cofre service sends it; the value only ever comes
+    from `.env` (compose interpolation), never a literal in the file."""
+    services = _raw_compose()["services"]
+    server = services["prefect-server"]["environment"]["PREFECT_SERVER_API_AUTH_STRING"]
+    assert server.startswith("${PREFECT_API_AUTH_STRING:?")
+    for name in ("cofre-setup", "prefect-worker", "dashboard"):
+        client = services[name]["environment"]["PREFECT_API_AUTH_STRING"]
+        assert client == server, name
+    resolved = yaml.safe_load(_config("--env-file", str(ROOT / ".env.example")).stdout)
+    example = "admin:change-me-prefect-api-auth"
+    assert (
+        resolved["services"]["prefect-server"]["environment"]["PREFECT_SERVER_API_AUTH_STRING"]
+        == example
+    )
+    assert (
+        resolved["services"]["prefect-worker"]["environment"]["PREFECT_API_AUTH_STRING"] == example
+    )
+    assert "admin:" not in (ROOT / "compose.yaml").read_text()
+
+
+def test_the_image_and_setup_create_the_locked_pool():
+    assert ("COPY", "deploy deploy") in _dockerfile_instructions()
+    setup = re.sub(r"\s*\\\n\s*", " ", (ROOT / "docker" / "setup.sh").read_text())
+    assert (
+        "prefect work-pool create cofre-local --type process "
+        "--base-job-template deploy/cofre-local-pool.json --overwrite"
+    ) in setup

@@ -151,7 +151,8 @@ def test_deployments_get_a_concurrency_limit_of_one(prefect_api, tmp_path):
     env = {**os.environ, "PREFECT_API_URL": prefect_api.url, "PWD": str(ROOT)}
     prefect = str(Path(sys.executable).with_name("prefect"))
     pool = subprocess.run(
-        [prefect, "work-pool", "create", "cofre-local", "--type", "process", "--overwrite"],
+        [prefect, "work-pool", "create", "cofre-local", "--type", "process",
+         "--base-job-template", "deploy/cofre-local-pool.json", "--overwrite"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert pool.returncode == 0, pool.stdout + pool.stderr

@@ -26,7 +26,9 @@ def stack(tmp_path_factory):
     home = base / "cofre-home"
     env = server.env(COFRE_HOME=str(home), PWD=str(ROOT))
     try:
-        _cli(env, "work-pool", "create", POOL, "--type", "process", "--overwrite")
+        _cli(env, "work-pool", "create", POOL, "--type", "process",
+             "--base-job-template", str(ROOT / "deploy" / "cofre-local-pool.json"),
+             "--overwrite")  # fmt: skip
         deployed = _cli(env, "--no-prompt", "deploy", "--all")
         assert deployed.returncode == 0, deployed.stdout + deployed.stderr
         worker = start_worker(server, POOL, ROOT, base / "worker.log", env=env)
