@@ -6,12 +6,18 @@
 | `cofre.security.incident` | any SECURITY_INCIDENT audit record | target, details, outcome, ... |
 | `cofre.source.fallback` | a source is served from its bundled snapshot | source, reason, ... |
 | `cofre.run.completed` | the full pipeline completed | run id, gold version, rows per stage |
+| `cofre.run.failed` | a Cofre run failed, for a reason no other event said | flow, error, reason |
+| `cofre.home.busy` | a run was refused: another run holds the home | flow, reason |
 
 Every event's resource is the home, `cofre.home.<sha256 of its path, 12 hex>` (named by the
 path); Prefect's events worker adds the flow run, flow, deployment and tags of the run that
 emits it. Payloads hold names, counts and reasons only: a value named like a secret or shaped
 like key material is refused (the audit trail's rule, a bug to fix, so it raises) and every
 known secret value is redacted from the strings.
+
+One event per happening, so one notification: the error behind a gate or an incident event is
+marked (`mark_notified`), and a run that fails of it sends no `cofre.run.failed`
+(flows/run_failure.py); a stage flow inside the pipeline sends none either (its pipeline does).
 
 Sending never fails a run. Nothing is sent without somewhere to send it (no Prefect server
 configured and no run in progress: Prefect would start a temporary API just for the event),
@@ -25,7 +31,7 @@ import hashlib
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from blocks.audit_hygiene import normalised_details
 from blocks.redaction import redact
@@ -34,7 +40,11 @@ GATE_FAILED = "cofre.quality-gate.failed"
 SECURITY_INCIDENT = "cofre.security.incident"
 SOURCE_FALLBACK = "cofre.source.fallback"
 RUN_COMPLETED = "cofre.run.completed"
-EVENTS = (GATE_FAILED, SECURITY_INCIDENT, SOURCE_FALLBACK, RUN_COMPLETED)
+RUN_FAILED = "cofre.run.failed"
+HOME_BUSY = "cofre.home.busy"
+EVENTS = (GATE_FAILED, SECURITY_INCIDENT, SOURCE_FALLBACK, RUN_COMPLETED, RUN_FAILED, HOME_BUSY)
+NOTIFIED_BY = "cofre_notified_by"  # the attribute `mark_notified` sets on an error
+E = TypeVar("E", bound=BaseException)
 HOME_RESOURCE_PREFIX = "cofre.home."
 MAX_TEXT = 1000  # a reason is for a notification; the whole story is in the run's logs
 
@@ -104,6 +114,7 @@ def _somewhere_to_send() -> bool:
 def gate_failed(error: Exception, *, layer: str, run_id: str) -> bool:
     """`cofre.quality-gate.failed` for a `QualityGateFailed` of the silver or gold stage."""
     dataset = getattr(error, "dataset", None) or layer
+    mark_notified(error, GATE_FAILED)
     return emit(
         GATE_FAILED,
         {"dataset": dataset, "layer": layer, "run_id": run_id, "reason": str(error)},
@@ -135,6 +146,37 @@ def audit_recorded(record: Mapping[str, Any], home: Path | str | None = None) ->
 def run_completed(figures: Mapping[str, Any]) -> bool:
     """`cofre.run.completed` with the run summary's key figures (`RunSummary.key_figures`)."""
     return emit(RUN_COMPLETED, figures)
+
+
+def run_failed(error: BaseException, *, flow: str, run_id: str) -> bool:
+    """`cofre.run.failed` for a run that ended in `error` (flows/run_failure.py sends it once,
+    for the outermost flow, unless the error was already an event of its own)."""
+    payload = {"flow": flow, "run_id": run_id, "error": type(error).__name__}
+    return emit(RUN_FAILED, payload | {"reason": str(error) or type(error).__name__})
+
+
+def home_busy(error: BaseException, *, flow: str, run_id: str) -> bool:
+    """`cofre.home.busy`: the run was refused (or lost its lake lock): another run holds the
+    home. Not a failure of the data; the reason names the holder."""
+    return emit(HOME_BUSY, {"flow": flow, "run_id": run_id, "reason": str(error)})
+
+
+def mark_notified(error: E, event: str) -> E:
+    """Record on `error` that `event` already tells of it; returns `error`."""
+    setattr(error, NOTIFIED_BY, event)
+    return error
+
+
+def notified_by(error: BaseException) -> str | None:
+    """The event that already told of `error` or of an error it was raised from, else None."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if event := getattr(current, NOTIFIED_BY, None):
+            return event
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def _resource(role: str, key: str, name: str) -> dict[str, str]:

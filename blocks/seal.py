@@ -129,7 +129,7 @@ def refusal(
 
     `todo` replaces the `cofre secrets ...` advice (the config block has its own commands);
     `settings` is passed to the audit (the config block's check must not load settings)."""
-    from blocks import audit
+    from blocks import audit, events
 
     shown = name or "unsaved"
     where = f"Field {field!r} of block {slug}/{shown}" if field else f"Block {slug}/{shown}"
@@ -141,10 +141,11 @@ def refusal(
         compliance="LGPD_WARNING",
         settings=settings,
     )
-    return BlockSealBroken(
+    error = BlockSealBroken(
         f"{where} {_WHAT_FAILED.get(check, check)}; nothing was decrypted or connected and a "
         f"SECURITY_INCIDENT was audited. {todo or _secrets_todo(kind, shown, check)}"
     )
+    return events.mark_notified(error, events.SECURITY_INCIDENT)  # the run's failure is this
 
 
 def _secrets_todo(kind: str, shown: str, check: str) -> str:

@@ -41,6 +41,7 @@ from blocks.run_origin import refuse_undeclared_overrides
 from blocks.settings import CofreSettings, load_settings
 from flows.options import OPTION_NAMES, PipelineOptions, add_arguments
 from flows.preflight import check_before_start
+from flows.run_failure import notify_run_failure
 from tasks.runlog import current_run_id, exit_on_cofre_error, run_logger
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -56,6 +57,10 @@ def cofre_run(fn: F | None = None, *, closes_itself: bool = False) -> Any:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with notify_run_failure(command):  # one event per failed run (flows/run_failure.py)
+            return framed(*args, **kwargs)
+
+    def framed(*args: Any, **kwargs: Any) -> Any:
         apply_umask()  # before anything below can create a file
         refuse_undeclared_overrides()  # who asked, before any setting or secret is read
         given = signature.bind_partial(*args, **kwargs).arguments

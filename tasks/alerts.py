@@ -1,5 +1,13 @@
-"""Cofre's automations: a failed quality gate, a security incident or a failed Cofre flow run
-sends a notification through one Prefect notification block.
+"""Cofre's automations: a failed quality gate, a security incident, a failed or crashed Cofre
+run and a run refused because its home is busy each send one notification through one Prefect
+notification block, naming the flow run.
+
+One happening, one notification: a run that fails of a failed gate or an incident says nothing
+more (the gate's or the incident's notification names its run), a stage flow inside the full
+pipeline says nothing (the pipeline's failure names the stage), and a home-busy refusal is
+its own event, not a failure (flows/run_failure.py, blocks/events.py). A crash (a run that
+dies without raising) is Prefect's `prefect.flow-run.Crashed` of a deployment's run, whose
+subflows have no deployment.
 
 `install_automations` creates them on the Prefect server the runs report to, or updates them
 in place: each is found by its name (`cofre-...`), so installing again never duplicates one.
@@ -32,7 +40,7 @@ AUTOMATION_PREFIX = "cofre-"
 DEFAULT_BLOCK = "cofre-alerts"
 WEBHOOK_BLOCK_TYPE = "custom-webhook"
 WEBHOOK_SECRET = "cofre_webhook_url"  # noqa: S105 - the name of the URL's secret value
-RUN_FAILED_EVENTS = ("prefect.flow-run.Failed", "prefect.flow-run.Crashed")
+RUN_CRASHED = "prefect.flow-run.Crashed"
 
 _RUN_LINE = "{% if flow_run %}\nFlow run: {{ flow_run.name }} ({{ flow_run.id }}){% endif %}"
 _HOME_LINE = "\nCofre home: {{ event.resource.name }}"
@@ -46,7 +54,7 @@ class Alert:
     description: str
     expect: tuple[str, ...]
     match: dict[str, Any]
-    match_related: dict[str, Any]
+    match_related: dict[str, Any] | list[dict[str, Any]]
     subject: str
     body: str
 
@@ -79,13 +87,36 @@ ALERTS = (
     ),
     Alert(
         name="cofre-run-failed",
-        description="A Cofre flow run failed or crashed.",
-        expect=RUN_FAILED_EVENTS,
+        description="A Cofre run failed (not of a gate or an incident, which notify themselves).",
+        expect=(events.RUN_FAILED,),
+        match={"prefect.resource.id": f"{events.HOME_RESOURCE_PREFIX}*"},
+        match_related={},
+        subject="Cofre: {{ flow.name }} run {{ flow_run.name }} failed",
+        body="Flow run {{ flow_run.name }} ({{ flow_run.id }}) of {{ flow.name }} failed."
+        "\n{{ event.payload.error }}: {{ event.payload.reason }}" + _HOME_LINE,
+    ),
+    Alert(
+        name="cofre-run-crashed",
+        description="A deployment's Cofre run crashed (its process died without reporting).",
+        expect=(RUN_CRASHED,),
         match={"prefect.resource.id": "prefect.flow-run.*"},
-        match_related={"prefect.resource.role": "flow", "prefect.resource.name": list(COFRE_FLOWS)},
+        match_related=[
+            {"prefect.resource.role": "flow", "prefect.resource.name": list(COFRE_FLOWS)},
+            {"prefect.resource.role": "deployment"},  # the run itself, not its subflows
+        ],
         subject="Cofre: {{ flow.name }} run {{ flow_run.name }} {{ flow_run.state.name }}",
         body="Flow run {{ flow_run.name }} ({{ flow_run.id }}) of {{ flow.name }} ended "
         "{{ flow_run.state.name }}.\n{{ flow_run.state.message }}",
+    ),
+    Alert(
+        name="cofre-home-busy",
+        description="A Cofre run was refused: another run holds its home (not a failure).",
+        expect=(events.HOME_BUSY,),
+        match={"prefect.resource.id": f"{events.HOME_RESOURCE_PREFIX}*"},
+        match_related={},
+        subject="Cofre: {{ flow.name }} run {{ flow_run.name }} refused: home busy",
+        body="Flow run {{ flow_run.name }} ({{ flow_run.id }}) was refused: another run holds "
+        "its Cofre home. Not a failure of the data.\n{{ event.payload.reason }}" + _HOME_LINE,
     ),
 )
 
