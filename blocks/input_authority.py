@@ -122,9 +122,12 @@ def _lake_place(url: str) -> str:
 def _refusal(
     settings: Any, config: Any, setting: str, asks: str, requested: str, rule: str, todo: str
 ) -> RedirectRefused:
+    from blocks import events
+
     record_redirect(settings, target=config.label, setting=setting, requested=requested,
                     rule=rule)  # fmt: skip
-    return RedirectRefused(
+    error = RedirectRefused(
         f"{setting} asks {asks}, but {rule}; nothing was read or decrypted and a "
         f"SECURITY_INCIDENT was audited. {todo}"
     )
+    return events.mark_notified(error, events.SECURITY_INCIDENT)  # the incident says it

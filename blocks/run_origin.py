@@ -138,8 +138,10 @@ def refuse_undeclared_overrides(flow_run_id: str | None = None) -> None:
         outcome="failure",
         compliance="LGPD_WARNING",
     )
+    from blocks import events
+
     named = ", ".join(overrides)
-    raise RunOverrideRefused(
+    error = RunOverrideRefused(
         f"Flow run {origin.flow_run_name} of deployment {origin.deployment} was created with "
         f"job variable {named}, which the deployment does not declare; nothing was read or "
         "started and a SECURITY_INCIDENT was audited. Run the deployment without job "
@@ -147,3 +149,4 @@ def refuse_undeclared_overrides(flow_run_id: str | None = None) -> None:
         f"prefect work-pool create cofre-local --type process --base-job-template "
         f"{POOL_TEMPLATE} --overwrite."
     )
+    raise events.mark_notified(error, events.SECURITY_INCIDENT)  # the incident says it

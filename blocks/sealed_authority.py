@@ -140,11 +140,14 @@ def refuse_redirect(
     `settings` (None: env-only) locate the keyring and audit trail.
 
     `rule` says where the credential may go, e.g. "cofre-s3-credentials/x seals http://..."."""
+    from blocks import events
+
     record_redirect(settings, target=target, setting=setting, requested=requested, rule=rule)
-    return RedirectRefused(
+    error = RedirectRefused(
         f"{setting} asks to send {what} to {requested}, but {rule}; nothing was connected or "
         f"decrypted and a SECURITY_INCIDENT was audited. {todo}"
     )
+    return events.mark_notified(error, events.SECURITY_INCIDENT)  # the incident says it
 
 
 def record_redirect(settings: Any, *, target: str, setting: str, requested: str, rule: str) -> None:
