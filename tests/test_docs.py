@@ -7,11 +7,17 @@ in order, in a fresh COFRE_HOME against the session's Prefect API.
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import subprocess
 import sys
+import tomllib
+from importlib.metadata import version
 from pathlib import Path
+
+import yaml
+from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ("README.md", "docs/operations.md")
@@ -47,6 +53,9 @@ COVERED = {
     "prefect block register -m blocks": RUN_HERE,
     "prefect work-pool create cofre-local --type process --base-job-template deploy/cofre-local-pool.json --overwrite": "tests/integration/test_deployments.py, tests/integration/test_run_overrides.py (the locked pool)",
     "prefect --no-prompt deploy --all": "tests/integration/test_deployments.py",
+    "prefect --no-prompt deploy --name ipca-monthly --name weather-history-daily --name silver": "tests/test_docs.py::test_the_selective_deploy_names_real_deployments (names checked against prefect.yaml; --name is Prefect's own option)",
+    "prefect deployment schedule ls ingestion/weather-snapshot-hourly": "tests/test_docs.py::test_the_selective_deploy_names_real_deployments (the deployment named is prefect.yaml's)",
+    "prefect deployment schedule pause ingestion/weather-snapshot-hourly SCHEDULE_ID": "tests/test_docs.py::test_the_selective_deploy_names_real_deployments (the deployment named is prefect.yaml's)",
     "prefect worker start --pool cofre-local --type process": "tests/integration/test_deployments.py",
     "prefect deployment run full-pipeline/full-pipeline-daily --param synthetic_orders=2000 --param sources=snapshot --watch": "tests/integration/test_deployments.py",
     "prefect flow-run ls --limit 5": RUN_HERE,
@@ -137,3 +146,113 @@ def test_runbook_walkthrough(prefect_api, tmp_path, cofre_home):
     assert len(list((tmp_path / "olist").glob("*.csv"))) == 9
     verified = _sh("cofre audit verify", env, ROOT)
     assert "verify" in verified.stdout
+
+
+# -- drift between the docs and the code -------------------------------------------------------
+def artifact_keys() -> dict[str, Path]:
+    """Every artifact key the code creates (`create_*_artifact(key=...)`, a literal or a module
+    constant), and the module that creates it."""
+    keys = {}
+    for path in [*ROOT.glob("flows/*.py"), *ROOT.glob("blocks/*.py"), *ROOT.glob("tasks/**/*.py")]:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        constants = {
+            target.id: node.value.value
+            for node in tree.body
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
+            for target in node.targets
+            if isinstance(target, ast.Name)
+        }
+        for call in ast.walk(tree):
+            name = getattr(getattr(call, "func", None), "id", "")
+            if not re.fullmatch(r"create_\w+_artifact", name):
+                continue
+            for keyword in call.keywords:
+                if keyword.arg == "key":
+                    value = keyword.value
+                    key = value.value if isinstance(value, ast.Constant) else constants[value.id]
+                    keys[key] = path.relative_to(ROOT)
+    return keys
+
+
+def _section(doc: str, title: str) -> str:
+    text = (ROOT / doc).read_text(encoding="utf-8")
+    return text.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_runbook_names_every_artifact_and_the_run_that_holds_it():
+    keys = artifact_keys()
+    assert {"run-summary", "audit-head", "gold-row-counts"} <= set(keys)  # the scan finds them
+    read_a_run = " ".join(_section("docs/operations.md", "Read a run").split())
+    named = set(re.findall(r"`([a-z]+(?:-[a-z]+)+)`", read_a_run))
+    assert named - set(keys) == set(), "artifact keys in the runbook that no code creates"
+    for key, module in keys.items():
+        assert f"`{key}`" in read_a_run, f"{key} ({module}) is not in 'Read a run'"
+        stage = module.parts[1] if module.parts[0] == "tasks" else None
+        if stage is not None:  # a stage task's artifact is on the stage's subflow run
+            assert f"`{key}` on `{stage}`" in read_a_run, f"say {key} is on the {stage} subflow"
+
+
+def test_the_architecture_lists_every_cli_module():
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    listed = set(re.findall(r"flows/(cli_\w+)\.py", text))
+    for group in re.findall(r"flows/cli_\{([\w,]+)\}\.py", text):
+        listed |= {f"cli_{name}" for name in group.split(",")}
+    modules = {path.stem for path in (ROOT / "flows").glob("cli_*.py")}
+    assert modules - listed == set(), "add these to docs/architecture.md's CLI row"
+
+
+def test_prefect_yaml_names_the_installed_prefect():
+    project = yaml.safe_load((ROOT / "prefect.yaml").read_text(encoding="utf-8"))
+    assert project["prefect-version"] == version("prefect")
+
+
+def _pinned() -> dict[str, str]:
+    lines = (ROOT / "constraints.txt").read_text(encoding="utf-8").splitlines()
+    pins = (line.split("==") for line in lines if "==" in line and not line.startswith("#"))
+    return {name.strip().lower(): pin.strip() for name, pin in pins}
+
+
+def _declared() -> dict[str, Requirement]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    requirements = map(Requirement, project["dependencies"])
+    return {requirement.name.lower(): requirement for requirement in requirements}
+
+
+def test_versions_named_in_the_docs_are_the_tested_ones():
+    """ "Prefect 3.9" in a doc is the pinned Prefect; a version the docs name that is not
+    pinned must be one pyproject.toml excludes (named as known-bad). Not docs/performance.md:
+    its figures record the versions they were measured with."""
+    pinned, declared = _pinned(), _declared()
+    pattern = re.compile(
+        r"\b(" + "|".join(map(re.escape, pinned)) + r") v?(\d+\.\d+(?:\.\d+)?)\b(?! ?s\b)", re.I
+    )
+    docs = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    checked = []
+    for doc in docs:
+        if doc.name == "performance.md":
+            continue
+        for name, named in pattern.findall(doc.read_text(encoding="utf-8")):
+            pin = pinned[name.lower()]
+            tested = pin == named or pin.startswith(named + ".")
+            excluded = name.lower() in declared and not declared[name.lower()].specifier.contains(
+                named + ".0" if named.count(".") == 1 else named, prereleases=True
+            )
+            assert tested or excluded, f"{doc.name} names {name} {named}; tested: {pin}"
+            checked.append(name.lower())
+    assert "prefect" in checked  # the pattern finds what it is for
+
+
+def test_the_selective_deploy_names_real_deployments():
+    project = yaml.safe_load((ROOT / "prefect.yaml").read_text(encoding="utf-8"))
+    flows = {d["name"]: d["entrypoint"].rsplit(":", 1)[1] for d in project["deployments"]}
+    commands = [
+        c
+        for c in documented_commands()
+        if c.startswith(("prefect --no-prompt deploy --name", "prefect deployment schedule"))
+    ]
+    assert len(commands) == 3
+    for command in commands:
+        for name in re.findall(r"--name (\S+)", command):
+            assert name in flows and name != "weather-snapshot-hourly"
+        for flow_name, name in re.findall(r"schedule \w+ (\w+)/([\w-]+)", command):
+            assert flows[name] == flow_name and name == "weather-snapshot-hourly"
