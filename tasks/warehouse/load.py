@@ -3,8 +3,9 @@
 A load replaces the loaded tables. PostgreSQL: keys, indexes and foreign keys are set aside,
 the tables truncated and refilled with binary `COPY` (tasks/warehouse/pg_copy.py), then indexes
 and keys rebuilt and foreign keys re-validated set-wise (see `_load_postgres`). SQLite: rows
-deleted and re-inserted (tasks/warehouse/sqlite_load.py). Re-loading the same gold gives
-identical tables; a failure anywhere rolls everything back and the previous data stays intact.
+deleted and re-inserted from Arrow in C (tasks/warehouse/sqlite_load.py). Re-loading the same
+gold gives identical tables; a failure anywhere rolls everything back and the previous data
+stays intact.
 The connection (which warehouse) is `tasks/warehouse/connection.py`.
 """
 
@@ -73,9 +74,11 @@ def load_tables(
             with warehouse.engine.begin() as conn:
                 _load_postgres(conn, tables, prepared)
         else:
-            with warehouse.engine.connect() as conn:
-                raw = conn.connection.driver_connection
-                load_sqlite(raw, tables, prepared, int(LOCK_TIMEOUT_SECONDS * 1000))
+            path = _sqlite_file(warehouse)
+            # The load's driver has its own copy of SQLite: no connection of this process may
+            # stay open on the file beside it (tasks/warehouse/sqlite_load.py).
+            warehouse.engine.dispose()
+            load_sqlite(path, tables, prepared, int(LOCK_TIMEOUT_SECONDS * 1000))
     except Exception as error:
         if _is_lock_timeout(error):
             raise WarehouseBusy(
@@ -88,12 +91,24 @@ def load_tables(
     return {name: frame.height for name, frame in prepared.items()}
 
 
+def _sqlite_file(warehouse: Warehouse) -> str:
+    database = warehouse.engine.url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        raise ConfigurationError(
+            f"Warehouse {warehouse.description}: the SQLite warehouse must be a file path "
+            "(sqlite:///PATH); an in-memory or URI database cannot be bulk loaded."
+        )
+    return database
+
+
 def _is_lock_timeout(error: Exception) -> bool:
+    from adbc_driver_manager import OperationalError as AdbcOperationalError
     from psycopg.errors import LockNotAvailable
 
     if isinstance(error, LockNotAvailable):
         return True
-    return isinstance(error, sqlite3.OperationalError) and "database is locked" in str(error)
+    sqlite_errors = (sqlite3.OperationalError, AdbcOperationalError)
+    return isinstance(error, sqlite_errors) and "database is locked" in str(error)
 
 
 # Keys and indexes of the loaded tables, plus foreign keys pointing at them from elsewhere,

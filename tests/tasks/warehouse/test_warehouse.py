@@ -312,8 +312,17 @@ def test_a_table_kept_busy_by_another_session_times_out_cleanly(pg_warehouse, pg
     assert _checksums(wh) != before
 
 
+# Another process holding SQLite's write lock until its stdin closes.
+_WRITER = (
+    "import sqlite3, sys; c = sqlite3.connect(sys.argv[1], isolation_level=None); "
+    "c.execute('BEGIN IMMEDIATE'); print('holding', flush=True); sys.stdin.read(); "
+    "c.execute('ROLLBACK')"
+)
+
+
 def test_sqlite_held_by_another_writer_times_out_cleanly(tmp_path, monkeypatch):
-    import sqlite3
+    import subprocess
+    import sys
 
     monkeypatch.setattr("tasks.warehouse.load.LOCK_TIMEOUT_SECONDS", 0.3)
     wh = connect_warehouse(load_settings(home=str(tmp_path)))
@@ -321,12 +330,17 @@ def test_sqlite_held_by_another_writer_times_out_cleanly(tmp_path, monkeypatch):
         migrate(wh)
         load_tables(wh, METADATA, gold_frames())
         before = _checksums(wh)
-        writer = sqlite3.connect(tmp_path / "warehouse.db", isolation_level=None)
-        writer.execute("BEGIN IMMEDIATE")  # another process's write transaction
-        with pytest.raises(WarehouseBusy, match=r"busy for over 0.3 s"):
-            load_tables(wh, METADATA, gold_frames(price_bump=3.0))
-        writer.execute("ROLLBACK")
-        writer.close()
+        wh.dispose()  # this process keeps no connection open beside the load's
+        writer = subprocess.Popen(
+            [sys.executable, "-c", _WRITER, str(tmp_path / "warehouse.db")],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            assert writer.stdout.readline().strip() == "holding"
+            with pytest.raises(WarehouseBusy, match=r"busy for over 0.3 s"):
+                load_tables(wh, METADATA, gold_frames(price_bump=3.0))
+        finally:
+            writer.communicate("", timeout=30)
         assert _checksums(wh) == before
         load_tables(wh, METADATA, gold_frames(price_bump=3.0))
         assert _checksums(wh) != before

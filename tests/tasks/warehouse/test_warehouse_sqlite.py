@@ -12,7 +12,6 @@ from blocks.settings import load_settings
 from tasks.warehouse.connection import connect_warehouse, table_checksum
 from tasks.warehouse.load import load_tables
 from tasks.warehouse.schema import METADATA, migrate
-from tasks.warehouse.sqlite_load import ROWS_PER_INSERT
 from tests.tasks.warehouse.gold_frames import gold_frames
 from validation.catalog import GOLD_TABLES
 
@@ -42,7 +41,7 @@ def _sellers(count: int) -> pl.DataFrame:
 
 def test_batched_inserts_keep_every_row_in_frame_order(sqlite):
     frames = gold_frames()
-    count = 3 * ROWS_PER_INSERT + 5  # full batches and a remainder
+    count = 3 * 64 + 5  # several thousand bytes of keys, not in key order
     sellers = pl.concat([frames["dim_seller"], _sellers(count)])
     frames["dim_seller"] = sellers
     load_tables(sqlite, METADATA, frames)
@@ -86,3 +85,69 @@ def test_loading_a_fact_alone_is_checked_against_the_stored_dimensions(sqlite):
         load_tables(sqlite, METADATA, {"fact_sales": fact})
     assert _checksums(sqlite) == before
     assert load_tables(sqlite, METADATA, {"fact_sales": gold_frames()["fact_sales"]})
+
+
+def _stored(path, table: str) -> list[tuple]:
+    """Every row as SQLite stores it: rowid, then each value with its storage class."""
+    import sqlite3
+
+    with sqlite3.connect(path) as conn:
+        columns = [row[1] for row in conn.execute(f'PRAGMA table_info("{table}")')]
+        values = ", ".join(f'"{c}", typeof("{c}")' for c in columns)
+        return conn.execute(f'SELECT rowid, {values} FROM "{table}" ORDER BY rowid').fetchall()
+
+
+def _edge_cases(frames: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+    """Values whose storage could differ between drivers: awkward doubles, widest ints,
+    empty and non-ASCII text, quotes, nulls, sub-second timestamps."""
+    from datetime import datetime
+
+    fact = frames["fact_sales"]
+    doubles = [0.1 + 0.2, -0.0, 1e-300, 2.675, 1.7976931348623157e308, None]
+    extra = pl.concat([fact.head(1)] * len(doubles)).with_columns(
+        pl.Series("order_id", [f"edge-{i}" for i in range(len(doubles))]),
+        pl.Series("price", doubles, dtype=pl.Float64),
+        pl.Series("delivery_days", [2**31 - 1, -(2**31), 0, None, 7, 1], dtype=pl.Int32),
+        pl.Series("order_status", ["", "ação", "it's", 'a "b"', None, "\x00nul"]),
+        pl.Series("is_late", [True, False, None, True, False, None]),
+        pl.Series(
+            "order_approved_at",
+            [datetime(2017, 1, 5, 10, 0, 0, 123456), None, datetime(1970, 1, 1)] * 2,
+            dtype=pl.Datetime("us"),
+        ),
+    )
+    return {**frames, "fact_sales": pl.concat([fact, extra])}
+
+
+def test_the_bulk_path_stores_what_one_insert_per_row_stores(tmp_path):
+    """Same rowids, values and storage classes as Python's sqlite3 inserting row by row
+    (the load before the bulk path), so every table_checksum is unchanged."""
+    import sqlite3
+
+    from tasks.warehouse.sqlite_load import sqlite_ready
+
+    frames = _edge_cases(gold_frames())
+    bulk = connect_warehouse(load_settings(home=str(tmp_path / "bulk")))
+    row_wise = connect_warehouse(load_settings(home=str(tmp_path / "rows")))
+    try:
+        for wh in (bulk, row_wise):
+            migrate(wh)
+        load_tables(bulk, METADATA, frames)
+        row_wise.dispose()
+        with sqlite3.connect(tmp_path / "rows" / "warehouse.db") as conn:
+            for table in METADATA.sorted_tables:
+                if table.name not in frames:
+                    continue
+                ready = sqlite_ready(frames[table.name].select([c.name for c in table.columns]))
+                marks = ", ".join("?" for _ in ready.columns)
+                columns = ", ".join(f'"{c}"' for c in ready.columns)
+                conn.executemany(
+                    f'INSERT INTO "{table.name}" ({columns}) VALUES ({marks})', ready.iter_rows()
+                )
+        for table in GOLD_TABLES:
+            expected = _stored(tmp_path / "rows" / "warehouse.db", table)
+            assert _stored(tmp_path / "bulk" / "warehouse.db", table) == expected, table
+        assert _checksums(bulk) == _checksums(row_wise)
+    finally:
+        bulk.dispose()
+        row_wise.dispose()
