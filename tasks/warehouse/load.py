@@ -102,7 +102,7 @@ def _sqlite_file(warehouse: Warehouse) -> str:
 
 
 def _is_lock_timeout(error: Exception) -> bool:
-    from adbc_driver_manager import OperationalError as AdbcOperationalError
+    from adbc_driver_sqlite.dbapi import OperationalError as AdbcOperationalError
     from psycopg.errors import LockNotAvailable
 
     if isinstance(error, LockNotAvailable):
