@@ -17,7 +17,6 @@ full pipeline closes itself (`closes_itself=True`): it puts the head into its ru
 
 from __future__ import annotations
 
-import argparse
 import functools
 import inspect
 import os
@@ -30,7 +29,7 @@ from typing import Any, TypeVar
 from blocks import audit
 from blocks.audit_anchor import anchor_audit_head
 from blocks.audit_incident import check_anchors_before_run, check_trail_before_run
-from blocks.errors import AuditIntegrityError, request_debug
+from blocks.errors import AuditIntegrityError, RunInterrupted
 from blocks.home_lock import apply_umask, hold_home, is_held, uses_s3
 from blocks.input_authority import refuse_unsealed_inputs
 from blocks.lake import Lake
@@ -39,10 +38,9 @@ from blocks.prefect_home import where_to_see_run
 from blocks.requester import run_request
 from blocks.run_origin import refuse_undeclared_overrides
 from blocks.settings import CofreSettings, load_settings
-from flows.options import OPTION_NAMES, PipelineOptions, add_arguments
-from flows.preflight import check_before_start
+from flows.options import PipelineOptions
 from flows.run_failure import notify_run_failure
-from tasks.runlog import current_run_id, exit_on_cofre_error, run_logger
+from tasks.runlog import current_run_id, run_logger
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -87,9 +85,13 @@ def cofre_run(fn: F | None = None, *, closes_itself: bool = False) -> Any:
             audit_run(lake, run_id, "started", details={"flow": command, **run_request()})
             try:
                 result = fn(*args, **kwargs)
-            except BaseException:
-                if not closes_itself:
-                    _close_failed_run(lake, run_id, command)
+            except BaseException as exc:
+                if closes_itself:
+                    raise
+                interrupted = isinstance(exc, KeyboardInterrupt)
+                _close_failed_run(lake, run_id, command, interrupted=interrupted)
+                if interrupted and not isinstance(exc, RunInterrupted):  # Ctrl-C in the body
+                    raise RunInterrupted(fn.__name__) from exc
                 raise
             finally:
                 if not closes_itself:  # the full pipeline says it after its summary
@@ -117,62 +119,13 @@ def stage_frame(options: PipelineOptions, run_id: str | None = None) -> StageFra
     return StageFrame(settings, Lake.from_settings(settings), run_id or current_run_id())
 
 
-def run_cli(
-    flow_fn: Callable[..., Any],
-    stage: str,
-    argv: list[str] | None,
-    *,
-    description: str | None,
-    extra_arguments: Callable[[argparse.ArgumentParser], None] | None = None,
-    before_run: Callable[[PipelineOptions], None] | None = None,
-) -> None:
-    """`python -m flows.<stage>`: the stage's option flags (plus its own, added by
-    `extra_arguments`, passed to the flow under their `dest` names), then one flow run.
-    `before_run` may prepare the process once the arguments passed the secret check."""
-    parser = argparse.ArgumentParser(
-        prog=f"python -m flows.{stage}",
-        description=description,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    add_arguments(parser, stage)
-    if extra_arguments is not None:
-        extra_arguments(parser)
-    parser.add_argument(
-        "--debug", action="store_true", help="on failure, show the full traceback (COFRE_DEBUG=1)"
-    )
-    args = parser.parse_args(argv)
-    if args.debug:
-        request_debug()
-    options = PipelineOptions.from_args(args)
-    extras = {
-        name: value
-        for name, value in vars(args).items()
-        if name not in OPTION_NAMES and name != "debug"
-    }
-    with exit_on_cofre_error():
-        prepare_cli_run(args)
-        settings = check_before_start(options, stage)  # before Prefect's API or Spark's JVM
-        check_trail_before_run(settings)  # a wrong key costs a second, and writes nothing
-        if before_run is not None:
-            before_run(options)
-        flow_fn(**options.for_stage(stage), **extras)
-
-
-def prepare_cli_run(args: Any) -> None:
-    """What every `python -m flows.*` does before a flow run exists: refuse a secret in its
-    arguments (Prefect would store it as a parameter) and set the umask (before Prefect or
-    Cofre creates a file)."""
-    refuse_secret_parameters(vars(args))
-    apply_umask()
-
-
 def audit_run(lake: Lake, run_id: str, event: str, *, details: dict[str, Any]) -> None:
-    """One PIPELINE_RUN record: `started`, `completed` or `failed`."""
+    """One PIPELINE_RUN record: `started`, `completed`, `failed` or `interrupted` (Ctrl-C)."""
     audit.record(
         audit.Action.PIPELINE_RUN,
         lake.url("gold"),
         details={"run_id": run_id, "event": event, **details},
-        outcome="failure" if event == "failed" else "success",
+        outcome="failure" if event in ("failed", "interrupted") else "success",
     )
 
 
@@ -192,9 +145,10 @@ def close_run(lake: Lake, run_id: str, event: str, *, details: dict[str, Any]) -
         return None
 
 
-def _close_failed_run(lake: Lake, run_id: str, command: str) -> None:
+def _close_failed_run(lake: Lake, run_id: str, command: str, *, interrupted: bool) -> None:
+    event = "interrupted" if interrupted else "failed"
     try:
-        close_run(lake, run_id, "failed", details={"flow": command})
+        close_run(lake, run_id, event, details={"flow": command})
     except Exception as exc:  # the run's own error is the one to report
         run_logger(__name__).error("Could not audit the end of failed run %s: %s", run_id, exc)
 
