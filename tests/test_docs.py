@@ -51,7 +51,7 @@ COVERED = {
     "prefect server start --host 127.0.0.1 --port 4200": "tests/integration/test_deployments.py (tests/services.py starts it)",
     "export PREFECT_API_URL=http://127.0.0.1:4200/api": "tests/integration/test_deployments.py",
     "prefect block register -m blocks": RUN_HERE,
-    "prefect work-pool create cofre-local --type process --base-job-template deploy/cofre-local-pool.json --overwrite": "tests/integration/test_deployments.py, tests/integration/test_run_overrides.py (the locked pool)",
+    "prefect work-pool create cofre-local --type process --base-job-template deploy/cofre-local-pool.json --overwrite": "tests/integration/test_run_overrides.py (the locked pool; tests/integration/test_deployments.py creates it too)",
     "prefect --no-prompt deploy --all": "tests/integration/test_deployments.py",
     "prefect --no-prompt deploy --name ipca-monthly --name weather-history-daily --name silver": "tests/test_docs.py::test_the_selective_deploy_names_real_deployments (names checked against prefect.yaml; --name is Prefect's own option)",
     "prefect deployment schedule ls ingestion/weather-snapshot-hourly": "tests/test_docs.py::test_the_selective_deploy_names_real_deployments (the deployment named is prefect.yaml's)",
@@ -75,6 +75,9 @@ COVERED = {
     "python -m benchmarks.pipeline_benchmark": "tests/test_benchmarks.py (its measuring and summarising; the full run takes ~20 min and its figures are in docs/performance.md)",
     "python -m benchmarks.pipeline_benchmark --modes server temporary postgres": "tests/test_benchmarks.py::test_targets_table_compares_each_figure_with_its_target (the targets table; the full run's figures are in docs/performance.md)",
     "python -m benchmarks.warehouse_benchmark --gold data/lake/gold --repeats 5": "tests/test_benchmarks.py::test_warehouse_benchmark_runs_end_to_end (on a tiny gold; real-size figures in docs/performance.md)",
+    "cofre config set prod --set olist_roots=/data/olist --set lake_url=s3://cofre-lake": "tests/integration/test_input_authority.py (the places fixture runs it through the CLI, then attacks the sealed roots and lake)",
+    "export COFRE_CONFIG_BLOCK=prod": "tests/integration/test_input_authority.py (the places fixture sets it)",
+    "export COFRE_OLIST_DIR=/data/olist": "tests/integration/test_input_authority.py::test_a_subdirectory_of_a_sealed_root_narrows_the_run_and_its_provenance_is_audited (a subdirectory of the root; the environment variable is tried by the parametrized redirect test)",
     "cp .env.example .env": "tests/test_compose.py (compose config with the example env file)",
     "docker compose up -d --build": "not runnable here: no Docker engine; tests/test_compose.py validates compose.yaml",
 }  # fmt: skip

@@ -1,9 +1,10 @@
 """Two real `python -m flows.full_pipeline` processes on one COFRE_HOME, started together.
 
-Different seeds with a short wait: one run completes, the other refuses naming the holder, and
-the warehouse holds the winner's seed exactly. Identical inputs with a long wait: the second
-runs after the first and lands nothing new in bronze. After the runs every file Cofre created
-under the home is owner-only. `prefect.yaml`'s deployments carry a concurrency limit.
+Different seeds with no wait (a 300-order run holds the lock for only a few seconds, so any
+wait could let the second run in after the first): one run completes, the other refuses naming
+the holder, and the warehouse holds the winner's seed exactly. Identical inputs with a long
+wait: the second runs after the first and lands nothing new in bronze. After the runs every file
+Cofre created under the home is owner-only. `prefect.yaml`'s deployments carry a concurrency limit.
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ def test_different_seeds_started_together_one_refuses_and_the_warehouse_holds_on
     prefect_api, tmp_path
 ):
     home = tmp_path / "home"
-    results = run_together(home, prefect_api.url, (42, 7), wait=3)
+    results = run_together(home, prefect_api.url, (42, 7), wait=0)
     won = [r for r in results if r["rc"] == 0]
     lost = [r for r in results if r["rc"] != 0]
     assert len(won) == 1 and len(lost) == 1, [(r["rc"], r["err"][-2000:]) for r in results]
