@@ -45,6 +45,13 @@ SMALL_MACHINE_CONF: dict[str, str] = {
 }
 
 
+# Spark's own warnings that say nothing about Cofre's job, kept off the console (log4j2
+# logger -> level). WindowExec warns "No Partition Defined for Window operation" for every
+# window over a whole table: the marts rank and share their own aggregates that way by
+# design (tens of rows: categories, payment types), and the warm-up's window is one too.
+QUIET_SPARK_LOGGERS: dict[str, str] = {"org.apache.spark.sql.execution.window.WindowExec": "ERROR"}
+
+
 # How long a cluster master may take to give the application its first executor; a master
 # with no free worker would otherwise keep the job waiting for resources forever. Read from
 # the environment here, not through blocks/settings.py: spark/ runs under spark-submit with
@@ -230,10 +237,21 @@ def build_session(
     for key, value in settings.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
+    quiet_known_warnings(spark)
     wait_for_executors(spark, executor_timeout())
     if s3 is not None:
         configure_s3a(spark, s3)
     return spark
+
+
+def quiet_known_warnings(spark: SparkSession) -> None:
+    """Set each of `QUIET_SPARK_LOGGERS` to its level in the driver's log4j2 (their errors
+    still show). The warnings are logged while the driver plans a query, so the driver's
+    level is the one that counts."""
+    jvm = spark._jvm
+    configurator = jvm.org.apache.logging.log4j.core.config.Configurator
+    for logger, level in QUIET_SPARK_LOGGERS.items():
+        configurator.setLevel(logger, jvm.org.apache.logging.log4j.Level.toLevel(level))
 
 
 def stop_session_and_jvm(spark: SparkSession) -> None:
