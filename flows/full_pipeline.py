@@ -3,6 +3,7 @@
     python -m flows.full_pipeline                          # synthetic Olist, local lake, SQLite
     python -m flows.full_pipeline --olist-dir ~/olist      # the real Kaggle CSVs
     python -m flows.full_pipeline --lake s3://my-lake      # S3/MinIO (see COFRE_S3_*)
+    python -m flows.full_pipeline --resume RUN_ID          # a failed run, from where it failed
 
 Stages: ingestion -> silver -> gold (Spark) -> warehouse. The run stops at the first stage
 that fails (a quality gate, a source in `--sources live`), names it, and loads nothing.
@@ -27,20 +28,27 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.settings import temporary_settings
 
 from blocks import events
-from blocks.errors import AuditIntegrityError, PipelineStageFailed, RunInterrupted
+from blocks.errors import (
+    AuditIntegrityError,
+    PipelineStageFailed,
+    QualityGateFailed,
+    RunInterrupted,
+)
 from blocks.lake import Lake
 from blocks.prefect_home import where_to_see_run
 from blocks.settings import load_settings
 from flows.gold import gold
 from flows.ingestion import ingestion
 from flows.options import PipelineOptions
-from flows.run_frame import close_run, cofre_run, stage_frame
+from flows.resume import resumed_options
+from flows.run_frame import audit_run, close_run, cofre_run, stage_frame
 from flows.silver import silver
 from flows.warehouse import warehouse
 from tasks.gold.run import gold_engine_name, stop_spark, warm_up_spark
 from tasks.lineage import lineage_markdown
 from tasks.reports import StageReport
-from tasks.run_summary import RunSummary, write_run_summary
+from tasks.resume import ResumePlan
+from tasks.run_summary import RunSummary, StageResult, write_run_summary
 from tasks.sources.external import format_source_summary
 from tasks.warehouse.authority import warehouse_target
 
@@ -60,14 +68,22 @@ def full_pipeline(
     engine: str | None = None,
     master: str | None = None,
     warehouse_url: str | None = None,
+    resume: str | None = None,
 ) -> dict:
     """Run every stage; the lake's `run_id=` is this flow run's id across all stages.
 
-    Returns {"run_id", "stages": the summary's rows, "bronze" and "sources": ingestion's}.
+    `resume`: a failed run's id; this run then takes that run's options, keeps the stages it
+    finished and runs from the one that failed (tasks/resume.py).
+    Returns {"run_id", "stages": the summary's rows, "bronze" and "sources": ingestion's
+    (when it ran)}.
     """
     from prefect.runtime import flow_run
 
     options = PipelineOptions.from_parameters(locals())
+    plan = None
+    if resume:  # under the home's lock: the failed run's options, its stages' outputs checked
+        plan, options = resumed_options(options)
+        lake, engine, master = options.lake, options.engine, options.master
     # Where the warehouse load may go is decided now, not after three stages of work: a
     # `warehouse_url` that would send a sealed or libpq password elsewhere is refused here.
     warehouse_target(options.settings())
@@ -76,17 +92,21 @@ def full_pipeline(
     summary = RunSummary(frame.run_id, flow_run_name=flow_run.name or "")
     settings = frame.settings
     engine = gold_engine_name(settings.gold_engine, settings.spark_master)
-    if engine == "spark":  # the JVM boots while ingestion and silver run
+    gold_kept = plan is not None and "gold" in plan.kept_stages
+    if engine == "spark" and not gold_kept:  # the JVM boots while ingestion and silver run
         warm_up_spark(settings.spark_master)
     # Gold runs on the resolved engine and master (flag, else COFRE_*, else the default).
     options = replace(options, engine=engine, master=settings.spark_master)
+    summary.options = options.given()  # what `--resume` would run it with
+    kept = _resume_from(plan, frame.lake, summary)
     try:
-        ingested = _run_stage(summary, "ingestion", ingestion, options, frame.run_id)
-        print(format_source_summary(summary.sources))
-        _run_stage(summary, "silver", silver, options, frame.run_id)
-        _run_stage(summary, "gold", gold, options, frame.run_id)
+        ingested = _run_stage(summary, "ingestion", ingestion, options, frame.run_id, kept)
+        if "ingestion" not in kept:
+            print(format_source_summary(summary.sources))
+        _run_stage(summary, "silver", silver, options, frame.run_id, kept)
+        _run_stage(summary, "gold", gold, options, frame.run_id, kept)
         stop_spark()  # nothing after gold needs Spark: its JVM would sit idle beside the load
-        _run_stage(summary, "warehouse", warehouse, options, frame.run_id)
+        _run_stage(summary, "warehouse", warehouse, options, frame.run_id, kept)
     except KeyboardInterrupt as exc:  # Ctrl-C: audited and summarised, then exit 130
         summary.finish("interrupted")
         _finish(frame.lake, summary)
@@ -97,9 +117,15 @@ def full_pipeline(
         failed = summary.stages[-1]
         # The whole cause, not the stage note (one line): every file and column of an input
         # error must reach the user.
+        resume_hint = ""
+        if not isinstance(exc, QualityGateFailed):  # a gate fails again on the same data
+            resume_hint = (
+                f" (once that is fixed, resume from stage '{failed.stage}': "
+                f"python -m flows.full_pipeline --resume {frame.run_id})"
+            )
         raise PipelineStageFailed(
             f"Stage '{failed.stage}' failed, so the later stages did not run and nothing was "
-            f"loaded into the warehouse. Cause: {type(exc).__name__}: {exc}"
+            f"loaded into the warehouse. Cause: {type(exc).__name__}: {exc}{resume_hint}"
         ) from exc
     summary.finish("completed")
     _finish(frame.lake, summary)
@@ -111,12 +137,32 @@ def _interrupted(summary: RunSummary) -> RunInterrupted:
     """Which stage Ctrl-C stopped, and what the run had published by then: gold's version
     is made current at the end of the gold stage; the warehouse load is one transaction."""
     stage = summary.stages[-1].stage if summary.stages else "start-up"
-    gold_done = any(s.stage == "gold" and s.status == "completed" for s in summary.stages)
+    gold_done = any(
+        s.stage == "gold" and s.status in ("completed", "skipped") for s in summary.stages
+    )
     if gold_done:
         return RunInterrupted(
             stage, "gold's new version was published, nothing was loaded into the warehouse"
         )
     return RunInterrupted(stage)
+
+
+def _resume_from(plan: ResumePlan | None, lake: Lake, summary: RunSummary) -> tuple[str, ...]:
+    """On resume: the stages the resumed run finished, kept in this run's summary (with the
+    facts they set) and not run again; audited as this run's `resuming` PIPELINE_RUN event."""
+    if plan is None:
+        return ()
+    summary.resumed_from = plan.run_id
+    summary.stages += [StageResult.from_dict(row) for row in plan.kept_rows()]
+    for name, value in plan.facts.items():
+        setattr(summary, name, value)
+    kept = plan.kept_stages
+    audit_run(
+        lake, summary.run_id, "resuming",
+        details={"resumes": plan.run_id, "from_stage": plan.start, "kept": list(kept)},
+    )  # fmt: skip
+    print(f"Resuming run {plan.run_id} from stage '{plan.start}'; kept: {', '.join(kept)}.")
+    return kept
 
 
 def _run_stage(
@@ -125,8 +171,12 @@ def _run_stage(
     stage_flow: Callable[..., dict],
     options: PipelineOptions,
     run_id: str,
+    kept: tuple[str, ...] = (),
 ) -> StageReport:
-    """One stage's subflow on its options, timed, its report recorded in the summary."""
+    """One stage's subflow on its options, timed, its report recorded in the summary; a
+    stage a resumed run finished (`kept`) is not run again."""
+    if name in kept:
+        return StageReport(name)
     with summary.stage(name) as stage, _stage_subflow():
         report = StageReport.from_flow_result(stage_flow(**options.for_stage(name), run_id=run_id))
         stage.record(report)
@@ -147,6 +197,8 @@ def _finish(lake: Lake, summary: RunSummary) -> None:
     A trail that cannot be anchored fails a completed run, after the summary is published."""
     stages = {s.stage: s.status for s in summary.stages}
     details = {"flow": "flows.full_pipeline", "stages": stages, "gold": summary.gold_version}
+    if summary.resumed_from:
+        details["resumes"] = summary.resumed_from
     problem = None
     try:
         summary.audit_head = close_run(lake, summary.run_id, summary.state, details=details)

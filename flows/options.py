@@ -22,9 +22,10 @@ from blocks.settings import CofreSettings, load_settings
 OLIST_SOURCE = "olist source"  # --olist-dir and --synthetic-orders exclude each other
 
 
-def _cli(*flags: str, help: str, setting: str, group: str | None = None, **cli: Any) -> dict:
-    """An option's CLI flags, help, `CofreSettings` field and argparse extras (as metadata).
-    Every option defaults to None: not given, so env, block or default decide."""
+def _cli(*flags: str, help: str, setting: str | None, group: str | None = None, **cli: Any) -> dict:
+    """An option's CLI flags, help, `CofreSettings` field (None: not a setting) and argparse
+    extras (as metadata). Every option defaults to None: not given, so env, block or default
+    decide."""
     return {"flags": flags, "help": help, "setting": setting, "group": group, "cli": cli}
 
 
@@ -136,6 +137,16 @@ class PipelineOptions:
             setting="warehouse_url",
         ),
     )
+    resume: str | None = field(
+        default=None,
+        metadata=_cli(
+            "--resume",
+            help="resume failed run RUN_ID from the stage that failed, with its options; the "
+            "stages it finished are kept, not run again (docs/operations.md)",
+            setting=None,
+            metavar="RUN_ID",
+        ),
+    )
 
     @classmethod
     def from_parameters(cls, parameters: dict[str, Any]) -> PipelineOptions:
@@ -155,7 +166,28 @@ class PipelineOptions:
 
     def settings(self) -> CofreSettings:
         """Settings with every given option as its flag (None: not given)."""
-        return load_settings(**{f.metadata["setting"]: getattr(self, f.name) for f in fields(self)})
+        flags = {f.metadata["setting"]: getattr(self, f.name) for f in fields(self)}
+        return load_settings(**{name: value for name, value in flags.items() if name})
+
+    def given(self) -> dict[str, Any]:
+        """The options given, by name (dates and paths as they are), `resume` aside."""
+        return {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if f.name != "resume" and getattr(self, f.name) is not None
+        }
+
+    @classmethod
+    def from_stored(cls, stored: dict[str, Any]) -> PipelineOptions:
+        """The options a run summary recorded (`given`, as JSON), typed again."""
+        values = {}
+        for option in fields(cls):
+            value = stored.get(option.name)
+            convert = option.metadata["cli"].get("type")
+            if value is not None and convert is not None and convert is not Path:
+                value = convert(value) if isinstance(value, str) else value
+            values[option.name] = value
+        return cls(**{**values, "resume": None})
 
 
 OPTION_NAMES = tuple(f.name for f in fields(PipelineOptions))

@@ -4,6 +4,8 @@ A mistake in a flag, a `COFRE_*` variable or `./.env` should cost a second, not 
 of a temporary Prefect API, a JVM and a lake lock, and should end in one `Cofre stopped:`
 line naming the flag or variable. Checked here, in order:
 
+- `--resume RUN_ID`: the id's form; on a local lake the whole resume (tasks/resume.py), whose
+  run's own options are then the ones checked below;
 - the settings themselves (a malformed `COFRE_*` is named by `EnvOnlySettings`);
 - the Prefect API, when one is configured (`PREFECT_API_URL`): it answers `/health`;
 - the lake: an S3 URL names a bucket and credentials can be found (a block name, or the AWS
@@ -43,6 +45,8 @@ WAREHOUSE_DIALECTS = ("sqlite", "postgresql", "postgres")
 def check_before_start(options: PipelineOptions, stage: str) -> CofreSettings:
     """Run every check that applies to `stage`'s options; return the settings checked.
     Raises a `CofreError` naming the flag or variable to fix."""
+    if options.resume:
+        options = check_resume(options)
     settings = options.settings()  # a malformed COFRE_* variable is named here
     check_prefect_api()
     # The sealed lake and Olist roots, before any input is read (blocks/input_authority.py).
@@ -62,6 +66,20 @@ def check_before_start(options: PipelineOptions, stage: str) -> CofreSettings:
         check_spark_master(settings.spark_master)
     check_named_blocks(settings, stage)
     return settings
+
+
+def check_resume(options: PipelineOptions) -> PipelineOptions:
+    """The options a `--resume` runs with. The run id's form is checked here; on a local lake
+    the whole resume too (the flow checks it again under the home's lock); an S3 lake's is
+    checked by the flow, once it may read the lake's credentials."""
+    from tasks.resume import check_run_id
+
+    check_run_id(options.resume or "")
+    if uses_s3(options.settings()):
+        return options
+    from flows.resume import resumed_options
+
+    return resumed_options(options)[1]
 
 
 def check_prefect_api() -> None:

@@ -37,6 +37,7 @@ class StageResult:
     seconds: float = 0.0
     peak_rss_mib: float = 0.0  # the process's peak RSS when the stage ended (monotonic)
     note: str = ""
+    done_in: str = ""  # skipped on resume: the run that did this stage's work
 
     @classmethod
     def from_dict(cls, stored: dict[str, Any]) -> StageResult:
@@ -68,6 +69,10 @@ class RunSummary:
     # Where the inputs came from and who asked (tasks/provenance.py: olist, files, sources,
     # requested_by, declared, undeclared); set by the ingestion stage.
     provenance: dict | None = None
+    # The pipeline options the run was given (flows/options.py, engine and master resolved),
+    # what `--resume` runs it again with; and the run this one resumed (tasks/resume.py).
+    options: dict | None = None
+    resumed_from: str | None = None
 
     def stage(self, name: str) -> StageTimer:
         return StageTimer(self, StageResult(name))
@@ -134,6 +139,8 @@ class RunSummary:
             lines += ["", f"Gold on Spark; session start-up {self.spark_startup_seconds:.1f} s."]
         elif self.gold_engine:
             lines += ["", f"Gold on {self.gold_engine}, in process."]
+        if self.resumed_from:
+            lines += ["", f"Resumes run {self.resumed_from}: its finished stages were kept."]
         if self.provenance:
             lines += ["", provenance_line(self.provenance)]
         if self.fallbacks:
