@@ -34,6 +34,7 @@ from panel_dashboard import (
     snapshot,
     timeline,
 )
+from panel_dashboard import formatting as fmt
 from panel_dashboard.labels import TEXT, language_of
 from panel_dashboard.operations import operations_snapshot
 from tasks.warehouse.connection import Warehouse
@@ -151,7 +152,8 @@ class SalesDashboard:
         html = sales_view.views_html(data, self.language, self._period())
         html["origin"] = sales_view.origin_html(self.origin, self.language)
         elapsed = round((time.perf_counter() - started) * 1000)
-        html["query"] = render.note(self.t["query_time"].format(ms=elapsed), testid="query-time")
+        took = self.t["query_time"].format(ms=fmt.integer(elapsed, self.language))
+        html["query"] = render.note(took, testid="query-time")
         with pn.io.hold():  # one message to the browser
             self.alert.visible = False
             for name, content in html.items():

@@ -19,7 +19,10 @@ BLUE, ORANGE, GREEN, RED = "#1f5f8b", "#e07b24", "#2e8b57", "#c0392b"
 PALETTE = ("#1f5f8b", "#e07b24", "#2e8b57", "#8e44ad", "#c0392b", "#16a085", "#7f8c8d", "#d4ac0d")
 
 CSS = """
-.bars { display: grid; grid-template-columns: minmax(90px, max-content) 1fr max-content;
+/* The track keeps a sixth of the row or more: a long label is cut (ellipsis, full text in the
+   tooltip) before the bar is squeezed away. */
+.bars { display: grid; grid-template-columns: minmax(60px, max-content) minmax(18%, 1fr)
+  max-content;
   gap: 3px 8px; align-items: center; font-size: 0.85em; }
 .bars .label { text-align: right; color: #33404d; overflow: hidden; text-overflow: ellipsis;
   white-space: nowrap; max-width: 260px; }

@@ -98,7 +98,7 @@ def month(value: date | None, language: str = "pt") -> str:
 
 
 def size(value: int | None, language: str = "pt") -> str:
-    """Bytes in binary units with a decimal comma: `size(1536) == "1,5 KiB"` (English "1.5")."""
+    """Bytes in binary units: `size(1536) == "1,5 KiB"` (English: "1.5 KiB")."""
     if value is None:
         return MISSING
     amount, unit = float(value), "B"
@@ -111,6 +111,15 @@ def size(value: int | None, language: str = "pt") -> str:
     return f"{number(amount, 1, language)} {unit}"
 
 
-def seconds(value: float | None) -> str:
-    """`seconds(75.25) == "75,3 s"`."""
-    return MISSING if _missing(value) else f"{number(value, 1)} s"
+def seconds(value: float | None, language: str = "pt") -> str:
+    """`seconds(3720) == "3.720,0 s"` (English: "3,720.0 s")."""
+    return MISSING if _missing(value) else f"{number(value, 1, language)} s"
+
+
+def counted(value: int | None, one: str, many: str, language: str = "pt") -> str:
+    """A count and its noun, singular for exactly one: `counted(1, "pedido", "pedidos") ==
+    "1 pedido"`, `counted(2000, "pedido", "pedidos") == "2.000 pedidos"` (zero is plural in
+    both languages: "0 pedidos", "0 orders")."""
+    if _missing(value):
+        return f"{MISSING} {many}"
+    return f"{integer(value, language)} {one if value == 1 else many}"

@@ -1,9 +1,13 @@
 """Every word the dashboard shows, in Portuguese (default) and English (`?lang=en`).
 
-Numbers follow the language (pt: R$ 1.234,56; en: R$ 1,234.56); the money is reais.
+Numbers follow the language (pt: R$ 1.234,56; en: R$ 1,234.56); the money is reais. A count
+is written with its noun by `counted` ("1 pedido", "2.000 pedidos"; "1 file", "3 files"), and
+the templates take the counted phrase, so no text says "1 files".
 """
 
 from __future__ import annotations
+
+from panel_dashboard import formatting as fmt
 
 LANGUAGES = ("pt", "en")
 
@@ -25,8 +29,6 @@ TEXT: dict[str, dict[str, str]] = {
         "kpi_ticket": "Ticket médio",
         "kpi_review": "Avaliação média",
         "kpi_on_time": "Entregas no prazo",
-        "orders": "pedidos",
-        "order": "pedido",
         "status_title": "Pedidos por situação",
         "status_note": "Todos os pedidos, inclusive os sem itens; valor = pagamentos do pedido.",
         "payments_title": "Vendas concretizadas por forma de pagamento",
@@ -49,15 +51,13 @@ TEXT: dict[str, dict[str, str]] = {
         "weather_title": "Vendas × clima",
         "weather_rain": "Receita média por dia, por chuva na capital",
         "weather_temperature": "Receita média por dia, por temperatura média na capital",
-        "weather_days": "{days} dias-estado com vendas, {weather} com dados de clima.",
-        "weather_synthetic": "Clima SINTÉTICO (amostra embutida, não medições reais): {days} dias.",
+        "weather_days": "{days} com vendas, {weather} com dados de clima.",
+        "weather_synthetic": "Clima SINTÉTICO (amostra embutida, não medições reais): {days}.",
         "weather_none": "Sem dados de clima no período.",
         "weather_category": "O filtro de categoria não se aplica aqui (clima por estado e dia).",
         "rain_bands": "Sem chuva|Até 5 mm|5 a 20 mm|Acima de 20 mm",
         "temperature_bands": "Abaixo de 20 °C|20 a 25 °C|25 a 30 °C|30 °C ou mais",
         "unknown_state": "Não informado",
-        "days": "{days} dias",
-        "day": "{days} dia",
         "query_time": "consulta em {ms} ms",
         "partial": "mês parcial",
         "partial_months": (
@@ -66,7 +66,7 @@ TEXT: dict[str, dict[str, str]] = {
         ),
         "loaded_at": "Dados carregados em {at} (UTC)",
         "synthetic_banner": (
-            "Vendas SINTÉTICAS, não reais: geradas pelo cofre (semente {seed}, {orders} pedidos)."
+            "Vendas SINTÉTICAS, não reais: geradas pelo cofre (semente {seed}, {orders})."
         ),
         "sales_real": "vendas: arquivos reais da Olist",
         "source_ipca": "IPCA: {source}",
@@ -78,16 +78,14 @@ TEXT: dict[str, dict[str, str]] = {
         "weather_snapshot": "amostra sintética embutida (até {through})",
         "filters_sales_only": "Os filtros valem para a aba Vendas.",
         "stages_title": "Duração das etapas, execução mais recente no topo",
-        "passed_of": "{passed} de {rows} aprovadas",
-        "quarantine_extra": "{objects} objetos · {latest} na última execução",
-        "files_of": "{source}: {files} arquivos, {size}",
+        "passed_of": "{passed} de {rows} {approved}",
+        "quarantine_extra": "{objects} · {latest} na última execução",
+        "files_of": "{source}: {files}, {size}",
         "lineage_bronze_node": "Bronze (arquivos)",
         "lineage_silver_node": "Silver (linhas)",
         "lineage_gold_node": "Versão gold",
         "lineage_load_node": "Armazém",
-        "tables_count": "{tables} tabelas",
-        "rows_count": "{rows} linhas",
-        "lineage_details": "sha256 e arquivos ({files} arquivos bronze)",
+        "lineage_details": "sha256 e arquivos ({files})",
         "error": "Não foi possível consultar o armazém: {error}",
         "refresh": "Atualizar",
         "runs_title": "Últimas execuções do pipeline",
@@ -108,6 +106,8 @@ TEXT: dict[str, dict[str, str]] = {
         "olist_source": "Olist",
         "declared": "Parâmetros declarados",
         "sources": "Fontes",
+        "olist_synthetic": "sintéticos (semente {seed}, {orders})",
+        "olist_not_read": "não lidos",
         "declared_yes": "sim",
         "declared_no": "NÃO: {names}",
         "quality_title": "Última verificação de qualidade",
@@ -117,6 +117,7 @@ TEXT: dict[str, dict[str, str]] = {
         "rows_in": "Linhas lidas",
         "rows_out": "Linhas aprovadas",
         "quarantined": "Em quarentena",
+        "merged": "Duplicadas ou agregadas",
         "failures": "Falhas",
         "quarantine_title": "Quarentena",
         "objects": "Objetos",
@@ -134,7 +135,7 @@ TEXT: dict[str, dict[str, str]] = {
         "lineage_load": (
             "Versão gold {version} (manifesto sha256 {sha}…) carregada em {target} em {at} "
             "(UTC) "
-            "pela execução {run}: {rows} linhas em {tables} tabelas."
+            "pela execução {run}: {rows} em {tables}."
         ),
         "lineage_silver": "Conjuntos silver lidos pela versão gold",
         "lineage_bronze": "Arquivos bronze (chaves relativas a {root}; sha256 dos bytes)",
@@ -179,8 +180,6 @@ TEXT: dict[str, dict[str, str]] = {
         "kpi_ticket": "Average ticket",
         "kpi_review": "Average review",
         "kpi_on_time": "On-time deliveries",
-        "orders": "orders",
-        "order": "order",
         "status_title": "Orders by status",
         "status_note": "Every order, including those without items; value = the order's payments.",
         "payments_title": "Fulfilled sales by payment type",
@@ -203,15 +202,13 @@ TEXT: dict[str, dict[str, str]] = {
         "weather_title": "Sales vs weather",
         "weather_rain": "Average revenue per day, by rain in the capital",
         "weather_temperature": "Average revenue per day, by mean temperature in the capital",
-        "weather_days": "{days} state-days with sales, {weather} with weather data.",
-        "weather_synthetic": "SYNTHETIC weather (bundled sample, not measurements): {days} days.",
+        "weather_days": "{days} with sales, {weather} with weather data.",
+        "weather_synthetic": "SYNTHETIC weather (bundled sample, not measurements): {days}.",
         "weather_none": "No weather data in this period.",
         "weather_category": "The category filter does not apply here (weather is per state, day).",
         "rain_bands": "Dry|Up to 5 mm|5 to 20 mm|Over 20 mm",
         "temperature_bands": "Below 20 °C|20 to 25 °C|25 to 30 °C|30 °C or more",
         "unknown_state": "Unknown",
-        "days": "{days} days",
-        "day": "{days} day",
         "query_time": "query took {ms} ms",
         "partial": "partial month",
         "partial_months": (
@@ -220,7 +217,7 @@ TEXT: dict[str, dict[str, str]] = {
         ),
         "loaded_at": "Data loaded on {at} (UTC)",
         "synthetic_banner": (
-            "SYNTHETIC sales, not real: generated by cofre (seed {seed}, {orders} orders)."
+            "SYNTHETIC sales, not real: generated by cofre (seed {seed}, {orders})."
         ),
         "sales_real": "sales: the real Olist files",
         "source_ipca": "IPCA: {source}",
@@ -232,16 +229,14 @@ TEXT: dict[str, dict[str, str]] = {
         "weather_snapshot": "bundled synthetic sample (to {through})",
         "filters_sales_only": "The filters apply to the Sales tab.",
         "stages_title": "Stage durations, newest run on top",
-        "passed_of": "{passed} of {rows} passed",
-        "quarantine_extra": "{objects} objects · {latest} in the latest run",
-        "files_of": "{source}: {files} files, {size}",
+        "passed_of": "{passed} of {rows} {approved}",
+        "quarantine_extra": "{objects} · {latest} in the latest run",
+        "files_of": "{source}: {files}, {size}",
         "lineage_bronze_node": "Bronze (files)",
         "lineage_silver_node": "Silver (rows)",
         "lineage_gold_node": "Gold version",
         "lineage_load_node": "Warehouse",
-        "tables_count": "{tables} tables",
-        "rows_count": "{rows} rows",
-        "lineage_details": "sha256 and files ({files} bronze files)",
+        "lineage_details": "sha256 and files ({files})",
         "error": "Could not query the warehouse: {error}",
         "refresh": "Refresh",
         "runs_title": "Latest pipeline runs",
@@ -262,6 +257,8 @@ TEXT: dict[str, dict[str, str]] = {
         "olist_source": "Olist",
         "declared": "Declared parameters",
         "sources": "Sources",
+        "olist_synthetic": "synthetic (seed {seed}, {orders})",
+        "olist_not_read": "not read",
         "declared_yes": "yes",
         "declared_no": "NO: {names}",
         "quality_title": "Latest quality gate results",
@@ -271,6 +268,7 @@ TEXT: dict[str, dict[str, str]] = {
         "rows_in": "Rows in",
         "rows_out": "Rows passed",
         "quarantined": "Quarantined",
+        "merged": "Duplicates or merged",
         "failures": "Failures",
         "quarantine_title": "Quarantine",
         "objects": "Objects",
@@ -288,7 +286,7 @@ TEXT: dict[str, dict[str, str]] = {
         "lineage_load": (
             "Gold version {version} (manifest sha256 {sha}…) loaded into {target} at {at} "
             "(UTC) "
-            "by run {run}: {rows} rows in {tables} tables."
+            "by run {run}: {rows} in {tables}."
         ),
         "lineage_silver": "Silver datasets the gold version read",
         "lineage_bronze": "Bronze files (keys relative to {root}; sha256 of their bytes)",
@@ -318,6 +316,22 @@ TEXT: dict[str, dict[str, str]] = {
     },
 }
 
+# Singular and plural of every noun a count is written with.
+NOUNS: dict[str, dict[str, tuple[str, str]]] = {
+    "pt": {"order": ("pedido", "pedidos"), "day": ("dia", "dias"),
+           "state_day": ("dia-estado", "dias-estado"), "file": ("arquivo", "arquivos"),
+           "bronze_file": ("arquivo bronze", "arquivos bronze"), "row": ("linha", "linhas"),
+           "table": ("tabela", "tabelas"), "object": ("objeto", "objetos"),
+           "approved": ("aprovada", "aprovadas"),
+           "merged": ("duplicada ou agregada", "duplicadas ou agregadas")},
+    "en": {"order": ("order", "orders"), "day": ("day", "days"),
+           "state_day": ("state-day", "state-days"), "file": ("file", "files"),
+           "bronze_file": ("bronze file", "bronze files"), "row": ("row", "rows"),
+           "table": ("table", "tables"), "object": ("object", "objects"),
+           "approved": ("passed", "passed"),
+           "merged": ("duplicate or merged", "duplicates or merged")},
+}  # fmt: skip
+
 STATUS_LABELS = {
     "pt": {"total": "Total Pedidos", "fulfilled": "Vendas Concretizadas",
            "awaiting_release": "Aguardando Liberação", "lost": "Vendas Perdidas"},
@@ -331,6 +345,18 @@ PAYMENT_TYPES = {
     "en": {"credit_card": "Credit card", "boleto": "Boleto", "voucher": "Voucher",
            "debit_card": "Debit card", "not_defined": "Not defined"},
 }  # fmt: skip
+
+
+def counted(value: int | None, noun: str, language: str) -> str:
+    """`counted(1, "order", "pt") == "1 pedido"`, `counted(1234, "file", "en") == "1,234 files"`."""
+    one, many = NOUNS[language][noun]
+    return fmt.counted(value, one, many, language)
+
+
+def agreeing(value: int | None, noun: str, language: str) -> str:
+    """The noun alone, agreeing with `value` ("aprovada" for 1, "aprovadas" otherwise)."""
+    one, many = NOUNS[language][noun]
+    return one if value == 1 else many
 
 
 def language_of(value: str | None) -> str:

@@ -23,7 +23,6 @@ from sqlalchemy import Engine
 from blocks.lake import Lake
 from blocks.settings import LAYERS, CofreSettings
 from tasks.lineage import read_loaded_lineage
-from tasks.provenance import olist_label
 from tasks.run_summary import RUNS_PREFIX, StageResult, read_run_summaries
 
 PREFECT_TIMEOUT_SECONDS = 2.0
@@ -166,7 +165,7 @@ def run_inputs(summaries: list[dict[str, Any]]) -> list[dict[str, Any]]:
             {
                 "name": summary.get("flow_run_name") or summary.get("run_id", ""),
                 "requested_by": provenance.get("requested_by", ""),
-                "olist": olist_label(provenance.get("olist")),
+                "olist": provenance.get("olist"),  # a dir or a seed and size; the view words it
                 "declared": bool(provenance.get("declared", True)),
                 "undeclared": list(provenance.get("undeclared") or []),
                 "sources": dict(provenance.get("sources") or {}),

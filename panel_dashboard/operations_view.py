@@ -15,14 +15,15 @@ from typing import Any
 
 from panel_dashboard import charts
 from panel_dashboard import formatting as fmt
-from panel_dashboard.labels import TEXT
+from panel_dashboard.labels import TEXT, agreeing, counted
 from panel_dashboard.operations import OperationsSnapshot
 from panel_dashboard.render import columns, note, table
 
+GREY = "#b8c2cc"  # rows read that the gate neither passed nor quarantined (merged away)
 LINEAGE_ROWS = 300  # bronze files listed on the page; the record keeps them all
 
 CSS = """
-.cofre-flow { display: flex; align-items: stretch; gap: 4px; flex-wrap: wrap; margin: 6px 0; }
+.cofre-flow { display: flex; align-items: flex-start; gap: 4px; flex-wrap: wrap; margin: 6px 0; }
 .cofre-node { flex: 1 1 150px; border: 1px solid #c9d3dd; border-radius: 6px; padding: 6px 10px;
   background: #f7f9fb; font-size: 0.85em; min-width: 0; }
 .cofre-node .kind { font-weight: 600; color: #1f5f8b; margin-bottom: 3px; }
@@ -44,12 +45,13 @@ def stage_chart(snapshot: OperationsSnapshot, language: str) -> str:
     for run in runs:
         segments = [
             charts.Segment(stage, seconds, colors[stage],
-                           fmt.seconds(seconds) + ("" if status == "completed" else f" ({status})"))
+                           fmt.seconds(seconds, language)
+                           + ("" if status == "completed" else f" ({status})"))
             for stage, status, seconds in run["stages"]
         ]  # fmt: skip
         total = sum(seconds for _, _, seconds in run["stages"])
         label = f"{fmt.timestamp(run['started'])} · {run['name']}"
-        rows.append(charts.StackedBar(label, segments, fmt.seconds(total), run["state"]))
+        rows.append(charts.StackedBar(label, segments, fmt.seconds(total, language), run["state"]))
     chart = charts.stacked_bars(rows, "chart-stages", colors, t["runs_none"])
     return f'<div class="cofre-subtitle">{escape(t["stages_title"])}</div>{chart}'
 
@@ -63,7 +65,8 @@ def runs_html(snapshot: OperationsSnapshot, language: str) -> str:
     headers = [(t["run"], False), (t["flow"], False), (t["run_state"], False),
                (t["started"], False), (t["duration"], True), (t["stages"], False)]  # fmt: skip
     rows = [
-        [r["name"], r["flow"], r["state"], fmt.timestamp(r["started"]), fmt.seconds(r["seconds"]),
+        [r["name"], r["flow"], r["state"], fmt.timestamp(r["started"]),
+         fmt.seconds(r["seconds"], language),
          r.get("stages", "")]
         for r in runs.rows
     ]  # fmt: skip
@@ -84,7 +87,7 @@ def inputs_html(snapshot: OperationsSnapshot, language: str) -> str:
     headers = [(t["run"], False), (t["requested_by"], False), (t["olist_source"], False),
                (t["declared"], False), (t["sources"], False)]  # fmt: skip
     rows = [
-        [r["name"], r["requested_by"], r["olist"],
+        [r["name"], r["requested_by"], _olist(r["olist"], language),
          t["declared_yes"] if r["declared"]
          else t["declared_no"].format(names=", ".join(r["undeclared"])),
          ", ".join(f"{name}: {mode}" for name, mode in r["sources"].items())]
@@ -94,6 +97,19 @@ def inputs_html(snapshot: OperationsSnapshot, language: str) -> str:
     return title + table(headers, rows, "inputs-table")
 
 
+def _olist(olist: Any, language: str) -> str:
+    """'/data/olist', 'sintético (semente 42, 2.000 pedidos)' or 'não lido', in `language`."""
+    t = TEXT[language]
+    if not isinstance(olist, dict):
+        return t["olist_not_read"]
+    if "dir" in olist:
+        return str(olist["dir"])
+    synthetic = olist.get("synthetic") or {}
+    return t["olist_synthetic"].format(
+        seed=synthetic.get("seed", "?"), orders=counted(synthetic.get("orders"), "order", language)
+    )
+
+
 # -- gates and quarantine ---------------------------------------------------------------------
 def _failures(failures: Any, language: str) -> str:
     if isinstance(failures, dict):
@@ -101,26 +117,37 @@ def _failures(failures: Any, language: str) -> str:
     return str(failures or "—")
 
 
+def _quality_bar(r: dict[str, Any], language: str) -> charts.StackedBar:
+    """Rows read = passed + quarantined + merged: the rest of what was read was removed as a
+    duplicate or folded into another row (geolocation: one row per zip prefix), drawn grey so
+    "385 of 20,116 passed" does not read as 19,731 rejected rows."""
+    t, lang = TEXT[language], language
+    passed, quarantined = r["rows_out"] or 0, r["quarantined"] or 0
+    merged = max(0, (r["rows_in"] or 0) - passed - quarantined)
+    segments = [
+        charts.Segment(t["rows_out"], passed, charts.GREEN, fmt.integer(passed, lang)),
+        charts.Segment(t["quarantined"], quarantined, charts.RED, fmt.integer(quarantined, lang)),
+        charts.Segment(t["merged"], merged, GREY, fmt.integer(merged, lang)),
+    ]
+    extra = [_failures(r["failures"], lang)] if quarantined else []
+    if merged:
+        extra.append(counted(merged, "merged", lang))
+    text = t["passed_of"].format(
+        passed=fmt.integer(passed, lang), rows=fmt.integer(r["rows_in"], lang),
+        approved=agreeing(passed, "approved", lang),
+    )  # fmt: skip
+    return charts.StackedBar(r["dataset"], segments, text, " · ".join(extra))
+
+
 def quality_html(snapshot: OperationsSnapshot, language: str) -> str:
-    """Per dataset, the rows the gate passed and quarantined, as one bar; failures beside."""
+    """Per dataset, the rows the gate read as one bar: passed, quarantined, merged away."""
     t = TEXT[language]
     if not snapshot.quality:
         return note(t["quality_none"])
-    lang = language
-    rows = [
-        charts.StackedBar(
-            r["dataset"],
-            [charts.Segment(t["rows_out"], r["rows_out"] or 0, charts.GREEN,
-                            fmt.integer(r["rows_out"], lang)),
-             charts.Segment(t["quarantined"], r["quarantined"] or 0, charts.RED,
-                            fmt.integer(r["quarantined"], lang))],
-            t["passed_of"].format(passed=fmt.integer(r["rows_out"], lang),
-                                  rows=fmt.integer(r["rows_in"], lang)),
-            _failures(r["failures"], lang) if r["quarantined"] else "",
-        )
-        for r in snapshot.quality
-    ]  # fmt: skip
+    rows = [_quality_bar(r, language) for r in snapshot.quality]
     legend = {t["rows_out"]: charts.GREEN, t["quarantined"]: charts.RED}
+    if any(s.value > 0 for r in rows for s in r.segments if s.color == GREY):
+        legend[t["merged"]] = GREY
     return note(t["quality_run"].format(run=snapshot.quality_run)) + charts.stacked_bars(
         rows, "chart-quality", legend
     )
@@ -132,7 +159,7 @@ def quarantine_html(snapshot: OperationsSnapshot, language: str) -> str:
         return note(t["quarantine_none"], testid="quarantine-empty")
     bars = [
         charts.Bar(r["dataset"], r["rows"], fmt.integer(r["rows"], language),
-                   t["quarantine_extra"].format(objects=fmt.integer(r["objects"], language),
+                   t["quarantine_extra"].format(objects=counted(r["objects"], "object", language),
                                                 latest=fmt.integer(r["latest_run_rows"], language)))
         for r in snapshot.quarantine
     ]  # fmt: skip
@@ -176,7 +203,7 @@ def lineage_graph(record: dict[str, Any], language: str) -> str:
     for b in record["bronze"]:
         sizes[b["source"]] += b.get("bytes") or 0
     bronze = [
-        t["files_of"].format(source=source, files=fmt.integer(count, lang),
+        t["files_of"].format(source=source, files=counted(count, "file", lang),
                              size=fmt.size(sizes[source], lang))
         for source, count in sorted(sources.items())
     ] or [t["not_recorded"]]  # fmt: skip
@@ -186,12 +213,11 @@ def lineage_graph(record: dict[str, Any], language: str) -> str:
         _node(t["lineage_bronze_node"], bronze, "lineage-bronze-node"),
         _node(t["lineage_silver_node"], silver or [t["not_recorded"]], "lineage-silver-node"),
         _node(t["lineage_gold_node"],
-              [gold["version"], t["tables_count"].format(tables=fmt.integer(len(gold["tables"]),
-                                                                              lang))],
+              [gold["version"], counted(len(gold["tables"]), "table", lang)],
               "lineage-gold-node"),
         _node(t["lineage_load_node"],
               [load["target"], f"{fmt.timestamp(loaded_at)} (UTC)",
-               t["rows_count"].format(rows=fmt.integer(load["rows"], lang))],
+               counted(load["rows"], "row", lang)],
               "lineage-load-node"),
     ]  # fmt: skip
     arrow = '<div class="cofre-arrow">→</div>'
@@ -207,8 +233,8 @@ def lineage(record: dict[str, Any] | None, language: str) -> str:
     loaded_at = datetime.fromisoformat(load["loaded_at"]).astimezone(UTC)
     summary = t["lineage_load"].format(
         version=gold["version"], sha=(gold["manifest_sha256"] or "—")[:12], target=load["target"],
-        at=fmt.timestamp(loaded_at), run=load["run_id"], rows=fmt.integer(load["rows"], lang),
-        tables=fmt.integer(len(load["tables"]), lang),
+        at=fmt.timestamp(loaded_at), run=load["run_id"], rows=counted(load["rows"], "row", lang),
+        tables=counted(len(load["tables"]), "table", lang),
     )  # fmt: skip
     parts = [lineage_graph(record, language), note(summary, testid="lineage-load")]
     if not gold.get("inputs_recorded"):
@@ -234,7 +260,7 @@ def lineage(record: dict[str, Any] | None, language: str) -> str:
     if len(bronze) > LINEAGE_ROWS:
         more = fmt.integer(len(bronze) - LINEAGE_ROWS, lang)
         details.append(note(t["lineage_more"].format(more=more)))
-    toggle = t["lineage_details"].format(files=fmt.integer(len(bronze), lang))
+    toggle = t["lineage_details"].format(files=counted(len(bronze), "bronze_file", lang))
     parts.append(
         f'<details class="cofre-details" data-testid="lineage-details"><summary>'
         f"{escape(toggle)}</summary>{''.join(details)}</details>"

@@ -11,7 +11,7 @@ from html import escape
 import polars as pl
 
 from panel_dashboard import formatting as fmt
-from panel_dashboard.labels import STATUS_LABELS, TEXT, state_label
+from panel_dashboard.labels import STATUS_LABELS, TEXT, counted, state_label
 from panel_dashboard.model import Kpis
 
 CSS = """
@@ -19,6 +19,9 @@ CSS = """
 .cofre-cards { display: flex; flex-wrap: wrap; gap: 12px; margin: 4px 0 8px 0; }
 .cofre-card { flex: 1 1 190px; background: #fff; border: 1px solid #dde3ea;
   border-left: 4px solid #1f5f8b; border-radius: 6px; padding: 10px 14px; }
+/* KPI cards start as wide as their text and share the rest: all five fit one row at 1280 px
+   (at 190 px each the fifth wrapped onto a row of its own). */
+.cofre-kpis > .cofre-card { flex: 1 1 auto; }
 .cofre-card .label { font-size: 0.85em; color: #5a6570; }
 .cofre-card .value { font-size: 1.4em; font-weight: 600; color: #1b2a38; white-space: nowrap; }
 .cofre-card .sub { font-size: 0.95em; color: #1b2a38; }
@@ -48,6 +51,11 @@ pre.cofre { background: #f4f6f8; padding: 8px 12px; border-radius: 4px; }
   font-weight: 600; margin: 4px 0 6px 0; }
 .cofre-grid { display: grid; grid-template-columns: minmax(0, 3fr) minmax(0, 2fr);
   gap: 0 12px; align-items: stretch; }
+/* On wide screens (1920 px) a 3:2 split drew the chart 930 px wide, its 11 px axis text
+   scaled to 16 px, and left the side column half empty under one filtered category. */
+@media (min-width: 1600px) {
+  .cofre-grid { grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); }
+}
 .cofre-main, .cofre-side { display: flex; flex-direction: column; }
 .cofre-main > .cofre-section, .cofre-side > .cofre-section:last-child { flex: 1 1 auto; }
 td.hash, td.key { font-family: monospace; font-size: 0.85em; word-break: break-all; }
@@ -73,13 +81,12 @@ def kpi_cards(kpis: Kpis, language: str) -> str:
         _card("kpi-review", t["kpi_review"], fmt.decimal(kpis.average_review, 2, language)),
         _card("kpi-on-time", t["kpi_on_time"], fmt.percent(kpis.on_time_share, 1, language)),
     ]
-    return f'<div class="cofre-cards" data-testid="kpis">{"".join(cards)}</div>'
+    return f'<div class="cofre-cards cofre-kpis" data-testid="kpis">{"".join(cards)}</div>'
 
 
 def orders_text(count: int, language: str) -> str:
-    """`1 pedido`, `1.234 pedidos` (English: `1,234 orders`)."""
-    unit = TEXT[language]["order" if count == 1 else "orders"]
-    return f"{fmt.integer(count, language)} {unit}"
+    """`1 pedido`, `1.234 pedidos` (English: `1 order`, `1,234 orders`)."""
+    return counted(count, "order", language)
 
 
 def status_cards(status: pl.DataFrame, language: str) -> str:

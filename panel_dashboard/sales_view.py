@@ -15,7 +15,7 @@ import polars as pl
 
 from panel_dashboard import charts, render, timeline
 from panel_dashboard import formatting as fmt
-from panel_dashboard.labels import TEXT, payment_label, state_label
+from panel_dashboard.labels import TEXT, counted, payment_label, state_label
 from panel_dashboard.model import DashboardData, WeatherView
 from panel_dashboard.provenance import DataOrigin, snapshot_through
 
@@ -116,16 +116,16 @@ def _weather_html(weather: WeatherView, language: str) -> str:
         bands = names.split("|")
         items = [charts.Bar(bands[r["band"]], r["average_revenue"],
                             fmt.brl(r["average_revenue"], lang),
-                            t["day" if r["state_days"] == 1 else "days"].format(
-                                days=fmt.integer(r["state_days"], lang)))
+                            counted(r["state_days"], "day", lang))
                  for r in frame.iter_rows(named=True)]  # fmt: skip
         blocks.append((title, charts.bars(items, testid, charts.ORANGE, t["weather_none"])))
     days = t["weather_days"].format(
-        days=fmt.integer(weather.state_days, lang), weather=fmt.integer(weather.weather_days, lang)
+        days=counted(weather.state_days, "state_day", lang),
+        weather=fmt.integer(weather.weather_days, lang),
     )
     notes = [render.note(days)]
     if weather.synthetic_days:
-        text = t["weather_synthetic"].format(days=fmt.integer(weather.synthetic_days, lang))
+        text = t["weather_synthetic"].format(days=counted(weather.synthetic_days, "day", lang))
         notes.append(render.note(text, "warning", testid="weather-synthetic"))
     if weather.category_ignored:
         notes.append(render.note(t["weather_category"], "warning", testid="weather-category"))
@@ -150,7 +150,7 @@ def origin_html(origin: DataOrigin, language: str) -> str:
     if origin.synthetic:
         text = t["synthetic_banner"].format(
             seed=origin.synthetic.get("seed", "?"),
-            orders=fmt.integer(origin.synthetic.get("orders"), lang),
+            orders=counted(origin.synthetic.get("orders"), "order", lang),
         )
         banner = f'<div class="cofre-banner" data-testid="synthetic-banner">{escape(text)}</div>'
         parts.append(banner)

@@ -1,4 +1,4 @@
-"""pt-BR formatting: money, thousands, percentages, dates, sizes."""
+"""pt-BR and English formatting: money, thousands, percentages, dates, sizes, counts."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from datetime import date, datetime
 import pytest
 
 from panel_dashboard import formatting as fmt
+from panel_dashboard.labels import NOUNS, counted
 
 
 @pytest.mark.parametrize(
@@ -66,3 +67,34 @@ def test_the_english_view_writes_numbers_the_english_way():
     assert fmt.brl_compact(30_000, "en") == "R$ 30.0k"
     assert fmt.brl_compact(1_234_567, "en") == "R$ 1.2M"
     assert fmt.brl_compact(30_000) == "R$ 30,0 mil"
+    assert fmt.seconds(3720, "en") == "3,720.0 s"
+    assert fmt.seconds(3720) == "3.720,0 s"
+    assert fmt.size(3 * 1024**3, "en") == "3.0 GiB"
+
+
+@pytest.mark.parametrize(
+    ("count", "noun", "language", "expected"),
+    [
+        (1, "order", "pt", "1 pedido"),
+        (2000, "order", "pt", "2.000 pedidos"),
+        (0, "order", "pt", "0 pedidos"),
+        (1, "order", "en", "1 order"),
+        (2000, "order", "en", "2,000 orders"),
+        (0, "file", "en", "0 files"),
+        (1, "file", "en", "1 file"),
+        (1, "bronze_file", "pt", "1 arquivo bronze"),
+        (1, "table", "en", "1 table"),
+        (1, "state_day", "pt", "1 dia-estado"),
+        (1234, "row", "en", "1,234 rows"),
+        (1, "object", "pt", "1 objeto"),
+    ],
+)
+def test_counts_agree_with_their_noun_in_each_language(count, noun, language, expected):
+    assert counted(count, noun, language) == expected
+
+
+def test_every_noun_has_a_singular_and_a_plural_in_both_languages():
+    assert NOUNS["pt"].keys() == NOUNS["en"].keys()
+    assert all(
+        len(forms) == 2 and all(forms) for nouns in NOUNS.values() for forms in nouns.values()
+    )

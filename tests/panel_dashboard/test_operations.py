@@ -80,6 +80,22 @@ def test_gates_quarantine_audit_and_layers(home):
     assert 'title="geolocation · Em quarentena: 2"' in page
 
 
+def test_rows_merged_away_by_a_gate_are_drawn_apart_from_rejected_ones(home):
+    """Geolocation folds 20,116 rows into 385 zip prefixes: grey, not read as rejected."""
+    snapshot = ops.operations_snapshot(home)
+    snapshot.quality[0].update(rows_in=20_116, rows_out=385, quarantined=1)
+    html = operations_view.quality_html(snapshot, "en")
+    assert (
+        'data-part="Duplicates or merged" title="geolocation · Duplicates or merged: 19,730"'
+        in html
+    )
+    assert "385 of 20,116 passed" in html and "19,730 duplicates or merged" in html
+    portuguese = operations_view.quality_html(snapshot, "pt")
+    assert "19.730 duplicadas ou agregadas" in portuguese
+    snapshot.quality[0].update(rows_in=10, rows_out=8, quarantined=2)
+    assert "Duplicadas ou agregadas:" not in operations_view.quality_html(snapshot, "pt")
+
+
 def test_a_tampered_audit_trail_shows_as_failed(home):
     trail = home.resolved_audit_dir / audit.TRAIL_FILE
     trail.write_text(trail.read_text().replace("operations-test", "operations-edit"))
@@ -125,6 +141,28 @@ def test_stage_durations_are_one_stacked_bar_per_run_newest_on_top(home):
     assert 'title="21/11/2026 13:00 · name-r2 · gold: 1,0 s (failed)"' in html
     assert html.index("name-r2") < html.index("name-r1")
     assert "5,3 s" in html  # the run's total
+    snapshot.stage_times[0]["stages"] = [("silver", "completed", 3720.0)]
+    english = operations_view.stage_chart(snapshot, "en")
+    assert 'title="21/11/2026 13:00 · name-r2 · silver: 3,720.0 s"' in english
+    assert "3.720,0 s" in operations_view.stage_chart(snapshot, "pt")
+
+
+def test_the_runs_table_writes_durations_in_the_pages_language(home, monkeypatch):
+    monkeypatch.setattr(ops, "prefect_api_url", lambda: None)
+    snapshot = ops.operations_snapshot(home)
+    snapshot.runs.rows[0]["seconds"] = 3720.0
+    assert '<td class="n">3,720.0 s</td>' in operations_view.runs_html(snapshot, "en")
+    assert '<td class="n">3.720,0 s</td>' in operations_view.runs_html(snapshot, "pt")
+
+
+def test_counts_on_the_operations_tab_are_singular_for_one(home):
+    snapshot = ops.operations_snapshot(home)
+    snapshot.quality[0].update(rows_in=1, rows_out=1, quarantined=0)
+    snapshot.quarantine[0]["objects"] = 1
+    assert "1 de 1 aprovada" in operations_view.quality_html(snapshot, "pt")
+    assert "1 of 1 passed" in operations_view.quality_html(snapshot, "en")
+    assert "1 objeto ·" in operations_view.quarantine_html(snapshot, "pt")
+    assert "1 object ·" in operations_view.quarantine_html(snapshot, "en")
 
 
 def test_the_lineage_is_a_graph_first_and_its_hashes_are_collapsed():
@@ -135,6 +173,12 @@ def test_the_lineage_is_a_graph_first_and_its_hashes_are_collapsed():
     assert "cd" * 32 not in graph and "cd" * 32 in details  # sha256 only behind the toggle
     assert " open>" not in details.split(">", 1)[0] + ">"  # closed until clicked
     assert '<td class="n">189,751</td>' in details  # the Bytes column, a number cell
+    # One IPCA file, one gold table: singular; the summary counts rows and tables too.
+    assert "bcb_sgs: 1 file, 2.3 KiB" in graph and "1 table<" in graph
+    assert "13 rows in 1 table." in html and "(4 bronze files)" in details.split("</summary>")[0]
+    portuguese = operations_view.lineage(lineage_record(), "pt")
+    assert "bcb_sgs: 1 arquivo, 2,3 KiB" in portuguese and "olist: 2 arquivos" in portuguese
+    assert "13 linhas em 1 tabela." in portuguese and "(4 arquivos bronze)" in portuguese
 
 
 def test_who_asked_and_the_inputs_of_each_run_show_with_undeclared_parameters_named(home):

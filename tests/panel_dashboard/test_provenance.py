@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 
+import polars as pl
 import pytest
 
 from blocks.lake import Lake
 from blocks.settings import load_settings
 from panel_dashboard import provenance, sales_view
+from panel_dashboard.model import WeatherView
 from tasks.warehouse.connection import connect_warehouse
 from tests.panel_dashboard.dashboard_gold import load_dashboard_gold
 from tests.panel_dashboard.dashboard_origin import (
@@ -87,3 +89,20 @@ def test_no_lineage_and_no_lake_says_only_what_is_known(loaded):
 def test_the_bundled_snapshots_are_dated_by_their_last_observation():
     assert provenance.snapshot_through("ipca") == date(2018, 12, 1)
     assert provenance.snapshot_through("weather") == date(2018, 10, 31)
+
+
+def test_the_banner_and_the_weather_notes_agree_with_a_count_of_one():
+    origin = provenance.DataOrigin(synthetic={"seed": 7, "orders": 1})
+    assert "(semente 7, 1 pedido)." in sales_view.origin_html(origin, "pt")
+    assert "(seed 7, 1 order)." in sales_view.origin_html(origin, "en")
+    bands = pl.DataFrame(
+        {"band": [0], "state_days": [1], "revenue": [10.0], "average_revenue": [10.0]}
+    )
+    weather = WeatherView(bands, bands, state_days=1, weather_days=1, synthetic_days=1,
+                          category_ignored=False)  # fmt: skip
+    portuguese = sales_view._weather_html(weather, "pt")
+    assert "R$ 10,00 <span" in portuguese and "· 1 dia</span>" in portuguese
+    assert "1 dia-estado com vendas, 1 com dados de clima." in portuguese
+    assert "não medições reais): 1 dia." in portuguese
+    english = sales_view._weather_html(weather, "en")
+    assert "1 state-day with sales" in english and "not measurements): 1 day." in english
