@@ -35,6 +35,7 @@ COVERED = {
     "python -m flows.full_pipeline --warehouse postgresql://cofre@db:5432/cofre": "tests/tasks/warehouse/test_warehouse.py (PostgreSQL URL without a password)",
     "python -m flows.full_pipeline --engine spark": "tests/flows/test_engines.py (both engines, end to end, the same gold)",
     "python -m flows.full_pipeline --master spark://spark-master:7077": "tests/spark/test_cluster.py::test_gold_stage_on_the_cluster_equals_local (a --master on a real standalone cluster)",
+    "python -m flows.full_pipeline --resume RUN_ID": "tests/flows/test_resume.py::test_a_run_failed_in_the_warehouse_resumes_there_and_loads_what_a_clean_run_loads (the command, on a run that failed in the warehouse stage)",
     "python -m flows.ingestion --help": RUN_HERE,
     "cofre olist synth --orders 2000 --seed 7 --out /tmp/olist": RUN_HERE,
     "cofre keys init": RUN_HERE,

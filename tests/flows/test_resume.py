@@ -50,6 +50,20 @@ def _checksums(home: Path) -> dict:
         warehouse.dispose()
 
 
+def _command_line(argv: list[str], api_url: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "flows.full_pipeline", *argv],
+        cwd=ROOT, env={**os.environ, "PREFECT_API_URL": api_url},
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+
+
+def _stopped_line(run: subprocess.CompletedProcess) -> str:
+    """The one `Cofre stopped:` line of a refused command."""
+    (line,) = [line for line in run.stderr.splitlines() if line.startswith("Cofre stopped:")]
+    return line
+
+
 def _refused(match: str, **parameters) -> None:
     with pytest.raises(ConfigurationError, match=match) as caught:
         full_pipeline(**parameters)
@@ -85,10 +99,15 @@ def test_a_run_failed_in_the_warehouse_resumes_there_and_loads_what_a_clean_run_
     _refused("Drop olist_dir", resume=failed_id, olist_dir=str(tmp_path / "elsewhere"))
     _refused("Drop warehouse_url", resume=failed_id, warehouse_url="sqlite:////tmp/other.db")
 
+    # The documented command, in its own process: the run resumes at the warehouse stage.
     (cofre_home / "warehouse.db").rmdir()
     records_before = len(audit.read_records())
-    result = full_pipeline(resume=failed_id)
-    assert [(s["stage"], s["status"]) for s in result["stages"]] == [
+    run = _command_line(["--resume", failed_id], prefect_api.url)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert f"Resuming run {failed_id} from stage 'warehouse'" in run.stdout + run.stderr
+    (resumed_id,) = _run_ids(cofre_home) - {failed_id}
+    resumed = _summary(cofre_home, resumed_id)
+    assert [(s["stage"], s["status"]) for s in resumed["stages"]] == [
         ("ingestion", "skipped"), ("silver", "skipped"), ("gold", "skipped"),
         ("warehouse", "completed"),
     ]  # fmt: skip
@@ -110,7 +129,6 @@ def test_a_run_failed_in_the_warehouse_resumes_there_and_loads_what_a_clean_run_
     assert [(v["version"], v["state"]) for v in list_versions_of(cofre_home)] == [
         (failed_id, "current")
     ]
-    resumed = _summary(cofre_home, result["run_id"])
     assert resumed["resumed_from"] == failed_id and resumed["state"] == "completed"
     assert resumed["gold_version"] == failed_id
     assert resumed["options"]["olist_dir"] == str(olist)
@@ -127,8 +145,13 @@ def test_a_run_failed_in_the_warehouse_resumes_there_and_loads_what_a_clean_run_
 
     # Once resumed, neither run can be resumed again.
     monkeypatch.setenv("COFRE_HOME", str(cofre_home))
-    _refused(f"already resumed by run {result['run_id']}, which completed", resume=failed_id)
-    _refused("completed: there is nothing to resume", resume=result["run_id"])
+    _refused(f"already resumed by run {resumed_id}, which completed", resume=failed_id)
+    again = _command_line(["--resume", resumed_id], prefect_api.url)
+    assert again.returncode == 1
+    assert _stopped_line(again).endswith(
+        "completed: there is nothing to resume; start a new "
+        "run instead (without --resume) to run again."
+    )
 
 
 def list_versions_of(home: Path) -> list[dict]:
@@ -159,7 +182,6 @@ def test_the_command_line_refuses_a_resume_before_prefect_starts(tmp_path):
             cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
         )  # fmt: skip
         assert run.returncode == 1, run.stderr[-2000:]
-        stopped = [line for line in run.stderr.splitlines() if line.startswith("Cofre stopped:")]
-        assert len(stopped) == 1 and expected in stopped[0], run.stderr[-2000:]
+        assert expected in _stopped_line(run), run.stderr[-2000:]
     # No temporary Prefect API was started: it would have created its database there.
     assert not list((tmp_path / "home").rglob("*.db"))
