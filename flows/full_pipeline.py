@@ -44,6 +44,7 @@ from flows.resume import resumed_options
 from flows.run_frame import audit_run, close_run, cofre_run, stage_frame
 from flows.silver import silver
 from flows.warehouse import warehouse
+from tasks.console import live_progress, markdown_as_text, stage_line
 from tasks.gold.run import gold_engine_name, stop_spark, warm_up_spark
 from tasks.lineage import lineage_markdown
 from tasks.reports import StageReport
@@ -177,9 +178,15 @@ def _run_stage(
     stage a resumed run finished (`kept`) is not run again."""
     if name in kept:
         return StageReport(name)
-    with summary.stage(name) as stage, _stage_subflow():
-        report = StageReport.from_flow_result(stage_flow(**options.for_stage(name), run_id=run_id))
-        stage.record(report)
+    stage = summary.stage(name)
+    try:  # on a terminal, the live line while it runs; its line on the console when it ends
+        with live_progress(name), stage, _stage_subflow():
+            report = StageReport.from_flow_result(
+                stage_flow(**options.for_stage(name), run_id=run_id)
+            )
+            stage.record(report)
+    finally:
+        print(stage_line(stage.result))
     return report
 
 
@@ -235,7 +242,7 @@ def _publish(lake: Lake, summary: RunSummary) -> None:
             description=f"Bronze objects (key, sha256) -> silver -> gold version "
             f"{summary.lineage['gold']['version']} -> the warehouse load",
         )
-    print(summary.to_markdown())
+    print(markdown_as_text(summary.to_markdown()))  # once, as plain text
     print(f"Run summary: {write_run_summary(lake, summary)}")
     print(where_to_see_run(summary.run_id))
 

@@ -14,6 +14,7 @@ from prefect import flow
 
 from flows.options import PipelineOptions
 from flows.run_frame import cofre_run, stage_frame
+from tasks.console import markdown_as_text
 from tasks.gold.tasks import run_gold_task
 
 
@@ -35,5 +36,5 @@ def gold(
     build = run_gold_task.with_options(timeout_seconds=limit)
     settings = frame.settings
     summary = build(frame.lake, frame.run_id, settings.spark_master, settings.gold_engine)
-    print(summary.report_markdown)
+    print(markdown_as_text(summary.report_markdown))  # the artifact's, as plain text
     return summary.stage_report().as_flow_result()

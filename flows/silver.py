@@ -14,6 +14,7 @@ from prefect import flow
 
 from flows.options import PipelineOptions
 from flows.run_frame import cofre_run, stage_frame
+from tasks.console import markdown_as_text
 from tasks.silver.tasks import run_silver_task
 
 
@@ -31,5 +32,5 @@ def silver(
     """
     frame = stage_frame(PipelineOptions.from_parameters(locals()), run_id)
     summary = run_silver_task(frame.lake, frame.settings, frame.run_id)
-    print(summary.report_markdown)
+    print(markdown_as_text(summary.report_markdown))  # the artifact's, as plain text
     return summary.stage_report().as_flow_result()

@@ -126,15 +126,19 @@ def _run_flow(stage: str, options: PipelineOptions, extras: dict[str, Any]) -> N
     except KeyboardInterrupt:
         raise RunInterrupted("start-up") from None
     from blocks.errors import debug_requested
+    from blocks.prefect_noise import quiet_task_completions
+    from tasks.console import live_progress
     from tasks.runlog import quiet_tracebacks_on_console
 
+    quiet_task_completions()  # Prefect's console handler exists now
     if not debug_requested():
-        quiet_tracebacks_on_console()  # Prefect's console handler exists now
+        quiet_tracebacks_on_console()
     before_run = getattr(module, "before_run", None)
     try:
-        if before_run is not None:
-            before_run(options)
-        getattr(module, stage)(**options.for_stage(stage), **extras)
+        with live_progress(stage.replace("_", " ")):  # on a terminal only
+            if before_run is not None:
+                before_run(options)
+            getattr(module, stage)(**options.for_stage(stage), **extras)
     except RunInterrupted:
         raise
     except KeyboardInterrupt:  # in Prefect's engine, outside the flow's own body

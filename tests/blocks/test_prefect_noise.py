@@ -1,17 +1,21 @@
 """Prefect's own noise stays off Cofre's console, whichever entry point runs and whatever the
-shell exports (no `./dev`, no DO_NOT_TRACK): telemetry, and the events worker's "Still
-processing items" as a command ends."""
+shell exports (no `./dev`, no DO_NOT_TRACK): telemetry, the events worker's "Still
+processing items" as a command ends, and each task run's "Finished in state Completed()"."""
 
 from __future__ import annotations
 
+import io
+import logging
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+from blocks.prefect_noise import DropTaskCompletions, quiet_task_completions
 from tests.prefect_rest import delete_all_cofre_blocks, patch_block
 
 ROOT = Path(__file__).resolve().parents[2]
+COMPLETED = "Finished in state Completed()"
 PRINT_SETTINGS = (
     "import flows, logging, os; from prefect.settings import get_current_settings; "
     "print(os.environ['DO_NOT_TRACK'], get_current_settings().server.analytics_enabled, "
@@ -60,3 +64,34 @@ def test_secrets_verify_with_a_broken_block_ends_without_prefect_noise(prefect_a
     assert done.returncode == 1 and "BROKEN   cofre-api-key/noise" in done.stderr, done.stderr
     assert "Still processing" not in done.stderr and "telemetry" not in done.stderr, done.stderr
     delete_all_cofre_blocks()
+
+
+def _record(logger: str, level: int, message: str) -> logging.LogRecord:
+    return logging.LogRecord(logger, level, __file__, 1, message, None, None)
+
+
+def test_only_a_task_runs_completion_leaves_the_console():
+    drop = DropTaskCompletions()
+    assert not drop.filter(_record("prefect.task_runs", logging.INFO, COMPLETED))
+    kept = [
+        _record("prefect.task_runs", logging.ERROR, "Finished in state Failed('boom')"),
+        _record("prefect.task_runs", logging.INFO, "Finished in state Cached(type=COMPLETED)"),
+        _record("prefect.task_runs", logging.INFO, "olist_orders_dataset.csv: 300 rows, landed"),
+        _record("prefect.flow_runs", logging.INFO, COMPLETED),  # a stage's subflow ending
+    ]
+    assert all(drop.filter(record) for record in kept)
+
+
+def test_the_console_handlers_get_the_filter_once_and_other_handlers_none():
+    console, api = logging.StreamHandler(io.StringIO()), logging.NullHandler()
+    root = logging.getLogger()
+    root.addHandler(console)
+    root.addHandler(api)
+    try:
+        quiet_task_completions()
+        quiet_task_completions()
+        assert [type(f) for f in console.filters].count(DropTaskCompletions) == 1
+        assert not api.filters
+    finally:
+        root.removeHandler(console)
+        root.removeHandler(api)
