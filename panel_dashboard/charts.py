@@ -18,6 +18,10 @@ BLUE, ORANGE, GREEN, RED = "#1f5f8b", "#e07b24", "#2e8b57", "#c0392b"
 # One colour per pipeline stage in the stage-durations chart (cycled beyond eight).
 PALETTE = ("#1f5f8b", "#e07b24", "#2e8b57", "#8e44ad", "#c0392b", "#16a085", "#7f8c8d", "#d4ac0d")
 
+# Month labels on the x axis: rotated 40°, 30 still stand clear of each other (a real Olist
+# span is 26 months, each named); a longer period labels every second or third month.
+MAX_X_LABELS = 30
+
 CSS = """
 /* The track keeps a sixth of the row or more: a long label is cut (ellipsis, full text in the
    tooltip) before the bar is squeezed away. */
@@ -180,7 +184,7 @@ def line_chart(
         parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y(v):.1f}" y2="{y(v):.1f}" '
                      f'stroke="#e3e7eb"/><text class="y-tick" x="{left - 6}" y="{y(v) + 4:.1f}" '
                      f'text-anchor="end">{escape(_axis_money(v, language))}</text>')  # fmt: skip
-    every = max(1, math.ceil(len(labels) / 13))  # at most 13 month labels
+    every = max(1, math.ceil(len(labels) / MAX_X_LABELS))
     for i, label in enumerate(labels):
         if i % every == 0 or partial[i]:
             text = label + ("*" if partial[i] else "")

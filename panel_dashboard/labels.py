@@ -332,6 +332,19 @@ NOUNS: dict[str, dict[str, tuple[str, str]]] = {
            "merged": ("duplicate or merged", "duplicates or merged")},
 }  # fmt: skip
 
+# Run and stage states as the pipeline (completed, failed, interrupted, skipped) and Prefect
+# (Completed, Crashed, ...) record them, in the page's words; an unknown state shows as is.
+RUN_STATES = {
+    "pt": {"completed": "concluída", "failed": "falhou", "interrupted": "interrompida",
+           "skipped": "pulada", "running": "em execução", "crashed": "caiu",
+           "cancelled": "cancelada", "cancelling": "cancelando", "pending": "pendente",
+           "scheduled": "agendada", "late": "atrasada", "paused": "pausada"},
+    "en": {"completed": "completed", "failed": "failed", "interrupted": "interrupted",
+           "skipped": "skipped", "running": "running", "crashed": "crashed",
+           "cancelled": "cancelled", "cancelling": "cancelling", "pending": "pending",
+           "scheduled": "scheduled", "late": "late", "paused": "paused"},
+}  # fmt: skip
+
 STATUS_LABELS = {
     "pt": {"total": "Total Pedidos", "fulfilled": "Vendas Concretizadas",
            "awaiting_release": "Aguardando Liberação", "lost": "Vendas Perdidas"},
@@ -357,6 +370,11 @@ def agreeing(value: int | None, noun: str, language: str) -> str:
     """The noun alone, agreeing with `value` ("aprovada" for 1, "aprovadas" otherwise)."""
     one, many = NOUNS[language][noun]
     return one if value == 1 else many
+
+
+def run_state(state: str | None, language: str) -> str:
+    """`run_state("completed", "pt") == "concluída"`; Prefect's "Completed" alike."""
+    return RUN_STATES[language].get((state or "").lower(), state or "")
 
 
 def language_of(value: str | None) -> str:

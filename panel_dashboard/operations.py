@@ -127,7 +127,7 @@ def lake_runs(summaries: list[dict[str, Any]]) -> RunsView:
                 "started": started,
                 "finished": finished,
                 "seconds": (finished - started).total_seconds() if started and finished else None,
-                "stages": ", ".join(f"{s.stage}: {s.status}" for s in stages),
+                "stages": [(s.stage, s.status) for s in stages],  # the view words the status
             }
         )
     source = "lake" if rows else "none"

@@ -15,7 +15,7 @@ from typing import Any
 
 from panel_dashboard import charts
 from panel_dashboard import formatting as fmt
-from panel_dashboard.labels import TEXT, agreeing, counted
+from panel_dashboard.labels import TEXT, agreeing, counted, run_state
 from panel_dashboard.operations import OperationsSnapshot
 from panel_dashboard.render import columns, note, table
 
@@ -46,12 +46,16 @@ def stage_chart(snapshot: OperationsSnapshot, language: str) -> str:
         segments = [
             charts.Segment(stage, seconds, colors[stage],
                            fmt.seconds(seconds, language)
-                           + ("" if status == "completed" else f" ({status})"))
+                           + ("" if status == "completed" else f" ({run_state(status, language)})"))
             for stage, status, seconds in run["stages"]
         ]  # fmt: skip
         total = sum(seconds for _, _, seconds in run["stages"])
         label = f"{fmt.timestamp(run['started'])} · {run['name']}"
-        rows.append(charts.StackedBar(label, segments, fmt.seconds(total, language), run["state"]))
+        rows.append(
+            charts.StackedBar(
+                label, segments, fmt.seconds(total, language), run_state(run["state"], language)
+            )
+        )
     chart = charts.stacked_bars(rows, "chart-stages", colors, t["runs_none"])
     return f'<div class="cofre-subtitle">{escape(t["stages_title"])}</div>{chart}'
 
@@ -65,9 +69,10 @@ def runs_html(snapshot: OperationsSnapshot, language: str) -> str:
     headers = [(t["run"], False), (t["flow"], False), (t["run_state"], False),
                (t["started"], False), (t["duration"], True), (t["stages"], False)]  # fmt: skip
     rows = [
-        [r["name"], r["flow"], r["state"], fmt.timestamp(r["started"]),
+        [r["name"], r["flow"], run_state(r["state"], language), fmt.timestamp(r["started"]),
          fmt.seconds(r["seconds"], language),
-         r.get("stages", "")]
+         ", ".join(f"{stage}: {run_state(status, language)}"
+                   for stage, status in r.get("stages") or [])]
         for r in runs.rows
     ]  # fmt: skip
     return (

@@ -68,7 +68,7 @@ LANGUAGES = {
            "Nominal: R$ 0,00", "category": "Todas as categorias", "passed": "97 de 100 aprovadas",
            "filters_note": "Os filtros valem para a aba Vendas.",
            # both runs took 14:00 -> 15:02; one IPCA file, one gold table: singular
-           "duration": "3.720,0 s", "stages_total": "55,3 s",
+           "duration": "3.720,0 s", "stages_total": "55,3 s", "state": "ingest: concluída",
            "one_file": "bcb_sgs: 1 arquivo, 2,3 KiB",
            "one_table": "1 tabela", "olist": "sintéticos (semente 42, 2.000 pedidos)",
            "merged": "Duplicadas ou agregadas", "merged_count": "5 duplicadas ou agregadas"},
@@ -79,7 +79,7 @@ LANGUAGES = {
            "money": ["R$ 0", "R$ 500", "R$ 1.0k", "R$ 1.5k"], "feb_zero": "Feb 2017 · "
            "Nominal: R$ 0.00", "category": "All categories", "passed": "97 of 100 passed",
            "filters_note": "The filters apply to the Sales tab.",
-           "duration": "3,720.0 s", "stages_total": "55.3 s",
+           "duration": "3,720.0 s", "stages_total": "55.3 s", "state": "ingest: completed",
            "one_file": "bcb_sgs: 1 file, 2.3 KiB",
            "one_table": "1 table", "olist": "synthetic (seed 42, 2,000 orders)",
            "merged": "Duplicates or merged", "merged_count": "5 duplicates or merged"},
@@ -344,6 +344,7 @@ def test_the_operations_tab_shows_pictures_first(servers, browser, width, langua
         expect(stages).to_contain_text("brave-otter")
         expect(page.get_by_test_id("runs-table")).to_contain_text("brave-otter")
         expect(page.get_by_test_id("runs-table")).to_contain_text(words["duration"])
+        expect(page.get_by_test_id("runs-table")).to_contain_text(words["state"])
         expect(stages).to_contain_text(words["stages_total"])  # 12.5 + 30.25 + 8 + 4.5 s
         expect(page.get_by_test_id("inputs-table")).to_contain_text(words["olist"])
         graph = page.get_by_test_id("lineage-graph")

@@ -138,7 +138,10 @@ def test_stage_durations_are_one_stacked_bar_per_run_newest_on_top(home):
     snapshot.stage_times[0]["stages"] = [("silver", "completed", 4.25), ("gold", "failed", 1.0)]
     html = operations_view.stage_chart(snapshot, "pt")
     assert 'title="21/11/2026 13:00 · name-r2 · silver: 4,3 s"' in html
-    assert 'title="21/11/2026 13:00 · name-r2 · gold: 1,0 s (failed)"' in html
+    assert 'title="21/11/2026 13:00 · name-r2 · gold: 1,0 s (falhou)"' in html
+    assert '5,3 s <span class="extra">· concluída</span>' in html  # the run's state, in pt
+    english = operations_view.stage_chart(snapshot, "en")
+    assert 'gold: 1.0 s (failed)"' in english and "· completed</span>" in english
     assert html.index("name-r2") < html.index("name-r1")
     assert "5,3 s" in html  # the run's total
     snapshot.stage_times[0]["stages"] = [("silver", "completed", 3720.0)]
@@ -152,7 +155,10 @@ def test_the_runs_table_writes_durations_in_the_pages_language(home, monkeypatch
     snapshot = ops.operations_snapshot(home)
     snapshot.runs.rows[0]["seconds"] = 3720.0
     assert '<td class="n">3,720.0 s</td>' in operations_view.runs_html(snapshot, "en")
-    assert '<td class="n">3.720,0 s</td>' in operations_view.runs_html(snapshot, "pt")
+    portuguese = operations_view.runs_html(snapshot, "pt")
+    assert '<td class="n">3.720,0 s</td>' in portuguese
+    assert '<td class="">concluída</td>' in portuguese
+    assert '<td class="">silver: concluída</td>' in portuguese
 
 
 def test_counts_on_the_operations_tab_are_singular_for_one(home):

@@ -9,8 +9,9 @@ import polars as pl
 import pytest
 
 from blocks.settings import load_settings
+from panel_dashboard import charts, sales_view, timeline
+from panel_dashboard import formatting as fmt
 from panel_dashboard import queries as q
-from panel_dashboard import sales_view, timeline
 from tasks.warehouse.connection import connect_warehouse
 from tests.panel_dashboard.dashboard_gold import load_dashboard_gold
 
@@ -81,3 +82,13 @@ def test_the_axis_speaks_the_pages_language(warehouse):
     assert _ticks(portuguese, "y") == ["R$ 0", "R$ 500", "R$ 1,0 mil", "R$ 1,5 mil"]
     assert _ticks(english, "x") == ["Jan 2017*", "Feb 2017", "Mar 2017*"]
     assert "Feb 2017 · Nominal: R$ 1,334.55" in english
+
+
+def test_every_month_of_an_olist_span_is_named_on_the_axis():
+    months = [date(2016 + (8 + i) // 12, (8 + i) % 12 + 1, 1) for i in range(len(OLIST_MONTHS))]
+    labels = [fmt.month(m) for m in months]
+    series = [charts.Series("Nominal", charts.BLUE, [float(n) for n in OLIST_MONTHS])]
+    html = charts.line_chart(labels, series, "chart-monthly")
+    assert _ticks(html, "x") == labels  # 26 months: set/2016 .. out/2018, none skipped
+    long = charts.line_chart(labels * 3, [charts.Series("x", charts.BLUE, [1.0] * 78)], "c")
+    assert len(_ticks(long, "x")) == 26  # 78 months: every third named
