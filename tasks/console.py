@@ -116,9 +116,12 @@ class LiveLine:
         return "... " + " > ".join(parts) if parts else ""
 
     def draw(self) -> None:
+        """The line, then the cursor back to its start: what writes to the terminal around
+        the logging handlers (Spark's JVM, Python's warnings) overwrites it from its first
+        column instead of running on after it."""
         with self.lock:
             if self.running:
-                self._write(CLEAR_LINE + self.text(time.monotonic()))
+                self._write(CLEAR_LINE + self.text(time.monotonic()) + "\r")
                 self.shown = True
 
     def clear(self) -> None:
