@@ -37,10 +37,10 @@ def text_table(
     """`rows` under `headers` in aligned columns, a rule of dashes under the headers; the
     columns numbered in `right` (numbers) are right-aligned. Cells are `str()`-ed as given:
     format numbers before (`f"{n:,}"`); cells beyond the headers' count are dropped."""
-    width = len(headers)  # a short row is padded with empty cells
+    columns = len(headers)  # a short row is padded with empty cells
     cells = [[str(h) for h in headers]]
-    cells += [([str(cell) for cell in row] + [""] * width)[:width] for row in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    cells += [([str(cell) for cell in row] + [""] * columns)[:columns] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(columns)]
     rule = ["-" * width for width in widths]
 
     def line(row: Sequence[str]) -> str:
@@ -197,15 +197,15 @@ def live_progress(label: str, stream: TextIO | None = None) -> Iterator[None]:
     try:
         yield
     finally:
-        with live.lock:
-            live.running.remove(entry)
-            last = not live.running
-        if last:
-            with _live_guard:
+        with _live_guard:  # no other block joins this line while it is being stopped
+            with live.lock:
+                live.running.remove(entry)
+                last = not live.running
+            if last:
                 live.stop()
                 _restore_handlers(live)
                 _live = None
-        else:
+        if not last:
             live.draw()
 
 
