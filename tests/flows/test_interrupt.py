@@ -4,12 +4,14 @@ the home's lock released and the run audited as interrupted (issues 27 item 7 an
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from validation.catalog import GOLD_POINTER
@@ -31,13 +33,48 @@ def _interrupt_when(stage: str, home: Path, cwd: Path) -> tuple[int, str]:
                "--sources", "snapshot"]  # fmt: skip
     process = subprocess.Popen(command, cwd=cwd, env=_env(home), stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)  # fmt: skip
-    lines = []
+    lines: list[str] = []
+    children: set[int] = set()
     assert process.stdout is not None
     for line in process.stdout:
         lines.append(line)
+        children |= _children(process.pid)
         if "Beginning subflow run" in line and f"for flow '{stage}'" in line:
             process.send_signal(signal.SIGINT)
-    return process.wait(timeout=300), "".join(lines)
+            break
+    code = process.wait(timeout=300)
+    _assert_gone(children, "".join(lines))  # else its pipe stays open and the reading hangs
+    lines.extend(process.stdout)
+    return code, "".join(lines)
+
+
+def _children(pid: int) -> set[int]:
+    """The live child processes of `pid` (the temporary Prefect API among them)."""
+    found: set[int] = set()
+    with contextlib.suppress(OSError):
+        for thread in os.listdir(f"/proc/{pid}/task"):
+            found |= {
+                int(c) for c in Path(f"/proc/{pid}/task/{thread}/children").read_text().split()
+            }
+    return found
+
+
+def _assert_gone(pids: set[int], output: str) -> None:
+    """No process the run started outlives it (the temporary API was once left orphaned)."""
+    deadline = time.monotonic() + 15
+    while (alive := {p for p in pids if _running(p)}) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    for pid in alive:
+        os.kill(pid, signal.SIGKILL)  # do not leave it to hang the rest of the suite
+    assert not alive, f"left running after Ctrl-C: {alive}\n{output[-2000:]}"
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
 
 
 def test_ctrl_c_during_a_stage_ends_cleanly_and_publishes_nothing(tmp_path):
