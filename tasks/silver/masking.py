@@ -131,6 +131,8 @@ _LENGTHS = {"keyed_hash": 64, "pseudonym": PSEUDONYM_LENGTH}
 _BLOCK = 64  # SHA-256 block size (RFC 2104's B)
 # Datasets are built in threads; the cache's read-compute-extend step must not interleave.
 _CACHE_LOCK = threading.Lock()
+# Values sampled to tell an id column (mostly distinct) from a repeating one (`_hmac_column`).
+_DISTINCT_SAMPLE = 10_000
 
 
 def hmac_token_series(values: pl.Series, key: bytes, method: str) -> pl.Series:
@@ -166,7 +168,16 @@ def hmac_tokens(values: list[str], key: bytes, method: str) -> list[str]:
 
 
 def _hmac_column(series: pl.Series, key: bytes, method: str, cache: TokenCache) -> pl.Series:
-    """HMAC each distinct value once (ids repeat within and across tables), join it back."""
+    """HMAC every value of an id column; HMAC each distinct value of any other column once
+    (shared across tables through `cache`) and join the tokens back.
+
+    Looking a million ids up in a token table (`unique`, `is_in` and a join on strings) costs
+    more than hashing them again, so values that rarely repeat are hashed directly; the first
+    `_DISTINCT_SAMPLE` values tell which kind a column is. Both ways give the same tokens.
+    """
+    head = series.head(_DISTINCT_SAMPLE)
+    if head.n_unique() * 2 > head.len():
+        return hmac_token_series(series, key, method)
     distinct = series.drop_nulls().unique()
     with _CACHE_LOCK:
         known = cache.get(method)

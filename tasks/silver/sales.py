@@ -19,19 +19,25 @@ CONSOLIDATED_COLUMNS = (
     "customer_city", "customer_state", "payment_type", "payment_value", "product_id",
     "seller_id", "price", "freight_value", "product_category_name", "review_score",
 )  # fmt: skip
+# What the consolidated table takes from orders and customers (joining only these is cheaper).
+_ORDER_COLUMNS = ("order_id", "customer_id", "order_status", "order_purchase_timestamp")
+_CUSTOMER_COLUMNS = ("customer_id", "customer_city", "customer_state")
 
 
 def payments_per_order(payments: pl.DataFrame) -> pl.DataFrame:
-    """One row per order: total paid in cents and the main payment type (largest value)."""
-    by_type = payments.group_by("order_id", "payment_type").agg(cents("payment_value").sum())
-    main_type = (
-        by_type.sort(["order_id", "payment_value", "payment_type"], descending=[False, True, False])
-        .group_by("order_id", maintain_order=True)
-        .first()
-        .select("order_id", pl.col("payment_type"))
+    """One row per order: total paid in cents and the main payment type (largest value,
+    ties to the first type by name)."""
+    return (
+        payments.group_by("order_id", "payment_type")
+        .agg(cents("payment_value").sum())
+        .group_by("order_id")
+        .agg(
+            pl.col("payment_value").sum().alias("paid_cents"),
+            pl.col("payment_type")
+            .sort_by("payment_value", "payment_type", descending=[True, False])
+            .first(),
+        )
     )
-    totals = payments.group_by("order_id").agg(cents("payment_value").sum().alias("paid_cents"))
-    return totals.join(main_type, on="order_id", how="left")
 
 
 def allocate_payments_to_items(
@@ -44,33 +50,42 @@ def allocate_payments_to_items(
     `per_order`: `payments_per_order(payments)` when the caller already has it.
     """
     per_order = payments_per_order(payments) if per_order is None else per_order
-    weight = cents("price") + cents("freight_value")
+    positive = pl.col("_W") > 0
     frame = (
-        items.with_columns(weight.alias("_w"))
+        items.with_columns((cents("price") + cents("freight_value")).alias("_w"))
         .join(per_order, on="order_id", how="left")
-        .with_columns(pl.col("paid_cents").fill_null(0))
         .with_columns(
-            pl.when(pl.col("_w").sum().over("order_id") > 0)
-            .then(pl.col("_w"))
-            .otherwise(1)
-            .alias("_w")
+            pl.col("paid_cents").fill_null(0),
+            pl.col("_w").sum().over("order_id").alias("_W"),
+            pl.len().over("order_id").alias("_n"),
         )
-        .with_columns(pl.col("_w").sum().over("order_id").alias("_W"))
+        .with_columns(  # an order whose items are all free splits its payment equally
+            pl.when(positive).then(pl.col("_w")).otherwise(1).alias("_w"),
+            pl.when(positive).then(pl.col("_W")).otherwise(pl.col("_n")).alias("_W"),
+        )
         .with_columns(
             (pl.col("paid_cents") * pl.col("_w") // pl.col("_W")).alias("_floor"),
             (pl.col("paid_cents") * pl.col("_w") % pl.col("_W")).alias("_remainder"),
         )
         .with_columns(
-            (pl.col("paid_cents") - pl.col("_floor").sum().over("order_id")).alias("_left"),
-            pl.struct((-pl.col("_remainder")).alias("r"), pl.col("order_item_id").alias("i"))
-            .rank("ordinal")
-            .over("order_id")
-            .alias("_rank"),
+            (pl.col("paid_cents") - pl.col("_floor").sum().over("order_id")).alias("_left")
         )
+        .with_row_index("_i")
     )
-    allocated = pl.col("_floor") + (pl.col("_rank") <= pl.col("_left")).cast(pl.Int64)
+    # Only orders with cents left after flooring need the largest-remainder ranking (most
+    # orders have one item or divide exactly): rank those rows alone, a fraction of them.
+    ranked = frame.filter(pl.col("_left") > 0).select(
+        "_i",
+        pl.struct((-pl.col("_remainder")).alias("r"), pl.col("order_item_id").alias("i"))
+        .rank("ordinal")
+        .over("order_id")
+        .alias("_rank"),
+    )
+    frame = frame.join(ranked, on="_i", how="left", maintain_order="left")
+    extra_cent = (pl.col("_rank") <= pl.col("_left")).fill_null(False).cast(pl.Int64)
+    allocated = pl.col("_floor") + extra_cent
     return frame.with_columns((allocated / 100).alias("payment_value")).drop(
-        "_w", "_W", "_floor", "_remainder", "_left", "_rank", "paid_cents"
+        "_i", "_w", "_W", "_n", "_floor", "_remainder", "_left", "_rank", "paid_cents"
     )
 
 
@@ -116,8 +131,8 @@ def consolidate_sales(
     per_order = payments_per_order(payments)  # allocation and reconciliation share it
     allocated = allocate_payments_to_items(items, payments, per_order)
     sales = (
-        allocated.join(orders.drop("_row", strict=False), on="order_id", how="inner")
-        .join(customers.drop("_row", strict=False), on="customer_id", how="left")
+        allocated.join(orders.select(*_ORDER_COLUMNS), on="order_id", how="inner")
+        .join(customers.select(*_CUSTOMER_COLUMNS), on="customer_id", how="left")
         .join(products.select("product_id", "product_category_name"), on="product_id", how="left")
         .join(latest_review_scores(reviews), on="order_id", how="left")
         .select(*CONSOLIDATED_COLUMNS)

@@ -103,3 +103,39 @@ def test_zero_payment_orders_allocate_zero(value):
         _items([("z", 1, 5.0, 0.0)]), _payments([("z", "not_defined", value)])
     )
     assert out["payment_value"].to_list() == [0.0]
+
+
+def _largest_remainder(paid: int, weights: list[int], item_ids: list[int]) -> list[int]:
+    """The allocation by hand: floors, then one cent each to the largest remainders (ties
+    to the lower item id); free items share equally."""
+    weights = weights if sum(weights) > 0 else [1] * len(weights)
+    total = sum(weights)
+    floors = [paid * w // total for w in weights]
+    order = sorted(range(len(weights)), key=lambda k: (-(paid * weights[k] % total), item_ids[k]))
+    for k in order[: paid - sum(floors)]:
+        floors[k] += 1
+    return floors
+
+
+def test_shuffled_items_get_the_cents_the_largest_remainder_method_gives():
+    import random
+
+    rng = random.Random(11)
+    item_rows, pay_rows = [], []
+    for n in range(500):
+        prices = rng.choice([[0.0], [1.0] * 3, [0.0] * 2, [9.99, 0.01, 5.0, 5.0]])
+        prices = prices if rng.random() < 0.5 else [round(rng.uniform(0, 90), 2) for _ in prices]
+        item_rows += [(f"o{n}", i + 1, price, 0.0) for i, price in enumerate(prices)]
+        pay_rows.append((f"o{n}", "boleto", round(rng.uniform(0, 100), 2)))
+    rng.shuffle(item_rows)  # allocation must not depend on the items' order
+    out = allocate_payments_to_items(_items(item_rows), _payments(pay_rows))
+    assert out.select("order_id", "order_item_id").rows() == [r[:2] for r in item_rows]
+    got = {
+        (o, i): round(v * 100)
+        for o, i, v in out.select("order_id", "order_item_id", "payment_value").iter_rows()
+    }
+    for order, _, paid in pay_rows:
+        items = sorted((i, round(p * 100)) for o, i, p, _ in item_rows if o == order)
+        ids, weights = [i for i, _ in items], [w for _, w in items]
+        expected = _largest_remainder(round(paid * 100), weights, ids)
+        assert [got[(order, i)] for i in ids] == expected, order

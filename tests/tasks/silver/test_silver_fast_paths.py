@@ -54,6 +54,21 @@ def test_a_shared_token_cache_gives_the_same_pseudonyms_as_a_fresh_one():
     assert fresh["customer_id"].to_list() == expected
 
 
+@pytest.mark.parametrize(
+    "values",
+    [
+        [f"id{i}" for i in range(300)] + [None, "id7"],  # ids: every value hashed directly
+        ["SP", "RJ", None, "SP", "MG"] * 60,  # repeating: each distinct value hashed once
+    ],
+)
+def test_id_and_repeating_columns_get_the_tokens_per_value_hmac_gives(values):
+    key = b"k" * 32
+    frame = pl.DataFrame({"customer_id": values}, schema={"customer_id": pl.String})
+    masked, _ = apply_masking(frame, "orders", get_policy("default"), key, {})
+    expected = [None if v is None else pseudonym(v, key) for v in values]
+    assert masked["customer_id"].to_list() == expected
+
+
 HEADER = b"order_id,payment_sequential,payment_type,payment_installments,payment_value\n"
 CSVS = {
     "plain": HEADER + b"o1,1,credit_card,2,10.5\no2,1,boleto,1,3\n",
