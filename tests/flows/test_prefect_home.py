@@ -24,6 +24,7 @@ import httpx
 import pytest
 
 from blocks.prefect_home import use_cofre_prefect_home, where_to_see_run
+from blocks.prefect_noise import NO_TELEMETRY
 
 ROOT = Path(__file__).resolve().parents[2]
 PROBE = (
@@ -116,7 +117,8 @@ def test_nothing_changes_once_prefect_is_imported(tmp_path):
     assert "prefect" in sys.modules
     env = {"COFRE_HOME": str(tmp_path)}
     assert use_cofre_prefect_home(env) is None
-    assert env == {"COFRE_HOME": str(tmp_path)}
+    # No home and no timeout; only telemetry off, for the processes Prefect starts later.
+    assert env == {"COFRE_HOME": str(tmp_path), **NO_TELEMETRY}
 
 
 def test_closing_line_with_the_temporary_api():
