@@ -11,6 +11,7 @@ import contextvars
 import hashlib
 import io
 import json
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,6 +21,7 @@ import polars as pl
 from blocks.errors import InvalidSourceData
 from blocks.lake import Lake
 from tasks.bronze import BronzeManifest, list_manifests, read_landed
+from tasks.memory import release_freed_memory
 from tasks.silver.masking import MaskingPolicy, MaskingReport, apply_masking, text_has_pii
 from tasks.silver.sales import SalesReconciliation, consolidate_sales
 from tasks.sources.olist.ingest import dataset_name
@@ -184,16 +186,22 @@ def _build_one(
 
 
 def build_olist_silver(
-    lake: Lake, policy: MaskingPolicy, masking_key: bytes, max_share: float = 0.01
+    lake: Lake,
+    policy: MaskingPolicy,
+    masking_key: bytes,
+    max_share: float = 0.01,
+    on_datasets: Callable[[dict[str, SilverDataset]], None] | None = None,
 ) -> OlistSilver:
     """Every Olist silver dataset plus consolidated sales; raises `QualityGateFailed`.
 
     Datasets are built in threads (pyarrow, polars, numpy and hashlib release the GIL), each
     as it would be alone; order items wait for the clean tables they reference. The first
     failure in `BUILD_ORDER` is the one raised, as if they were built one after another.
+    `on_datasets` receives the datasets, final and gated, before the consolidation starts
+    (the stage encodes their Parquet meanwhile).
     """
     clean: dict[str, pl.DataFrame] = {}
-    tokens: dict = {}  # customer ids appear in orders and customers: HMAC them once
+    tokens: dict = {}  # values that repeat across tables are HMAC'd once (masking.py)
 
     def submit(pool: ThreadPoolExecutor, name: str) -> Future:
         # A copy of the caller's context per thread keeps logs in the Prefect run's logger.
@@ -211,6 +219,9 @@ def build_olist_silver(
         try:
             for name in BUILD_ORDER:
                 if name in LAST:
+                    # Every other dataset is built: hand their parsing's freed pages back
+                    # before the largest file is parsed (the stage's peak is here at 10x).
+                    release_freed_memory()
                     futures[name] = submit(pool, name)
                 datasets[name] = futures[name].result()
         except BaseException:
@@ -220,6 +231,8 @@ def build_olist_silver(
     translations = datasets["category_translation"].frame.drop(ROW)
     products = datasets["products"]
     products.frame = products.frame.join(translations, on="product_category_name", how="left")
+    if on_datasets is not None:
+        on_datasets(datasets)
     frames = {name: ds.frame for name, ds in datasets.items()}
     sales, reconciliation = consolidate_sales(
         frames["orders"],

@@ -5,8 +5,10 @@ from __future__ import annotations
 import contextvars
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+
+import polars as pl
 
 from blocks import audit, events
 from blocks.errors import QualityGateFailed
@@ -66,15 +68,20 @@ def _build_and_write(lake: Lake, settings: CofreSettings, run_id: str) -> Silver
     key, key_origin = resolve_masking_key(settings)
     log.info("Masking with policy %r, key %s.", policy.name, key_origin)
     # The external sources are built beside the Olist datasets, and every Parquet file is
-    # encoded in a thread as soon as all gates passed; writes and audit stay in order.
+    # encoded in a thread as soon as its frame is final (the Olist datasets' while sales are
+    # consolidated); nothing is written before all gates passed, and writes and audit stay
+    # in order.
     with ThreadPoolExecutor(max_workers=ENCODE_THREADS, thread_name_prefix="silver-write") as pool:
+        encoded: dict[str, Future[bytes]] = {}
+
+        def encode(frames: dict[str, pl.DataFrame]) -> None:
+            encoded.update({n: pool.submit(silver_parquet, f) for n, f in frames.items()})
+
         inputs: dict[str, list[dict]] = {}  # dataset -> the bronze objects it was built from
-        silver, sources = _build(lake, settings, policy, key, run_id, pool, inputs)
+        silver, sources = _build(lake, settings, policy, key, run_id, pool, inputs, encode)
         inputs |= olist_inputs(silver)
-        frames = {name: dataset.frame for name, dataset in silver.datasets.items()}
-        frames |= {name: gate.clean for name, gate in sources.items()}
-        frames[CONSOLIDATED] = silver.sales
-        encoded = {name: pool.submit(silver_parquet, frame) for name, frame in frames.items()}
+        encode({name: gate.clean for name, gate in sources.items()})
+        encode({CONSOLIDATED: silver.sales})
         encoders = {n: f.result for n, f in encoded.items()}
         summary = _write(lake, silver, sources, run_id, encoders, inputs)
     missing = sorted(set(BUILDERS) - set(sources))
@@ -99,16 +106,24 @@ def _build(
     run_id: str,
     pool: ThreadPoolExecutor,
     inputs: dict[str, list[dict]],
+    encode: Callable[[dict[str, pl.DataFrame]], None],
 ) -> tuple[OlistSilver, dict[str, GateResult]]:
     """Olist and external silver, built in memory; a failure is audited and raised.
-    `inputs` receives the external datasets' bronze objects."""
+    `inputs` receives the external datasets' bronze objects; `encode` the Olist datasets'
+    final frames, before sales are consolidated."""
     try:
         built = pool.submit(
             contextvars.copy_context().run,
             build_source_silver,
             *(lake, settings.max_quarantine_share, inputs),
         )
-        silver = build_olist_silver(lake, policy, key, settings.max_quarantine_share)
+        silver = build_olist_silver(
+            lake,
+            policy,
+            key,
+            settings.max_quarantine_share,
+            on_datasets=lambda datasets: _encode_datasets(datasets, encode),
+        )
         sources = built.result()
     except Exception as exc:
         audit.record(
@@ -121,6 +136,13 @@ def _build(
             events.gate_failed(exc, layer="silver", run_id=run_id)
         raise
     return silver, sources
+
+
+def _encode_datasets(datasets: dict, encode: Callable[[dict[str, pl.DataFrame]], None]) -> None:
+    # The parsing's buffers are garbage once every dataset is built: hand their pages back
+    # before the encoded files and the consolidation's frames take their place.
+    release_freed_memory()
+    encode({name: dataset.frame for name, dataset in datasets.items()})
 
 
 def olist_inputs(silver: OlistSilver) -> dict[str, list[dict]]:

@@ -58,6 +58,30 @@ def test_threaded_build_equals_the_serial_build(source, tmp_path, monkeypatch):
     assert threaded.reconciliation == serial.reconciliation
 
 
+def test_the_datasets_are_handed_over_final_before_sales_are_consolidated(
+    source, tmp_path, monkeypatch
+):
+    lake = _lake(source, tmp_path / "lake")
+    handed: dict[str, pl.DataFrame] = {}
+    consolidate = silver_module.consolidate_sales
+
+    def consolidate_after_handover(*frames):
+        assert handed, "consolidation started before the datasets were handed over"
+        return consolidate(*frames)
+
+    monkeypatch.setattr(silver_module, "consolidate_sales", consolidate_after_handover)
+    silver = build_olist_silver(
+        lake,
+        get_policy("default"),
+        KEY,
+        on_datasets=lambda datasets: handed.update({n: d.frame for n, d in datasets.items()}),
+    )
+    assert list(handed) == list(silver.datasets)
+    for name, dataset in silver.datasets.items():  # products already carry the translations
+        assert handed[name].equals(dataset.frame), name
+    assert "product_category_name_english" in handed["products"].columns
+
+
 def test_the_first_failure_in_build_order_is_the_one_raised(source, tmp_path, monkeypatch):
     broken = tmp_path / "src"
     broken.mkdir()
