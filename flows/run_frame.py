@@ -43,6 +43,9 @@ from flows.run_failure import notify_run_failure
 from tasks.runlog import current_run_id, run_logger
 
 F = TypeVar("F", bound=Callable[..., Any])
+# Runs whose end is audited (`close_run`): a flow that closes itself but fails before it could
+# (a refused `resume`, a refused warehouse URL) is closed by its frame, not left open.
+_CLOSED: set[str] = set()
 
 
 def cofre_run(fn: F | None = None, *, closes_itself: bool = False) -> Any:
@@ -86,7 +89,7 @@ def cofre_run(fn: F | None = None, *, closes_itself: bool = False) -> Any:
             try:
                 result = fn(*args, **kwargs)
             except BaseException as exc:
-                if closes_itself:
+                if closes_itself and run_id in _CLOSED:
                     raise
                 interrupted = isinstance(exc, KeyboardInterrupt)
                 _close_failed_run(lake, run_id, command, interrupted=interrupted)
@@ -94,10 +97,12 @@ def cofre_run(fn: F | None = None, *, closes_itself: bool = False) -> Any:
                     raise RunInterrupted(fn.__name__) from exc
                 raise
             finally:
+                _CLOSED.discard(run_id)
                 if not closes_itself:  # the full pipeline says it after its summary
                     print(where_to_see_run(_flow_run_id()))
             if not closes_itself:
                 close_run(lake, run_id, "completed", details={"flow": command})
+                _CLOSED.discard(run_id)
             return result
 
     wrapper.__signature__ = signature  # type: ignore[attr-defined]
@@ -136,6 +141,7 @@ def close_run(lake: Lake, run_id: str, event: str, *, details: dict[str, Any]) -
     completed: its audit cannot be trusted. On a failed run the first error wins and the
     anchor problem is logged."""
     audit_run(lake, run_id, event, details=details)
+    _CLOSED.add(run_id)
     try:
         return anchor_audit_head(lake, run_id=run_id, reason=f"run {event}").as_dict()
     except AuditIntegrityError as exc:

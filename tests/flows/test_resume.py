@@ -164,6 +164,9 @@ def test_an_unknown_or_malformed_run_id_is_refused_in_one_line(prefect_api, cofr
     unknown = str(uuid.uuid4())
     _refused(f"Run {unknown} cannot be resumed: its run summary .* does not exist", resume=unknown)
     _refused("is not a run id", resume="../../etc/passwd")
+    # Each refused run is audited from its start to its failure, not left open.
+    runs = [r["details"] for r in audit.read_records() if r["action"] == "PIPELINE_RUN"]
+    assert [run["event"] for run in runs] == ["started", "failed"] * 2
 
 
 def test_the_command_line_refuses_a_resume_before_prefect_starts(tmp_path):
