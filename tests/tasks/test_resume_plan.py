@@ -1,6 +1,6 @@
 """What a resume keeps and what it refuses (tasks/resume.py), on a real local lake without
 Prefect: summaries, bronze, silver manifests and the gold pointer written as the stages
-write them."""
+write them. (Not test_resume.py: tests/flows/ has one, and test basenames must differ.)"""
 
 from __future__ import annotations
 
