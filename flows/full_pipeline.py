@@ -30,6 +30,7 @@ from prefect.settings import temporary_settings
 from blocks import events
 from blocks.errors import (
     AuditIntegrityError,
+    InvalidSourceData,
     PipelineStageFailed,
     QualityGateFailed,
     RunInterrupted,
@@ -119,7 +120,8 @@ def full_pipeline(
         # The whole cause, not the stage note (one line): every file and column of an input
         # error must reach the user.
         resume_hint = ""
-        if not isinstance(exc, QualityGateFailed):  # a gate fails again on the same data
+        # Bad data fails again on a resume (bronze keeps it): fix it and start a new run.
+        if not isinstance(exc, QualityGateFailed | InvalidSourceData):
             resume_hint = (
                 f" (once that is fixed, resume from stage '{failed.stage}': "
                 f"python -m flows.full_pipeline --resume {frame.run_id})"

@@ -290,6 +290,7 @@ def test_pipeline_on_a_stray_quote_fails_naming_file_and_line_and_loads_nothing(
     assert "Stage 'silver' failed" in stopped
     assert f"MalformedCsv: {PAYMENTS} line {line}: malformed quote in field 3" in stopped
     assert "fix the quoting at that line and re-run." in stopped  # the whole message
+    assert "--resume" not in stopped  # bad data would fail again on a resume: no such hint
     database = cofre_home / "warehouse.db"
     if database.exists():  # nothing loaded: no order can show paid_value 0.0
         with sqlite3.connect(database) as conn:
