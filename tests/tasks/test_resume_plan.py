@@ -161,3 +161,19 @@ def test_an_unknown_run_is_refused(lake):
     unknown = str(uuid.uuid4())
     with pytest.raises(ConfigurationError, match=f"{unknown}.json does not exist"):
         plan_resume(lake, unknown, {})
+
+
+def test_a_resume_that_failed_too_resumes_in_turn_keeping_the_first_runs_work(lake):
+    first = str(uuid.uuid4())
+    sha = _landed(lake, first)
+    _silver(lake, first)
+    _gold(lake, first)
+    provenance = {"olist": None, "files": {ORDERS: sha}}
+    kept = [_row(s, "skipped", done_in=first) for s in ("ingestion", "silver", "gold")]
+    second = str(uuid.uuid4())
+    _summary(lake, second, [*kept, _row("warehouse", "failed")], resumed_from=first,
+             provenance=provenance, quality={"orders": {}})  # fmt: skip
+    plan = plan_resume(lake, second, {})
+    assert plan.start == "warehouse"
+    assert {plan.done_in(stage) for stage in plan.kept_stages} == {first}
+    assert {row["note"] for row in plan.kept_rows()} == {f"done in run {first}"}
