@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -76,3 +77,20 @@ class WebhookReceiver:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+@contextmanager
+def automations_notifying(api: str, path: str, block_name: str) -> Iterator[WebhookReceiver]:
+    """Every Cofre automation installed on the API at `api`, notifying a local webhook at
+    `path` through a webhook block called `block_name`; all removed afterwards."""
+    from tasks import alerts
+    from tests.prefect_rest import api_call
+
+    with WebhookReceiver() as receiver:
+        block_id = alerts.save_webhook_block(receiver.url(path), block_name)
+        alerts.install_automations(block_id)
+        try:
+            yield receiver
+        finally:
+            alerts.remove_automations()
+            api_call("delete", f"{api}/block_documents/{block_id}")

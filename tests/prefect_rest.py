@@ -42,3 +42,22 @@ def delete_all_cofre_blocks() -> None:
     with get_client(sync_client=True) as client:
         for _, doc in saved_documents():
             client.delete_block_document(doc.id)
+
+
+def delete_cofre_configs(url: str) -> None:
+    """Delete every CofreConfig block document on the API at `url` (none is fine)."""
+    response = api_call("get", f"{url}/block_types/slug/cofre-config/block_documents")
+    if response.status_code == 404:
+        return
+    for document in response.json():
+        api_call("delete", f"{url}/block_documents/{document['id']}").raise_for_status()
+
+
+def cofre_ok(*args: str) -> None:
+    """Run `cofre <args>` in process; it must succeed."""
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    result = CliRunner().invoke(app, list(args))
+    assert result.exit_code == 0, result.output

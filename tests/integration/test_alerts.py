@@ -26,7 +26,7 @@ from blocks.settings import load_settings
 from flows.cli import app
 from tasks import alerts
 from tasks.warehouse.connection import connect_warehouse
-from tests.alerting import WebhookReceiver, stored_events
+from tests.alerting import automations_notifying, stored_events
 from tests.prefect_rest import api_call, delete_all_cofre_blocks, patch_block
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,14 +38,8 @@ runner = CliRunner()
 @pytest.fixture
 def alerting(prefect_api):
     """Cofre's automations on the session's API, notifying a local webhook."""
-    with WebhookReceiver() as receiver:
-        block_id = alerts.save_webhook_block(receiver.url(f"/hook/{TOKEN}"), "cofre-alerts-test")
-        alerts.install_automations(block_id)
-        try:
-            yield receiver
-        finally:
-            alerts.remove_automations()
-            api_call("delete", f"{prefect_api.url}/block_documents/{block_id}")
+    with automations_notifying(prefect_api.url, f"/hook/{TOKEN}", "cofre-alerts-test") as receiver:
+        yield receiver
 
 
 def test_installing_twice_updates_by_name_and_never_shows_the_token(alerting, prefect_api):

@@ -20,7 +20,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from blocks import audit
 from blocks.config_cli import parse_assignments
@@ -29,15 +28,13 @@ from blocks.keyring import ensure_keyring
 from blocks.lake import Lake
 from blocks.sealed_authority import RedirectRefused
 from blocks.settings import EnvOnlySettings, load_settings
-from flows.cli import app
 from tasks.sources.olist.contract import OLIST_FILES
 from tasks.sources.olist.synthetic import generate_olist
-from tests.prefect_rest import api_call, delete_all_cofre_blocks
+from tests.prefect_rest import cofre_ok, delete_all_cofre_blocks, delete_cofre_configs
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = "cofre-config/prod"
 ITEMS = "olist_order_items_dataset.csv"
-runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
@@ -52,31 +49,18 @@ def places(prefect_api, generated, tmp_path, monkeypatch):
     """A sealed root holding the real set (in `real/sub`), a copy with prices x5 outside it,
     and `cofre-config/prod` sealing the root and the lake."""
     delete_all_cofre_blocks()
-    _delete_configs(prefect_api.url)
+    delete_cofre_configs(prefect_api.url)
     ensure_keyring()
     root, evil = tmp_path / "sealed-root", tmp_path / "elsewhere" / "olist"
     for directory in (root / "sub", evil):
         shutil.copytree(generated, directory)
     _prices_times_five(evil / ITEMS)
     lake = Path(os.environ["COFRE_HOME"]) / "lake"
-    _cofre("config", "set", "prod", "--set", f"olist_roots={root}", "--set", f"lake_url={lake}")
+    cofre_ok("config", "set", "prod", "--set", f"olist_roots={root}", "--set", f"lake_url={lake}")
     monkeypatch.setenv("COFRE_CONFIG_BLOCK", "prod")
     yield {"root": root, "evil": evil, "lake": lake, "api": prefect_api}
     delete_all_cofre_blocks()
-    _delete_configs(prefect_api.url)
-
-
-def _delete_configs(url: str) -> None:
-    response = api_call("get", f"{url}/block_types/slug/cofre-config/block_documents")
-    if response.status_code == 404:
-        return
-    for document in response.json():
-        api_call("delete", f"{url}/block_documents/{document['id']}").raise_for_status()
-
-
-def _cofre(*args: str) -> None:
-    result = runner.invoke(app, list(args))
-    assert result.exit_code == 0, result.output
+    delete_cofre_configs(prefect_api.url)
 
 
 def _prices_times_five(path: Path) -> None:

@@ -17,8 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from blocks.keyring import ensure_keyring
-from tasks import alerts
-from tests.alerting import WebhookReceiver
+from tests.alerting import WebhookReceiver, automations_notifying
 from tests.prefect_rest import api_call, delete_all_cofre_blocks, patch_block
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,14 +28,8 @@ HOLDER = ROOT / "tests" / "blocks" / "lock_holder.py"
 @pytest.fixture
 def webhook(prefect_api):
     """Every Cofre automation on the session's API, notifying a local webhook."""
-    with WebhookReceiver() as receiver:
-        block_id = alerts.save_webhook_block(receiver.url("/hook"), "cofre-alerts-counting")
-        alerts.install_automations(block_id)
-        try:
-            yield receiver
-        finally:
-            alerts.remove_automations()
-            api_call("delete", f"{prefect_api.url}/block_documents/{block_id}")
+    with automations_notifying(prefect_api.url, "/hook", "cofre-alerts-counting") as receiver:
+        yield receiver
 
 
 def notifications_about(receiver: WebhookReceiver, home: Path) -> list[dict]:

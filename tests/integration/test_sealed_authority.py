@@ -17,46 +17,30 @@ import uuid
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from blocks import audit
 from blocks.errors import ConfigurationError
 from blocks.keyring import ensure_keyring
 from blocks.lake import Lake
 from blocks.settings import EnvOnlySettings, load_settings
-from flows.cli import app
 from flows.options import PipelineOptions
 from tasks.warehouse.connection import connect_warehouse
-from tests.prefect_rest import api_call, delete_all_cofre_blocks
+from tests.prefect_rest import cofre_ok, delete_all_cofre_blocks, delete_cofre_configs
 
 ROOT = Path(__file__).resolve().parents[2]
 MARKER = "SEALED-marker-4c19e2"
 KEY_ID = f"AKIDSEALED{MARKER[-6:].upper()}"
-runner = CliRunner()
 
 
 @pytest.fixture
 def api(prefect_api):
     """A Prefect API holding no Cofre block and no config but this test's; a local keyring."""
     delete_all_cofre_blocks()
-    _delete_configs(prefect_api.url)
+    delete_cofre_configs(prefect_api.url)
     ensure_keyring()
     yield prefect_api
     delete_all_cofre_blocks()
-    _delete_configs(prefect_api.url)
-
-
-def _delete_configs(url: str) -> None:
-    response = api_call("get", f"{url}/block_types/slug/cofre-config/block_documents")
-    if response.status_code == 404:
-        return
-    for document in response.json():
-        api_call("delete", f"{url}/block_documents/{document['id']}").raise_for_status()
-
-
-def _cofre(*args: str) -> None:
-    result = runner.invoke(app, list(args))
-    assert result.exit_code == 0, result.output
+    delete_cofre_configs(prefect_api.url)
 
 
 def _sets(*assignments: str) -> list[str]:
@@ -67,11 +51,11 @@ def _s3_block(name: str, endpoint: str | None, monkeypatch) -> None:
     monkeypatch.setenv("COFRE_SECRET_ACCESS_KEY_ID", KEY_ID)
     monkeypatch.setenv("COFRE_SECRET_SECRET_ACCESS_KEY", f"SK-{MARKER}")
     endpoint_set = _sets(f"endpoint_url={endpoint}") if endpoint else []  # None: AWS's own
-    _cofre("secrets", "set", "s3", name, *endpoint_set)
+    cofre_ok("secrets", "set", "s3", name, *endpoint_set)
 
 
 def _config(name: str, *assignments: str) -> None:
-    _cofre("config", "set", name, *_sets(*assignments))
+    cofre_ok("config", "set", name, *_sets(*assignments))
 
 
 def _records(action: str, target: str) -> list[dict]:
@@ -365,7 +349,7 @@ def test_the_sealed_config_may_allow_a_parameter_to_name_any_host(api, postgres,
 def test_a_sealed_warehouse_block_wins_over_any_url(api, postgres, fake_pg, monkeypatch):
     database = _database(postgres)
     monkeypatch.setenv("COFRE_SECRET_PASSWORD", postgres.password)
-    _cofre(
+    cofre_ok(
         "secrets", "set", "postgres", "pg-wh",
         *_sets(f"host={postgres.host}", f"port={postgres.port}", f"database={database}",
                f"user={postgres.user}", "sslmode=disable"),
@@ -401,7 +385,7 @@ def test_libpq_variables_cannot_reroute_a_sealed_warehouse(api, fake_pg, monkeyp
     sealed_host = "db.sealed.invalid"  # never resolves: only PGHOSTADDR could reach the fake
     if sealed_by == "block":
         monkeypatch.setenv("COFRE_SECRET_PASSWORD", f"PW-{MARKER}")
-        _cofre("secrets", "set", "postgres", "pg-wh",
+        cofre_ok("secrets", "set", "postgres", "pg-wh",
                *_sets(f"host={sealed_host}", f"port={fake_pg.port}"))  # fmt: skip
         monkeypatch.setenv("COFRE_WAREHOUSE_BLOCK", "pg-wh")
         target = "cofre-postgres-credentials/pg-wh"
