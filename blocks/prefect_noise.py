@@ -41,10 +41,18 @@ def quiet_prefect(env: MutableMapping[str, str]) -> None:
         quiet_task_completions()
 
 
+# `extra=UI_ONLY` on an INFO record: the run's logs in the Prefect UI keep it, the console
+# does not (one line per landed object or written table; the stage's line and report say it).
+UI_ONLY = {"console": False}
+
+
 class DropTaskCompletions(logging.Filter):
-    """A console handler's filter: drops a task run's "Finished in state Completed()"."""
+    """A console handler's filter: drops a task run's "Finished in state Completed()" and the
+    INFO records logged with `extra=UI_ONLY`."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.INFO and getattr(record, "console", True) is False:
+            return False
         return not (
             record.name == "prefect.task_runs"
             and record.levelno == logging.INFO

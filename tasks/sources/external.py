@@ -28,6 +28,7 @@ from blocks.errors import (
     SourceUnavailable,
 )
 from blocks.lake import Lake
+from blocks.prefect_noise import UI_ONLY
 from tasks.bronze import BronzeLanding, land_bronze
 from tasks.runlog import retry_only_on, run_logger
 from tasks.sources.http import HttpGetter
@@ -209,7 +210,7 @@ def land_payload(
     landing = land_bronze(lake, data=payload, rows=frame.height, extra=extra, **common)
     state = "landed" if landing.written else "already in bronze (same sha256), skipped"
     run_logger(__name__).info(
-        "%s/%s %s: %d rows, %s", source, dataset, filename, frame.height, state
+        "%s/%s %s: %d rows, %s", source, dataset, filename, frame.height, state, extra=UI_ONLY
     )
     return landing, frame
 

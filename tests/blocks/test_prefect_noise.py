@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from blocks.prefect_noise import DropTaskCompletions, quiet_task_completions
+from blocks.prefect_noise import UI_ONLY, DropTaskCompletions, quiet_task_completions
 from tests.prefect_rest import delete_all_cofre_blocks, patch_block
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,9 +70,15 @@ def _record(logger: str, level: int, message: str) -> logging.LogRecord:
     return logging.LogRecord(logger, level, __file__, 1, message, None, None)
 
 
-def test_only_a_task_runs_completion_leaves_the_console():
+def test_only_a_task_runs_completion_and_ui_only_records_leave_the_console():
     drop = DropTaskCompletions()
     assert not drop.filter(_record("prefect.task_runs", logging.INFO, COMPLETED))
+    ui_only = _record("prefect.task_runs", logging.INFO, "orders.csv: 300 rows, landed")
+    ui_only.__dict__.update(UI_ONLY)
+    assert not drop.filter(ui_only)
+    warning = _record("prefect.task_runs", logging.WARNING, "kept although marked")
+    warning.__dict__.update(UI_ONLY)
+    assert drop.filter(warning)
     kept = [
         _record("prefect.task_runs", logging.ERROR, "Finished in state Failed('boom')"),
         _record("prefect.task_runs", logging.INFO, "Finished in state Cached(type=COMPLETED)"),

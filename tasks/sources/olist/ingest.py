@@ -15,6 +15,7 @@ from typing import Any
 from blocks.errors import InvalidSourceData
 from blocks.input_authority import authorised_olist_dir
 from blocks.lake import Lake
+from blocks.prefect_noise import UI_ONLY
 from blocks.settings import CofreSettings
 from tasks.bronze import BronzeLanding, land_bronze
 from tasks.runlog import run_logger
@@ -226,7 +227,7 @@ def land_olist_file(lake: Lake, file: OlistFile, run_id: str) -> BronzeLanding:
         extra={"rows_reliable": False, "rows_note": file.rows_note} if file.rows_note else None,
     )
     state = "landed" if landing.written else "already in bronze (same sha256), skipped"
-    run_logger(__name__).info("%s: %s rows, %s", file.name, file.rows, state)
+    run_logger(__name__).info("%s: %s rows, %s", file.name, file.rows, state, extra=UI_ONLY)
     return landing
 
 
