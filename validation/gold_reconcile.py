@@ -24,7 +24,9 @@ def _equal(problems: list[str], what: str, gold: int, silver: int, money: bool =
         problems.append(f"{what}: gold {shown[0]} != expected {shown[1]}")
 
 
-def _fact_problems(silver: Mapping[str, pl.DataFrame], fact: pl.DataFrame) -> list[str]:
+def _fact_problems(
+    silver: Mapping[str, pl.DataFrame], fact: pl.DataFrame, fact_orders_count: int
+) -> list[str]:
     items, payments = silver["order_items"], silver["payments"]
     with_items = items.select("order_id").unique()
     problems: list[str] = []
@@ -49,7 +51,7 @@ def _fact_problems(silver: Mapping[str, pl.DataFrame], fact: pl.DataFrame) -> li
     _equal(
         problems,
         "distinct orders in fact_sales vs silver orders with items",
-        fact["order_id"].n_unique(),
+        fact_orders_count,
         with_items.height,
         money=False,
     )
@@ -82,7 +84,10 @@ def _star_problems(gold: Mapping[str, pl.DataFrame]) -> list[str]:
 
 
 def _order_fact_problems(
-    silver: Mapping[str, pl.DataFrame], gold: Mapping[str, pl.DataFrame]
+    silver: Mapping[str, pl.DataFrame],
+    gold: Mapping[str, pl.DataFrame],
+    fact_orders_count: int,
+    paid_cents: int,
 ) -> list[str]:
     """fact_orders: every silver order once, its payments and items, and the same panels."""
     orders, items = gold["fact_orders"], silver["order_items"]
@@ -94,12 +99,11 @@ def _order_fact_problems(
         silver["orders"].height,
         money=False,
     )
-    paid = silver["payments"].join(silver["orders"].select("order_id"), on="order_id", how="semi")
     _equal(
         problems,
         "Σ fact_orders.paid_value vs Σ silver payments of orders",
         cents_total(orders, "paid_value"),
-        cents_total(paid, "payment_value"),
+        paid_cents,
     )
     _equal(
         problems,
@@ -112,7 +116,7 @@ def _order_fact_problems(
         problems,
         "fact_orders with items vs distinct orders in fact_sales",
         orders.filter(pl.col("items") > 0).height,
-        gold["fact_sales"]["order_id"].n_unique(),
+        fact_orders_count,
         money=False,
     )
     panels = gold["order_status_summary"].filter(pl.col("bucket") != "total")
@@ -137,7 +141,7 @@ def _order_fact_problems(
     return problems
 
 
-def _aggregate_problems(gold: Mapping[str, pl.DataFrame]) -> list[str]:
+def _aggregate_problems(gold: Mapping[str, pl.DataFrame], fact_orders_count: int) -> list[str]:
     fact, monthly = gold["fact_sales"], gold["sales_monthly"]
     revenue = cents_total(fact, "allocated_payment")
     problems: list[str] = []
@@ -157,7 +161,7 @@ def _aggregate_problems(gold: Mapping[str, pl.DataFrame]) -> list[str]:
         problems,
         "Σ sales_monthly.orders vs distinct orders in fact_sales",
         int(monthly["orders"].sum()),
-        fact["order_id"].n_unique(),
+        fact_orders_count,
         money=False,
     )
     _equal(
@@ -178,7 +182,7 @@ def _aggregate_problems(gold: Mapping[str, pl.DataFrame]) -> list[str]:
 
 
 def _panel_problems(
-    silver: Mapping[str, pl.DataFrame], gold: Mapping[str, pl.DataFrame]
+    silver: Mapping[str, pl.DataFrame], gold: Mapping[str, pl.DataFrame], paid: int
 ) -> list[str]:
     """The status panels: total = all silver orders; the three buckets add up to it."""
     orders, payments = silver["orders"], silver["payments"]
@@ -187,9 +191,6 @@ def _panel_problems(
     if missing:
         return [f"order_status_summary lacks panel(s) {missing}"]
     total = panels["total"]
-    paid = cents_total(
-        payments.join(orders.select("order_id"), on="order_id", how="semi"), "payment_value"
-    )
     parts = [panels[bucket] for bucket in ORDER_BUCKETS[1:]]
     problems: list[str] = []
     _equal(
@@ -234,10 +235,16 @@ def reconcile_gold(
 
     `silver_frames` needs orders, order_items and payments; `gold_frames` every gold table.
     """
+    # Computed once, used by several checks (at 10x: 0.1 s and 0.4 s each time).
+    fact_orders_count = gold_frames["fact_sales"]["order_id"].n_unique()
+    orders, payments = silver_frames["orders"], silver_frames["payments"]
+    paid_cents = cents_total(
+        payments.join(orders.select("order_id"), on="order_id", how="semi"), "payment_value"
+    )
     return [
-        *_fact_problems(silver_frames, gold_frames["fact_sales"]),
-        *_order_fact_problems(silver_frames, gold_frames),
+        *_fact_problems(silver_frames, gold_frames["fact_sales"], fact_orders_count),
+        *_order_fact_problems(silver_frames, gold_frames, fact_orders_count, paid_cents),
         *_star_problems(gold_frames),
-        *_aggregate_problems(gold_frames),
-        *_panel_problems(silver_frames, gold_frames),
+        *_aggregate_problems(gold_frames, fact_orders_count),
+        *_panel_problems(silver_frames, gold_frames, paid_cents),
     ]
