@@ -31,3 +31,20 @@ def test_pages_freed_by_arrow_are_returned_to_the_os():
     release_freed_memory()
 
     assert _rss_mib() < held - 100, "Arrow's freed pages were not returned"
+
+
+def test_releasing_memory_starts_no_process(monkeypatch):
+    # `ctypes.util.find_library("c")` ran `ldconfig -p` on every release: a child of a 3 GiB
+    # process, counted at the parent's size by the benchmark's process-tree RSS.
+    import subprocess
+
+    started = []
+
+    def refuse(*args, **kwargs):
+        started.append(args)
+        raise AssertionError(f"release_freed_memory started a process: {args}")
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", refuse)
+    release_freed_memory()
+    release_freed_memory()
+    assert started == []
