@@ -3,7 +3,8 @@
 Key layout (../ARCHITECTURE.md): `bronze/<source>/<dataset>/ingest_date=YYYY-MM-DD/
 run_id=<id>/<file>` next to its `_manifest.json`. A content index
 (`<source>/<dataset>/_sha256/<hex>.json`) makes re-ingesting identical bytes a no-op, whatever
-the run. Order of writes: data, manifest, index, so a reader that trusts only manifested
+the run, while they are still the newest content of their file (content that came back after
+other content lands again: silver reads the newest object). Order of writes: data, manifest, index, so a reader that trusts only manifested
 objects never sees a partial landing.
 """
 
@@ -79,15 +80,17 @@ def land_bronze(
 ) -> BronzeLanding:
     """Land raw bytes (in memory or a local file) in bronze with their manifest.
 
-    Content already landed for this source and dataset (same sha256) is not written again:
-    the existing manifest is returned with `written=False`.
+    Content already landed for this source and dataset (same sha256) is not written again
+    while it is still the newest valid object of its file: the existing manifest is returned
+    with `written=False`. Content that other content has superseded since (A, then B, then A
+    again) lands anew, so that the newest object, which silver reads, is what was fetched last.
     """
     if (data is None) == (local_path is None):
         raise ValueError("land_bronze needs exactly one of data= or local_path=")
     digest, size = (sha256_bytes(data), len(data)) if data is not None else sha256_file(local_path)
     known = find_by_sha256(lake, source, dataset, digest)
-    if known is not None:
-        return BronzeLanding(known, written=False)
+    if known is not None and (current := _current_landing(lake, known)) is not None:
+        return BronzeLanding(current, written=False)
     fetched = (fetched_at or datetime.now(UTC)).astimezone(UTC)
     ingest_date = fetched.date().isoformat()
     key = bronze_key(source, dataset, ingest_date, run_id, filename)
@@ -111,7 +114,8 @@ def land_bronze(
     else:
         lake.put_file("bronze", key, local_path)
     lake.write_bytes("bronze", manifest.manifest_key, manifest.to_json())
-    lake.write_bytes("bronze", _index_key(source, dataset, digest), manifest.to_json())
+    if known is None:  # the index names the content's first landing (bronze is immutable)
+        lake.write_bytes("bronze", _index_key(source, dataset, digest), manifest.to_json())
     audit.record(
         audit.Action.LAKE_WRITE,
         lake.url("bronze", key),
@@ -122,6 +126,19 @@ def land_bronze(
     return BronzeLanding(manifest, written=True)
 
 
+def _current_landing(lake: Lake, known: BronzeManifest) -> BronzeManifest | None:
+    """The landing of `known`'s content that is still current: `known` itself when it was
+    not valid (kept as evidence), else the newest valid object of its file when that holds
+    the same content; None when other content landed after it (so it must land again)."""
+    if not known.valid:
+        return known
+    valid = [m for m in list_manifests(lake, known.source, known.dataset, file=known.file)
+             if m.valid]  # fmt: skip
+    if not valid:
+        return known
+    return valid[-1] if valid[-1].sha256 == known.sha256 else None
+
+
 def find_by_sha256(lake: Lake, source: str, dataset: str, digest: str) -> BronzeManifest | None:
     index = _index_key(source, dataset, digest)
     if not lake.exists("bronze", index):
@@ -130,19 +147,27 @@ def find_by_sha256(lake: Lake, source: str, dataset: str, digest: str) -> Bronze
 
 
 def list_manifests(
-    lake: Lake, source: str, dataset: str, layers: tuple[str, ...] = ("bronze", "cold")
+    lake: Lake,
+    source: str,
+    dataset: str,
+    layers: tuple[str, ...] = ("bronze", "cold"),
+    *,
+    file: str | None = None,
 ) -> list[BronzeManifest]:
-    """Every landed object of a dataset, oldest first (by fetched_at, then run_id).
+    """Every landed object of a dataset (of one `file` of it, if given), oldest first (by
+    fetched_at, then run_id).
 
     Objects the lifecycle moved to cold storage (same keys) are still listed: moving bytes to
     a cheaper layer must not make history disappear for readers.
     """
+    suffix = "/" + (f"{file.rsplit('/', 1)[0]}/" if file and "/" in file else "") + MANIFEST
     found: dict[str, BronzeManifest] = {}
     for layer in layers:
         for key in lake.keys(layer, f"{source}/{dataset}"):
-            if key.endswith("/" + MANIFEST) and key not in found:
+            if key.endswith(suffix) and key not in found:
                 found[key] = BronzeManifest(**json.loads(lake.read_bytes(layer, key)))
-    return sorted(found.values(), key=lambda m: (m.fetched_at, m.run_id))
+    manifests = [m for m in found.values() if file is None or m.file == file]
+    return sorted(manifests, key=lambda m: (m.fetched_at, m.run_id))
 
 
 def read_landed(lake: Lake, manifest: BronzeManifest) -> bytes:
