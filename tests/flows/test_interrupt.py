@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from validation.catalog import GOLD_POINTER
@@ -31,6 +32,17 @@ def _interrupt_when(stage: str, home: Path, cwd: Path) -> tuple[int, str]:
     """Run the pipeline, send SIGINT once `stage`'s subflow has begun; its code and output."""
     command = [sys.executable, "-m", "flows.full_pipeline", "--synthetic-orders", "20000",
                "--sources", "snapshot"]  # fmt: skip
+    return _interrupt_on(
+        command, lambda line: "Beginning subflow run" in line and f"for flow '{stage}'" in line,
+        home, cwd,
+    )  # fmt: skip
+
+
+def _interrupt_on(
+    command: list[str], trigger: Callable[[str], bool], home: Path, cwd: Path
+) -> tuple[int, str]:
+    """Run `command`, send one SIGINT (as a terminal's Ctrl-C does) at the first output line
+    `trigger` accepts; its exit code and whole output, once no process it started is left."""
     process = subprocess.Popen(command, cwd=cwd, env=_env(home), stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)  # fmt: skip
     lines: list[str] = []
@@ -39,7 +51,7 @@ def _interrupt_when(stage: str, home: Path, cwd: Path) -> tuple[int, str]:
     for line in process.stdout:
         lines.append(line)
         children |= _children(process.pid)
-        if "Beginning subflow run" in line and f"for flow '{stage}'" in line:
+        if trigger(line):
             process.send_signal(signal.SIGINT)
             break
     code = process.wait(timeout=300)
@@ -109,20 +121,19 @@ def test_ctrl_c_during_a_stage_ends_cleanly_and_publishes_nothing(tmp_path):
 def test_an_interrupted_stage_flow_run_alone_names_its_stage(tmp_path):
     """`python -m flows.ingestion` alone: the frame audits and names the stage itself."""
     home = tmp_path / "home"
-    command = [sys.executable, "-m", "flows.ingestion", "--synthetic-orders", "20000",
+    # 200,000 orders: landing them takes seconds after the banner, so the signal lands in the
+    # flow's body even on a loaded machine (at 20,000 the body had once ended by then, and the
+    # run rightly said to look at its state instead).
+    command = [sys.executable, "-m", "flows.ingestion", "--synthetic-orders", "200000",
                "--sources", "snapshot"]  # fmt: skip
-    process = subprocess.Popen(command, cwd=tmp_path, env=_env(home), stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)  # fmt: skip
-    lines = []
-    assert process.stdout is not None
-    for line in process.stdout:
-        lines.append(line)
-        if "USING SYNTHETIC OLIST DATA" in line:  # inside the flow's body
-            process.send_signal(signal.SIGINT)
-    output = "".join(lines)
-    assert process.wait(timeout=300) == 130, output[-3000:]
+    code, output = _interrupt_on(
+        command, lambda line: "USING SYNTHETIC OLIST DATA" in line, home, tmp_path
+    )
+    assert code == 130, output[-3000:]
     closing = [line for line in output.splitlines() if line.startswith("Cofre ")]
-    assert closing == ["Cofre interrupted (Ctrl-C) during ingestion; nothing was published"]
+    assert closing == ["Cofre interrupted (Ctrl-C) during ingestion; nothing was published"], (
+        output[-3000:]
+    )
     records = [json.loads(line) for line in (home / "audit" / "audit.jsonl").open()]
     ends = [r for r in records if r["action"] == "PIPELINE_RUN"]
     assert ends[-1]["details"]["event"] == "interrupted", ends[-1]
