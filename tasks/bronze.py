@@ -4,8 +4,8 @@ Key layout (../ARCHITECTURE.md): `bronze/<source>/<dataset>/ingest_date=YYYY-MM-
 run_id=<id>/<file>` next to its `_manifest.json`. A content index
 (`<source>/<dataset>/_sha256/<hex>.json`) makes re-ingesting identical bytes a no-op, whatever
 the run, while they are still the newest content of their file (content that came back after
-other content lands again: silver reads the newest object). Order of writes: data, manifest, index, so a reader that trusts only manifested
-objects never sees a partial landing.
+other content lands again: silver reads the newest object). Order of writes: data, manifest,
+index, so a reader that trusts only manifested objects never sees a partial landing.
 """
 
 from __future__ import annotations
