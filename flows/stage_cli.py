@@ -19,7 +19,6 @@ line, or 130 with one `Cofre interrupted (Ctrl-C) during <stage>; ...` line.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import importlib
 import sys
 from collections.abc import Callable
@@ -141,22 +140,8 @@ def _run_flow(stage: str, options: PipelineOptions, extras: dict[str, Any]) -> N
                 before_run(options)
             getattr(module, stage)(**options.for_stage(stage), **extras)
     except RunInterrupted:
-        _stop_temporary_api()
         raise
     except KeyboardInterrupt:  # in Prefect's engine, outside the flow's own body
-        _stop_temporary_api()
         raise RunInterrupted(
             stage, "see the run's state in the Prefect UI before running it again"
         ) from None
-
-
-def _stop_temporary_api() -> None:
-    """After Ctrl-C, stop Prefect's temporary API now rather than leave it to Prefect's exit
-    hook: a SIGINT sent to Cofre's process alone (not its process group, as a terminal's
-    Ctrl-C is) once left the API's uvicorn running, orphaned, holding the console's pipe."""
-    server_module = sys.modules.get("prefect.server.api.server")
-    if server_module is None:  # no temporary API was started
-        return
-    for server in list(server_module.SubprocessASGIServer._instances.values()):
-        with contextlib.suppress(Exception):  # the interruption is the message to show
-            server.stop()
