@@ -1,21 +1,21 @@
 """Cofre's security core and connection blocks.
 
 `prefect block register -m blocks` registers every block class exported here. The classes
-load lazily (PEP 562) so `import blocks.audit` or `blocks.keyring` does not pay for Prefect.
+load lazily (PEP 562) so `import blocks.audit` or `blocks.secrets.keyring` does not pay for Prefect.
 """
 
 from importlib import import_module
 
-from blocks import redaction
+from blocks.runtime import redaction
 
 redaction.install()  # redact secret patterns in every log record of this process
 
 _EXPORTS = {
-    "CofreConfig": "blocks.config",
-    "ApiKey": "blocks.credentials",
-    "MaskingKey": "blocks.credentials",
-    "PostgresCredentials": "blocks.credentials",
-    "S3Credentials": "blocks.credentials",
+    "CofreConfig": "blocks.secrets.config",
+    "ApiKey": "blocks.secrets.credentials",
+    "MaskingKey": "blocks.secrets.credentials",
+    "PostgresCredentials": "blocks.secrets.credentials",
+    "S3Credentials": "blocks.secrets.credentials",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -23,7 +23,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from pydantic_settings.exceptions import SettingsError
 
 from blocks.errors import ConfigurationError
-from blocks.redaction import redact
+from blocks.runtime.redaction import redact
 
 SourceMode = Literal["live", "snapshot", "auto"]
 

@@ -171,7 +171,7 @@ def stop_on_cofre_error() -> Iterator[None]:
     except Exception as exc:  # the entry point's last word on any failure
         if debug_requested() or hasattr(exc, "exit_code"):
             raise  # click/typer's Exit and Abort carry their own exit code
-        from blocks.redaction import redact  # a driver's message may quote a URL or a DSN
+        from blocks.runtime.redaction import redact  # a driver's message may quote a URL or a DSN
 
         first = redact(str(exc).splitlines()[0]) if str(exc).strip() else "(no message)"
         print(

@@ -50,7 +50,9 @@ class SavedBlockSource(PydanticBaseSettingsSource):
         name = os.environ.get("COFRE_CONFIG_BLOCK")
         if not name:
             return {}
-        from blocks.config import require_config  # imports Prefect only when a block is asked for
+        from blocks.secrets.config import (
+            require_config,  # imports Prefect only when a block is asked for
+        )
 
         # Flags and env so far (never this block) locate the keyring that checks the seal.
         checker = EnvOnlySettings(**self.current_state)

@@ -5,6 +5,6 @@ its modules imports Prefect, which reads its settings once, at its first import:
 where Cofre's Prefect home and the temporary API's start-up timeout are set.
 """
 
-from blocks.prefect_home import use_cofre_prefect_home
+from blocks.runtime.prefect_home import use_cofre_prefect_home
 
 use_cofre_prefect_home()

@@ -19,10 +19,10 @@ def audit_verify(
 ) -> None:
     """Check the hash chain, the trail against every anchor and the lake mirror's copy; exit 1
     naming what is wrong. A forged anchor or a damaged mirror is recorded as an incident."""
-    from blocks.audit_anchor import verify_anchored
-    from blocks.audit_suspects import record_suspects
+    from blocks.audit.anchor import verify_anchored
+    from blocks.audit.suspects import record_suspects
     from blocks.errors import CofreError
-    from blocks.home_lock import private_home
+    from blocks.lake.home_lock import private_home
     from blocks.settings import load_settings
 
     private_home()  # an incident may be the first record: its file is private from the start
@@ -80,8 +80,8 @@ def audit_restore(
     ),
 ) -> None:
     """Put the lake mirror (audit/audit.jsonl) back as the local trail, after checking it."""
-    from blocks.audit_restore import restore_trail
-    from blocks.home_lock import private_home
+    from blocks.audit.restore import restore_trail
+    from blocks.lake.home_lock import private_home
 
     private_home()
     typer.echo(restore_trail(force=force).message)
@@ -95,9 +95,9 @@ def audit_anchor(reason: str = typer.Option("operator", "--reason", help="Why, f
 
 
 def _anchor(reason: str) -> Any:
-    from blocks.audit_anchor import anchor_audit_head
-    from blocks.home_lock import private_home
+    from blocks.audit.anchor import anchor_audit_head
     from blocks.lake import Lake
+    from blocks.lake.home_lock import private_home
     from blocks.settings import load_settings
 
     private_home()  # the lake mirror a first anchor creates is private like the rest of the home

@@ -1,4 +1,4 @@
-"""`cofre automations`: Cofre's alerts as Prefect automations (tasks/alerts.py).
+"""`cofre automations`: Cofre's alerts as Prefect automations (blocks/runtime/alerts.py).
 
     cofre automations install --webhook-url https://hooks.example.com/T0KEN
     cofre automations install --block slack-webhook/ops

@@ -31,7 +31,7 @@ def config_set(
     ),
 ) -> None:
     """Seal and save a CofreConfig block. Secret-shaped values are refused."""
-    from blocks.config_cli import save_config
+    from flows.config_commands import save_config
 
     config = save_config(name, values, replace=replace)
     typer.echo(f"Saved {config.label} (sealed). Select it with COFRE_CONFIG_BLOCK={name}.")
@@ -40,7 +40,7 @@ def config_set(
 @config_app.command("show")
 def config_show(name: str = typer.Argument(..., help="Config block name")) -> None:
     """Show a config's values and whether its seal verifies (no secrets live here)."""
-    from blocks.config_cli import describe_config
+    from flows.config_commands import describe_config
 
     values, state = describe_config(name)
     _echo_values(values)
@@ -61,7 +61,7 @@ def config_reseal(
     yes: bool = typer.Option(False, "--yes", help="Do not ask; you have checked the values."),
 ) -> None:
     """Seal a config after you confirm its values (the upgrade path for unsealed configs)."""
-    from blocks.config_cli import describe_config, reseal_config
+    from flows.config_commands import describe_config, reseal_config
 
     values, state = describe_config(name)
     if state is None:

@@ -111,7 +111,7 @@ def check_keyring(settings) -> str:
     """The keyring loads: a file that is owner-only (0600), or COFRE_FERNET_KEYS."""
     import stat
 
-    from blocks.keyring import load_keyring
+    from blocks.secrets.keyring import load_keyring
 
     keyring = load_keyring(settings)  # KeyringError: missing, group/other-readable, malformed
     path = settings.resolved_keyring_file
@@ -122,7 +122,7 @@ def check_keyring(settings) -> str:
 
 
 def check_prefect() -> str:
-    from blocks.prefect_home import configured_api_url
+    from blocks.runtime.prefect_home import configured_api_url
     from flows.preflight import check_prefect_api
 
     url = configured_api_url()
@@ -134,7 +134,7 @@ def check_prefect() -> str:
 
 def check_block_seals() -> str:
     from blocks.errors import BlockSealBroken
-    from blocks.secrets_cli import verify_saved_blocks
+    from flows.secrets_commands import verify_saved_blocks
 
     results = verify_saved_blocks()
     if bad := [f"{label}: {problem}" for label, problem in results if problem]:
@@ -148,7 +148,7 @@ def check_block_seals() -> str:
 def check_lake_writable(settings) -> str:
     """The lake's URL and credentials (flows/preflight.py); a local lake takes a file."""
     from blocks.errors import ConfigurationError
-    from blocks.home_lock import uses_s3
+    from blocks.lake.home_lock import uses_s3
     from flows.preflight import check_lake
 
     check_lake(settings)

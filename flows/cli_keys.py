@@ -17,8 +17,8 @@ def keys_init(
 ) -> None:
     """Create the keyring file (mode 0600) with a Fernet key and an audit key. A home that
     has one keeps it (exit 0); `--force` rotates, as `cofre keys rotate`: never overwrites."""
-    from blocks.home_lock import private_home
-    from blocks.keyring import init_keyring_file, load_keyring
+    from blocks.lake.home_lock import private_home
+    from blocks.secrets.keyring import init_keyring_file, load_keyring
     from blocks.settings import load_settings
 
     private_home()  # owner-only from the first command: the home, the lake mirror, the trail
@@ -44,7 +44,7 @@ def keys_init(
 @keys_app.command("generate")
 def keys_generate() -> None:
     """Print a new Fernet key (for COFRE_FERNET_KEYS in a secret manager)."""
-    from blocks.keyring import new_fernet_key
+    from blocks.secrets.keyring import new_fernet_key
 
     typer.echo(new_fernet_key())
 
@@ -52,7 +52,7 @@ def keys_generate() -> None:
 @keys_app.command("list")
 def keys_list() -> None:
     """Show key ids (public fingerprints), primary first. Never shows key material."""
-    from blocks.keyring import load_keyring
+    from blocks.secrets.keyring import load_keyring
 
     keyring = load_keyring()
     typer.echo(f"keyring: {keyring.source}")
@@ -67,7 +67,7 @@ def keys_rotate() -> None:
 
 
 def _rotate() -> None:
-    from blocks.rotation import rotate_keys
+    from blocks.secrets.rotation import rotate_keys
 
     report = rotate_keys()
     verb = "Resumed rotation to" if report.resumed else "Rotated to"
@@ -82,8 +82,8 @@ def _rotate() -> None:
 @keys_app.command("reencrypt")
 def keys_reencrypt() -> None:
     """Re-encrypt every saved Cofre block under the current primary key."""
-    from blocks.keyring import load_keyring
-    from blocks.rotation import reencrypt_all
+    from blocks.secrets.keyring import load_keyring
+    from blocks.secrets.rotation import reencrypt_all
 
     report = reencrypt_all(load_keyring())
     typer.echo(f"Primary key {report.primary_id}: re-encrypted {len(report.reencrypted)} block(s).")
@@ -94,7 +94,7 @@ def keys_reencrypt() -> None:
 @keys_app.command("retire")
 def keys_retire() -> None:
     """Remove old keys, after checking no saved block still needs them."""
-    from blocks.rotation import retire_keys
+    from blocks.secrets.rotation import retire_keys
 
     retired = retire_keys()
     typer.echo(f"Retired {len(retired)} key(s): {', '.join(retired) or 'none'}.")

@@ -30,9 +30,9 @@ def secrets_set(
     prompt that does not echo.
     """
     from blocks import audit
-    from blocks.credentials import COFRE_BLOCKS
     from blocks.errors import ConfigurationError
-    from blocks.secrets_cli import collect_values
+    from blocks.secrets.credentials import COFRE_BLOCKS
+    from flows.secrets_commands import collect_values
 
     if kind not in COFRE_BLOCKS:
         raise ConfigurationError(f"unknown kind {kind!r}; choose one of {', '.join(COFRE_BLOCKS)}")
@@ -46,7 +46,7 @@ def secrets_set(
 @secrets_app.command("list")
 def secrets_list() -> None:
     """Names, kinds, key ids and dates of saved blocks. Never values."""
-    from blocks.secrets_cli import describe_saved_blocks
+    from flows.secrets_commands import describe_saved_blocks
 
     rows = describe_saved_blocks()
     if not rows:
@@ -60,7 +60,7 @@ def secrets_list() -> None:
 @secrets_app.command("verify")
 def secrets_verify() -> None:
     """Check every saved block's seal and bindings; exit 1 naming each bad block."""
-    from blocks.secrets_cli import verify_saved_blocks
+    from flows.secrets_commands import verify_saved_blocks
 
     results = verify_saved_blocks()
     bad = [(label, problem) for label, problem in results if problem]
@@ -87,8 +87,8 @@ def secrets_reseal(
     yes: bool = typer.Option(False, "--yes", help="Do not ask; you have checked the values."),
 ) -> None:
     """Seal a block after you confirm its values (the upgrade path for unsealed blocks)."""
-    from blocks.keyring import load_keyring
-    from blocks.secrets_cli import find_saved_block, public_values, reseal_block, seal_state
+    from blocks.secrets.keyring import load_keyring
+    from flows.secrets_commands import find_saved_block, public_values, reseal_block, seal_state
 
     keyring = load_keyring()
     block = find_saved_block(name, kind)

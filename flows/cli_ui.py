@@ -16,7 +16,7 @@ from types import FrameType
 import typer
 
 from blocks.errors import ConfigurationError
-from blocks.prefect_home import UI_HOST, UI_PORT, server_configured, ui_url
+from blocks.runtime.prefect_home import UI_HOST, UI_PORT, server_configured, ui_url
 
 
 def ui_command(

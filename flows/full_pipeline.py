@@ -27,7 +27,6 @@ from prefect import flow
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.settings import temporary_settings
 
-from blocks import events
 from blocks.errors import (
     AuditIntegrityError,
     InvalidSourceData,
@@ -36,7 +35,8 @@ from blocks.errors import (
     RunInterrupted,
 )
 from blocks.lake import Lake
-from blocks.prefect_home import where_to_see_run
+from blocks.runtime import events
+from blocks.runtime.prefect_home import where_to_see_run
 from blocks.settings import load_settings
 from flows.gold import gold
 from flows.ingestion import ingestion

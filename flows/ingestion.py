@@ -14,7 +14,7 @@ from datetime import date
 
 from prefect import flow
 
-from blocks.requester import run_request
+from blocks.runtime.requester import run_request
 from flows.options import PipelineOptions
 from flows.run_frame import cofre_run, stage_frame
 from tasks.provenance import build_provenance, olist_origin, record_provenance

@@ -30,11 +30,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from blocks.errors import ConfigurationError, SecretNotFound
-from blocks.home_lock import uses_s3
-from blocks.input_authority import refuse_unsealed_inputs
-from blocks.parameter_guard import refuse_password_in_url
-from blocks.prefect_home import configured_api_url
-from blocks.sealed_authority import authorised_s3_endpoint
+from blocks.lake.home_lock import uses_s3
+from blocks.runtime.parameter_guard import refuse_password_in_url
+from blocks.runtime.prefect_home import configured_api_url
+from blocks.secrets.input_authority import refuse_unsealed_inputs
+from blocks.secrets.sealed_authority import authorised_s3_endpoint
 from blocks.settings import CofreSettings
 from flows.options import PipelineOptions
 
@@ -49,7 +49,7 @@ def check_before_start(options: PipelineOptions, stage: str) -> CofreSettings:
         options = check_resume(options)
     settings = options.settings()  # a malformed COFRE_* variable is named here
     check_prefect_api()
-    # The sealed lake and Olist roots, before any input is read (blocks/input_authority.py).
+    # The sealed lake and Olist roots, before any input is read (blocks/secrets/input_authority.py).
     reads_olist = stage in ("ingestion", "full_pipeline") and not options.synthetic_orders
     refuse_unsealed_inputs(settings, reads_olist=reads_olist and bool(settings.olist_dir))
     if stage in ("ingestion", "silver", "gold", "warehouse", "lifecycle", "full_pipeline"):
@@ -206,10 +206,10 @@ def check_spark_master(master: str | None) -> None:
 
 def check_named_blocks(settings: CofreSettings, stage: str) -> None:
     """The credentials blocks the stage will read are saved, and no setting asks to send
-    their credentials anywhere but where they are sealed for (blocks/sealed_authority.py;
+    their credentials anywhere but where they are sealed for (blocks/secrets/sealed_authority.py;
     nothing decrypted). This is the one check that needs the Prefect API; it runs only when
     a block is named."""
-    from blocks.credentials import PostgresCredentials, S3Credentials
+    from blocks.secrets.credentials import PostgresCredentials, S3Credentials
     from tasks.warehouse.authority import warehouse_target
 
     wanted = []

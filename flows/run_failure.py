@@ -1,6 +1,6 @@
 """One notification per failed run: the outermost Cofre flow of a process says it failed,
-once, as `cofre.run.failed` (blocks/events.py), which the `cofre-run-failed` automation turns
-into a notification naming the flow run (tasks/alerts.py).
+once, as `cofre.run.failed` (blocks/runtime/events.py), which the `cofre-run-failed`
+automation turns into a notification naming the flow run (blocks/runtime/alerts.py).
 
 Not sent: by a stage flow the full pipeline calls (the pipeline's own failure says it, naming
 the stage), for an error an event already told of (a failed quality gate, a security
@@ -16,8 +16,8 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from blocks import events
 from blocks.errors import HomeBusy
+from blocks.runtime import events
 from tasks.runlog import run_logger
 
 _depth = threading.local()  # Cofre flows in progress on this thread (stage flows nest)

@@ -1,17 +1,17 @@
 """The frame every Cofre flow runs in: `@cofre_run` under `@flow`.
 
 Before the body: a deployment's flow run created with job variables its deployment does not
-declare is refused (blocks/run_origin.py), secret-shaped parameters are refused (runs created
-through the API or a deployment never passed the CLI's check), the umask is set, the audit
+declare is refused (blocks/runtime/run_origin.py), secret-shaped parameters are refused (runs
+created through the API or a deployment never passed the CLI's check), the umask is set, the audit
 key is proved against the trail and the chain verified (before any secret is read: a wrong key
-never writes), and COFRE_HOME's lock is taken (blocks/home_lock.py), so nothing is written
+never writes), and COFRE_HOME's lock is taken (blocks/lake/home_lock.py), so nothing is written
 before this run is the home's only writer. Then, before the body, the trail is checked against
-its anchors (blocks/audit_incident.py): a problem the end-of-run anchor would refuse stops the
+its anchors (blocks/audit/incident.py): a problem the end-of-run anchor would refuse stops the
 run here.
 
 For the outermost flow of a process (a stage run alone, or the full pipeline; not the stage
 flows the pipeline calls) the run is audited as PIPELINE_RUN at its start and end, and at
-the end the audit trail's head is anchored outside the file (blocks/audit_anchor.py). The
+the end the audit trail's head is anchored outside the file (blocks/audit/anchor.py). The
 full pipeline closes itself (`closes_itself=True`): it puts the head into its run summary.
 """
 
@@ -27,16 +27,16 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from blocks import audit
-from blocks.audit_anchor import anchor_audit_head
-from blocks.audit_incident import check_anchors_before_run, check_trail_before_run
+from blocks.audit.anchor import anchor_audit_head
+from blocks.audit.incident import check_anchors_before_run, check_trail_before_run
 from blocks.errors import AuditIntegrityError, RunInterrupted
-from blocks.home_lock import apply_umask, hold_home, is_held, uses_s3
-from blocks.input_authority import refuse_unsealed_inputs
 from blocks.lake import Lake
-from blocks.parameter_guard import refuse_secret_parameters
-from blocks.prefect_home import where_to_see_run
-from blocks.requester import run_request
-from blocks.run_origin import refuse_undeclared_overrides
+from blocks.lake.home_lock import apply_umask, hold_home, is_held, uses_s3
+from blocks.runtime.parameter_guard import refuse_secret_parameters
+from blocks.runtime.prefect_home import where_to_see_run
+from blocks.runtime.requester import run_request
+from blocks.runtime.run_origin import refuse_undeclared_overrides
+from blocks.secrets.input_authority import refuse_unsealed_inputs
 from blocks.settings import CofreSettings, load_settings
 from flows.options import PipelineOptions
 from flows.run_failure import notify_run_failure
@@ -71,7 +71,7 @@ def cofre_run(fn: F | None = None, *, closes_itself: bool = False) -> Any:
         if outermost:  # the key and the chain, before an S3 lake reads its credentials
             check_trail_before_run(settings)
         # The lake and the Olist input the sealed config allows, before any is read or any
-        # credential decrypted (blocks/input_authority.py).
+        # credential decrypted (blocks/secrets/input_authority.py).
         refuse_unsealed_inputs(
             settings,
             reads_olist=_reads_olist(signature, given),
@@ -84,7 +84,8 @@ def cofre_run(fn: F | None = None, *, closes_itself: bool = False) -> Any:
                 return fn(*args, **kwargs)
             lake = lake or Lake.from_settings(settings)
             check_anchors_before_run(settings, lake)  # the only writer now; before any stage
-            # Who asked, and whether the parameters are the deployment's (blocks/requester.py).
+            # Who asked, and whether the parameters are the deployment's
+            # (blocks/runtime/requester.py).
             audit_run(lake, run_id, "started", details={"flow": command, **run_request()})
             try:
                 result = fn(*args, **kwargs)

@@ -107,9 +107,9 @@ def check_command_line(args: argparse.Namespace, options: PipelineOptions, stage
     arguments (Prefect would store it as a parameter), the umask (before Prefect or Cofre
     creates a file), the settings, paths and URLs (flows/preflight.py) and the audit key
     against the trail (a wrong key costs a second, and writes nothing)."""
-    from blocks.audit_incident import check_trail_before_run
-    from blocks.home_lock import apply_umask
-    from blocks.parameter_guard import refuse_secret_parameters
+    from blocks.audit.incident import check_trail_before_run
+    from blocks.lake.home_lock import apply_umask
+    from blocks.runtime.parameter_guard import refuse_secret_parameters
     from flows.preflight import check_before_start
 
     refuse_secret_parameters(vars(args))
@@ -126,7 +126,7 @@ def _run_flow(stage: str, options: PipelineOptions, extras: dict[str, Any]) -> N
     except KeyboardInterrupt:
         raise RunInterrupted("start-up") from None
     from blocks.errors import debug_requested
-    from blocks.prefect_noise import quiet_task_completions
+    from blocks.runtime.prefect_noise import quiet_task_completions
     from tasks.console import live_progress
     from tasks.runlog import quiet_tracebacks_on_console
 

@@ -5,6 +5,6 @@ its first import): Cofre's Prefect home is set here, so the dashboard reads the 
 block from the same Prefect database as `./dev run` and `cofre`.
 """
 
-from blocks.prefect_home import use_cofre_prefect_home
+from blocks.runtime.prefect_home import use_cofre_prefect_home
 
 use_cofre_prefect_home()

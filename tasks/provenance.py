@@ -6,7 +6,7 @@ One record per ingestion run, with exactly these keys:
   (None when the run did not read Olist, e.g. the monthly IPCA deployment);
 - `files`: `{file name: sha256}` of each Olist file, as bronze computed it when landing;
 - `sources`: `{"ipca" | "openweather" | "open_meteo": "live" | "snapshot" | "skipped"}`;
-- `requested_by`: who asked (blocks/run_origin.py `requested_by`);
+- `requested_by`: who asked (blocks/runtime/run_origin.py `requested_by`);
 - `declared`: False when the flow run's parameters differ from its deployment's;
 - `undeclared`: the names of those parameters, sorted.
 

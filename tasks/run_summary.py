@@ -19,7 +19,7 @@ from blocks.lake import Lake
 from tasks.provenance import provenance_line
 from tasks.reports import StageReport
 
-RUNS_PREFIX = "_runs"  # under the gold layer; blocks/audit_anchor.py reads it there too
+RUNS_PREFIX = "_runs"  # under the gold layer; blocks/audit/anchor.py reads it there too
 # The `RunSummary` fields a stage report may set through its `run_facts`.
 RUN_FACTS = (
     "sources", "quality", "gold_engine", "spark_startup_seconds", "gold_version", "lineage",
@@ -60,7 +60,7 @@ class RunSummary:
     objects: list[str] = field(default_factory=list)
     gold_engine: str = ""  # the engine the gold stage ran on: duckdb or spark
     spark_startup_seconds: float = 0.0  # part of the gold stage: starting the SparkSession
-    # The audit trail's head at the end of the run (blocks.audit_anchor.AuditHead.as_dict()),
+    # The audit trail's head at the end of the run (blocks.audit.anchor.AuditHead.as_dict()),
     # one of the anchors `cofre audit verify` checks the trail against.
     audit_head: dict | None = None
     gold_version: str | None = None  # the gold version the warehouse loaded
@@ -92,7 +92,7 @@ class RunSummary:
         self.finished_at = datetime.now(UTC).isoformat()
 
     def key_figures(self) -> dict[str, Any]:
-        """The run's figures for its `cofre.run.completed` event (blocks/events.py): ids,
+        """The run's figures for its `cofre.run.completed` event (blocks/runtime/events.py): ids,
         states and counts, never data."""
         return {
             "run_id": self.run_id,

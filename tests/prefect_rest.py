@@ -37,7 +37,7 @@ def delete_all_cofre_blocks() -> None:
     """Start from a server without Cofre credential blocks (other tests' keyrings made them)."""
     from prefect.client.orchestration import get_client
 
-    from blocks.rotation import saved_documents
+    from blocks.secrets.rotation import saved_documents
 
     with get_client(sync_client=True) as client:
         for _, doc in saved_documents():

@@ -97,7 +97,8 @@ def _import_graph(modules: dict[str, Path], *, module_level_only: bool = False):
         targets = set()
         for name in _imported_names(module, path, module_level_only=module_level_only):
             targets |= _resolve(name, modules)
-        graph[module] = targets - {module}
+        # a module's own packages are imported before it runs: not an edge of a cycle
+        graph[module] = targets - {module} - _resolve(module, modules)
     return graph
 
 

@@ -29,9 +29,10 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from blocks import audit, events
+from blocks import audit
 from blocks.errors import ConfigurationError, InvalidSourceData, LakeError, QualityGateFailed
 from blocks.lake import Lake
+from blocks.runtime import events
 from blocks.settings import load_settings
 from spark.engine import DuckDBEngine, GoldEngine, choose_engine
 from spark.errors import MissingSilverDataset

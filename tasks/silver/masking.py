@@ -264,11 +264,11 @@ def resolve_masking_key(settings) -> tuple[bytes, str]:
     configured; a team shares pseudonyms by saving one key: `cofre secrets set masking-key`.
     """
     if settings.masking_key_block:
-        from blocks.credentials import MaskingKey
+        from blocks.secrets.credentials import MaskingKey
 
         block = MaskingKey.require(settings.masking_key_block)
         return block.reveal("key").encode(), f"block {block.label}"
-    from blocks.keyring import ensure_keyring
+    from blocks.secrets.keyring import ensure_keyring
 
     keyring = ensure_keyring(settings)
     derived = hmac.new(keyring.audit_key, b"cofre-masking-key-v1", hashlib.sha256).digest()

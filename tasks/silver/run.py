@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from blocks import audit, events
+from blocks import audit
 from blocks.errors import QualityGateFailed
 from blocks.lake import Lake
+from blocks.runtime import events
 from blocks.settings import CofreSettings
 from tasks.lineage import bronze_ref
 from tasks.memory import release_freed_memory

@@ -28,7 +28,7 @@ from blocks.errors import (
     SourceUnavailable,
 )
 from blocks.lake import Lake
-from blocks.prefect_noise import UI_ONLY
+from blocks.runtime.prefect_noise import UI_ONLY
 from tasks.bronze import BronzeLanding, land_bronze
 from tasks.runlog import retry_only_on, run_logger
 from tasks.sources.http import HttpGetter

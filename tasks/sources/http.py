@@ -8,7 +8,7 @@ errors that say which source failed and how.
   (connection refused, DNS failure, connect timeout; `--sources auto` falls back to the
   snapshot on this error only), else `SourceUnavailable` naming the source and last status.
 - URLs are logged and put in messages with secret query parameters (`appid`, ...) masked, and
-  through `blocks.redaction.redact`; library exceptions, which embed the full URL, are never
+  through `blocks.runtime.redaction.redact`; library exceptions, which embed the full URL, are never
   chained into ours.
 """
 
@@ -27,7 +27,7 @@ import requests
 import urllib3.exceptions
 
 from blocks.errors import NetworkUnreachable, SourceRejected, SourceUnavailable
-from blocks.redaction import MASK, redact
+from blocks.runtime.redaction import MASK, redact
 from blocks.settings import CofreSettings
 from tasks.runlog import run_logger
 

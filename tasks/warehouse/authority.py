@@ -37,8 +37,8 @@ from sqlalchemy.exc import ArgumentError
 
 from blocks.env_settings import EnvOnlySettings
 from blocks.errors import ConfigurationError
-from blocks.parameter_guard import refuse_password_in_url
-from blocks.sealed_authority import (
+from blocks.runtime.parameter_guard import refuse_password_in_url
+from blocks.secrets.sealed_authority import (
     refuse_libpq_rerouting,
     refuse_redirect,
     sealed_config,
@@ -122,7 +122,7 @@ def ambient_password_source(url: URL | None = None) -> str | None:
 
 
 def _through_block(settings: Any, requested: str | None) -> WarehouseTarget:
-    from blocks.credentials import PostgresCredentials
+    from blocks.secrets.credentials import PostgresCredentials
 
     block = PostgresCredentials.require(settings.warehouse_block)  # seal first, no decrypting
     sealed = f"postgresql://{block.user}@{block.host}:{block.port}/{block.database}"

@@ -20,8 +20,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from blocks.errors import WarehouseUnreachable
-from blocks.parameter_guard import refuse_password_in_url
-from blocks.redaction import redact
+from blocks.runtime.parameter_guard import refuse_password_in_url
+from blocks.runtime.redaction import redact
 from blocks.settings import CofreSettings
 from tasks.warehouse.authority import warehouse_target
 

@@ -16,8 +16,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script: find `blocks`
 
 from blocks.errors import HomeBusy
-from blocks.home_lock import hold_home
 from blocks.lake import Lake
+from blocks.lake.home_lock import hold_home
 from blocks.settings import load_settings
 
 

@@ -20,9 +20,9 @@ from cryptography.fernet import Fernet
 
 from blocks import audit
 from blocks.audit import FIELDS, Action, AuditTrail
-from blocks.audit_file import GENESIS_HASH
+from blocks.audit.trail_file import GENESIS_HASH
 from blocks.errors import AuditIntegrityError
-from blocks.keyring import ensure_keyring, init_keyring_file, load_keyring
+from blocks.secrets.keyring import ensure_keyring, init_keyring_file, load_keyring
 
 REPO = Path(__file__).resolve().parents[2]
 WRITER = Path(__file__).with_name("audit_writer.py")

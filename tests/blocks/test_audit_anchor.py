@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from blocks import audit, audit_prefect
-from blocks.audit_anchor import (
+from blocks import audit
+from blocks.audit import server_head as audit_prefect
+from blocks.audit.anchor import (
     AuditHead,
     anchor_audit_head,
     audit_mirror,
@@ -22,8 +23,8 @@ from blocks.audit_anchor import (
     verify_anchored,
 )
 from blocks.errors import AuditIntegrityError, KeyringError
-from blocks.keyring import ensure_keyring, load_keyring
 from blocks.lake import Lake
+from blocks.secrets.keyring import ensure_keyring, load_keyring
 from blocks.settings import load_settings
 from flows.cli import app
 

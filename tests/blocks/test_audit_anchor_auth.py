@@ -14,12 +14,12 @@ from cryptography.fernet import Fernet
 from typer.testing import CliRunner
 
 from blocks import audit
-from blocks.audit_anchor import AuditHead, anchor_audit_head
-from blocks.audit_head import authentic
-from blocks.audit_prefect import variable_name
+from blocks.audit.anchor import AuditHead, anchor_audit_head
+from blocks.audit.head import authentic
+from blocks.audit.server_head import variable_name
 from blocks.errors import AuditIntegrityError, KeyringError
-from blocks.keyring import load_keyring
 from blocks.lake import Lake
+from blocks.secrets.keyring import load_keyring
 from blocks.settings import load_settings
 from flows.cli import app
 from tests.prefect_rest import api_call

@@ -7,9 +7,9 @@ import pytest
 from typer.testing import CliRunner
 
 from blocks import audit
-from blocks.config import CofreConfig, require_config
 from blocks.errors import BlockSealBroken, ConfigurationError
-from blocks.keyring import ensure_keyring
+from blocks.secrets.config import CofreConfig, require_config
+from blocks.secrets.keyring import ensure_keyring
 from blocks.settings import EnvOnlySettings, load_settings
 from flows.cli import app
 from tests.conftest import files_containing
@@ -207,7 +207,7 @@ def test_a_missing_config_block_is_one_clear_error(api, monkeypatch):
 def test_a_config_sealed_before_warehouse_any_host_existed_still_verifies():
     """`warehouse_any_host` is covered by the seal only once set: an older config's seal,
     computed over the fields it had, verifies; the field set later breaks it."""
-    from blocks.seal import compute_seal, model_fields_for_seal
+    from blocks.secrets.seal import compute_seal, model_fields_for_seal
 
     keyring = ensure_keyring()
     config = CofreConfig(lake_url="s3://cofre-lake")

@@ -8,13 +8,6 @@ import stat
 import httpx
 import pytest
 
-from blocks.credentials import (
-    COFRE_BLOCKS,
-    ApiKey,
-    MaskingKey,
-    PostgresCredentials,
-    S3Credentials,
-)
 from blocks.errors import (
     BlockSealBroken,
     ConfigurationError,
@@ -22,7 +15,14 @@ from blocks.errors import (
     KeyringError,
     SecretNotFound,
 )
-from blocks.keyring import Keyring, ensure_keyring, init_keyring_file, load_keyring
+from blocks.secrets.credentials import (
+    COFRE_BLOCKS,
+    ApiKey,
+    MaskingKey,
+    PostgresCredentials,
+    S3Credentials,
+)
+from blocks.secrets.keyring import Keyring, ensure_keyring, init_keyring_file, load_keyring
 from blocks.settings import load_settings
 from tests.conftest import files_containing
 

@@ -9,7 +9,7 @@ from cryptography.fernet import Fernet
 from typer.testing import CliRunner
 
 from blocks.errors import ConfigurationError
-from blocks.keyring import load_keyring
+from blocks.secrets.keyring import load_keyring
 from blocks.settings import EnvOnlySettings, load_settings
 from flows.cli import app
 

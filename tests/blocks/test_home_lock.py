@@ -18,9 +18,9 @@ import pytest
 
 from blocks import audit
 from blocks.errors import ConfigurationError, HomeBusy
-from blocks.home_lock import HOLDER_FILE, LOCK_FILE, hold_home, parse_umask
 from blocks.lake import Lake
-from blocks.lake_lease import S3Lease, lock_location
+from blocks.lake.home_lock import HOLDER_FILE, LOCK_FILE, hold_home, parse_umask
+from blocks.lake.lease import S3Lease, lock_location
 from blocks.settings import load_settings
 
 HOLDER = Path(__file__).with_name("lock_holder.py")

@@ -196,7 +196,7 @@ def test_an_endpoint_never_replaces_the_one_the_credentials_came_with(moto_endpo
     ],
 )
 def test_same_endpoint(first, second, same):
-    from blocks.sealed_authority import same_endpoint
+    from blocks.secrets.sealed_authority import same_endpoint
 
     assert same_endpoint(first, second) is same
     assert same_endpoint(second, first) is same

@@ -8,8 +8,8 @@ import pytest
 from cryptography.fernet import Fernet
 
 from blocks.errors import ConfigurationError
-from blocks.parameter_guard import refuse_password_in_url, refuse_secret_parameters
-from blocks.redaction import register_secret
+from blocks.runtime.parameter_guard import refuse_password_in_url, refuse_secret_parameters
+from blocks.runtime.redaction import register_secret
 
 SECRET = "Zq8-guard-secret-31"
 FERNET_KEY = Fernet.generate_key().decode()

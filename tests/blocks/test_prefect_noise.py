@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from blocks.prefect_noise import UI_ONLY, DropTaskCompletions, quiet_task_completions
+from blocks.runtime.prefect_noise import UI_ONLY, DropTaskCompletions, quiet_task_completions
 from tests.prefect_rest import delete_all_cofre_blocks, patch_block
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from blocks.credentials import ApiKey, MaskingKey, PostgresCredentials
-from blocks.encrypted_block import EncryptedBlock
 from blocks.errors import KeyringError
-from blocks.keyring import Keyring, ensure_keyring, load_keyring, rotation_pending
-from blocks.rotation import reencrypt_all, retire_keys, rotate_keys, saved_blocks
+from blocks.secrets.credentials import ApiKey, MaskingKey, PostgresCredentials
+from blocks.secrets.encrypted_block import EncryptedBlock
+from blocks.secrets.keyring import Keyring, ensure_keyring, load_keyring, rotation_pending
+from blocks.secrets.rotation import reencrypt_all, retire_keys, rotate_keys, saved_blocks
 from blocks.settings import load_settings
 from tests.prefect_rest import delete_all_cofre_blocks
 
@@ -76,7 +76,7 @@ def test_rotation_with_a_crash_midway_then_retire(three_saved_blocks, monkeypatc
 
 def test_retire_refuses_while_a_block_needs_an_old_key(three_saved_blocks):
     settings = load_settings()
-    from blocks.keyring import add_primary_key, finish_rotation
+    from blocks.secrets.keyring import add_primary_key, finish_rotation
 
     add_primary_key(settings.resolved_keyring_file)  # a new key, but blocks not re-encrypted
     finish_rotation(settings.resolved_keyring_file)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from blocks.run_origin import refuse_undeclared_overrides, undeclared_overrides
+from blocks.runtime.run_origin import refuse_undeclared_overrides, undeclared_overrides
 
 DEPLOYMENT = {"working_dir": "/srv/cofre", "env": {"COFRE_HOME": "/var/lib/cofre"}}
 

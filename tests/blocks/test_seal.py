@@ -6,10 +6,10 @@ import pytest
 from typer.testing import CliRunner
 
 from blocks import audit
-from blocks.credentials import ApiKey, MaskingKey, PostgresCredentials, S3Credentials
 from blocks.errors import BlockSealBroken, ConfigurationError
-from blocks.keyring import ensure_keyring, load_keyring
-from blocks.rotation import retire_keys, rotate_keys
+from blocks.secrets.credentials import ApiKey, MaskingKey, PostgresCredentials, S3Credentials
+from blocks.secrets.keyring import ensure_keyring, load_keyring
+from blocks.secrets.rotation import retire_keys, rotate_keys
 from blocks.settings import load_settings
 from flows.cli import app
 from tests.prefect_rest import delete_all_cofre_blocks, patch_block

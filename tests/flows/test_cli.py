@@ -43,7 +43,7 @@ def test_secrets_set_and_list_never_show_values(prefect_api, monkeypatch):
     listed = runner.invoke(app, ["secrets", "list"])
     assert "cli-warehouse" in listed.output and "postgres" in listed.output
     assert "cli-marker-password-123" not in listed.output + result.output
-    from blocks.credentials import PostgresCredentials
+    from blocks.secrets.credentials import PostgresCredentials
 
     block = PostgresCredentials.require("cli-warehouse")
     assert block.host == "db.internal"

@@ -23,8 +23,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from blocks.prefect_home import use_cofre_prefect_home, where_to_see_run
-from blocks.prefect_noise import NO_TELEMETRY
+from blocks.runtime.prefect_home import use_cofre_prefect_home, where_to_see_run
+from blocks.runtime.prefect_noise import NO_TELEMETRY
 
 ROOT = Path(__file__).resolve().parents[2]
 PROBE = (

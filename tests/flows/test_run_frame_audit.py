@@ -16,10 +16,10 @@ from cryptography.fernet import Fernet
 from prefect import flow
 
 from blocks import audit
-from blocks.audit_head import AuditHead, authentic, home_fingerprint
-from blocks.audit_prefect import variable_name
+from blocks.audit.head import AuditHead, authentic, home_fingerprint
+from blocks.audit.server_head import variable_name
 from blocks.errors import AuditIntegrityError, KeyringError, SecretNotFound
-from blocks.keyring import load_keyring
+from blocks.secrets.keyring import load_keyring
 from blocks.settings import load_settings
 from flows.run_frame import cofre_run
 from tests.prefect_rest import api_call
@@ -46,7 +46,7 @@ def trail(home: Path) -> Path:
 
 def variable() -> str:
     key = load_keyring().audit_key
-    from blocks.audit_head import trail_id
+    from blocks.audit.head import trail_id
 
     return variable_name(home_fingerprint(load_settings()), trail_id(key))
 

@@ -7,9 +7,9 @@ import uuid
 
 from prefect import flow, get_run_logger
 
-from blocks.credentials import ApiKey
-from blocks.keyring import ensure_keyring
 from blocks.lake import Lake
+from blocks.secrets.credentials import ApiKey
+from blocks.secrets.keyring import ensure_keyring
 from tasks.bronze import land_bronze
 from tests.conftest import files_containing, flush_prefect_logs
 

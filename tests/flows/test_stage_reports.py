@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from prefect.utilities.callables import parameter_schema_from_entrypoint
 
-from blocks.audit_anchor import RUN_SUMMARIES
+from blocks.audit.anchor import RUN_SUMMARIES
 from flows.full_pipeline import full_pipeline
 from flows.gold import gold
 from flows.ingestion import ingestion

@@ -17,11 +17,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from blocks import audit, events
+from blocks import audit
 from blocks.errors import BlockSealBroken, QualityGateFailed
-from blocks.keyring import ensure_keyring
 from blocks.lake import Lake
-from blocks.redaction import register_secret
+from blocks.runtime import events
+from blocks.runtime.redaction import register_secret
+from blocks.secrets.keyring import ensure_keyring
 from blocks.settings import load_settings
 from flows.cli import app
 from tasks import alerts

@@ -19,10 +19,10 @@ import yaml
 from typer.testing import CliRunner
 
 from blocks import audit
-from blocks.credentials import S3Credentials
 from blocks.errors import BlockSealBroken, ConfigurationError
-from blocks.keyring import ensure_keyring
-from blocks.parameter_guard import refuse_secret_parameters
+from blocks.runtime.parameter_guard import refuse_secret_parameters
+from blocks.secrets.credentials import S3Credentials
+from blocks.secrets.keyring import ensure_keyring
 from blocks.settings import load_settings
 from flows.cli import app
 from tasks.warehouse.connection import connect_warehouse

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from blocks import events
+from blocks.runtime import events
 from tests.alerting import WebhookReceiver, stored_events
 from tests.services import start_prefect_server, start_worker, stop_process_group
 

@@ -22,12 +22,12 @@ from pathlib import Path
 import pytest
 
 from blocks import audit
-from blocks.config_cli import parse_assignments
 from blocks.errors import ConfigurationError
-from blocks.keyring import ensure_keyring
 from blocks.lake import Lake
-from blocks.sealed_authority import RedirectRefused
+from blocks.secrets.keyring import ensure_keyring
+from blocks.secrets.sealed_authority import RedirectRefused
 from blocks.settings import EnvOnlySettings, load_settings
+from flows.config_commands import parse_assignments
 from tasks.sources.olist.contract import OLIST_FILES
 from tasks.sources.olist.synthetic import generate_olist
 from tests.prefect_rest import cofre_ok, delete_all_cofre_blocks, delete_cofre_configs

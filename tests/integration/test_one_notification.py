@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from blocks.keyring import ensure_keyring
+from blocks.secrets.keyring import ensure_keyring
 from tests.alerting import WebhookReceiver, automations_notifying
 from tests.prefect_rest import api_call, delete_all_cofre_blocks, patch_block
 

@@ -20,8 +20,8 @@ import pytest
 
 from blocks import audit
 from blocks.errors import ConfigurationError
-from blocks.keyring import ensure_keyring
 from blocks.lake import Lake
+from blocks.secrets.keyring import ensure_keyring
 from blocks.settings import EnvOnlySettings, load_settings
 from flows.options import PipelineOptions
 from tasks.warehouse.connection import connect_warehouse
@@ -156,7 +156,7 @@ def test_botocores_endpoint_variables_cannot_redirect_a_key_sealed_for_aws(
     api, listener, s3_bucket, monkeypatch, variable
 ):
     """A block sealed for AWS's default endpoint: botocore itself would honour these."""
-    from blocks.credentials import S3Credentials
+    from blocks.secrets.credentials import S3Credentials
 
     _s3_block("aws-s3", None, monkeypatch)
     monkeypatch.setenv("COFRE_S3_CREDENTIALS_BLOCK", "aws-s3")

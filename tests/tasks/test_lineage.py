@@ -163,8 +163,8 @@ def test_postgres_through_the_encrypted_block_holds_the_chain_and_no_password(
     loaded by binary COPY) names the warehouse without it."""
     import psycopg
 
-    from blocks.credentials import PostgresCredentials
-    from blocks.keyring import ensure_keyring
+    from blocks.secrets.credentials import PostgresCredentials
+    from blocks.secrets.keyring import ensure_keyring
 
     ensure_keyring()
     role, database = f"lineage_{uuid.uuid4().hex[:8]}", f"wh_{uuid.uuid4().hex[:8]}"
@@ -193,7 +193,7 @@ def test_postgres_through_the_encrypted_block_holds_the_chain_and_no_password(
 def test_the_chain_ends_at_the_provenance_of_the_runs_that_landed_bronze(lake):
     """Each bronze object leads to its landing run's provenance: the Olist directory, who
     asked and whether the parameters were the deployment's."""
-    from blocks.keyring import ensure_keyring
+    from blocks.secrets.keyring import ensure_keyring
     from tasks.provenance import build_provenance, olist_origin, record_provenance
 
     ensure_keyring()

@@ -12,7 +12,11 @@ from pathlib import Path
 import pytest
 
 from blocks.errors import StageTimedOut
-from blocks.run_loggers import COFRE_LOGGERS, merged_extra_loggers, send_cofre_logs_to_prefect
+from blocks.runtime.run_loggers import (
+    COFRE_LOGGERS,
+    merged_extra_loggers,
+    send_cofre_logs_to_prefect,
+)
 from tasks.time_limits import time_limit
 
 ROOT = Path(__file__).resolve().parents[2]

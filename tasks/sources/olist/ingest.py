@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from blocks.errors import InvalidSourceData
-from blocks.input_authority import authorised_olist_dir
 from blocks.lake import Lake
-from blocks.prefect_noise import UI_ONLY
+from blocks.runtime.prefect_noise import UI_ONLY
+from blocks.secrets.input_authority import authorised_olist_dir
 from blocks.settings import CofreSettings
 from tasks.bronze import BronzeLanding, land_bronze
 from tasks.runlog import run_logger

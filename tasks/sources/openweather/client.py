@@ -65,7 +65,9 @@ def resolve_api_key(settings: CofreSettings) -> tuple[str | None, str | None]:
     name = settings.openweather_api_key_block
     if not name:
         return None, "no OpenWeather API-key block is configured (COFRE_OPENWEATHER_API_KEY_BLOCK)"
-    from blocks.credentials import ApiKey  # imports Prefect blocks only when a key is needed
+    from blocks.secrets.credentials import (
+        ApiKey,  # imports Prefect blocks only when a key is needed
+    )
 
     try:
         return ApiKey.require(name).reveal("api_key"), None

@@ -242,8 +242,8 @@ def test_auto_with_the_host_unreachable_falls_back(lake):
 def test_the_key_from_the_encrypted_block_never_leaks(
     lake, httpserver, prefect_api, cofre_home, caplog
 ):
-    from blocks.credentials import ApiKey
-    from blocks.keyring import ensure_keyring
+    from blocks.secrets.credentials import ApiKey
+    from blocks.secrets.keyring import ensure_keyring
 
     ensure_keyring()
     block = f"ow-{uuid.uuid4().hex[:8]}"

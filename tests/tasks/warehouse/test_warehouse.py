@@ -158,8 +158,8 @@ def test_a_password_in_the_url_is_refused():
 
 
 def test_the_encrypted_block_connects_to_postgres(prefect_api, postgres, monkeypatch):
-    from blocks.credentials import PostgresCredentials
-    from blocks.keyring import ensure_keyring
+    from blocks.secrets.credentials import PostgresCredentials
+    from blocks.secrets.keyring import ensure_keyring
 
     ensure_keyring()
     database = postgres.create_database(f"wh_{uuid.uuid4().hex[:8]}")

@@ -2,7 +2,7 @@
 
 The block names where the lake (bronze holds raw PII) and the warehouse live, so a writer of
 the Prefect API who edits it could redirect them. It is sealed like the credentials blocks
-(blocks/seal.py: HMAC over type, name and every field, keyed from the local keyring) and
+(blocks/secrets/seal.py: HMAC over type, name and every field, keyed from the local keyring) and
 `require_config` checks the seal before any value is used.
 
 The keyring's location comes from settings, so the check takes an env-only settings object
@@ -19,9 +19,9 @@ from pydantic_core import to_jsonable_python
 
 from blocks.env_settings import EnvOnlySettings
 from blocks.errors import BlockSealBroken, ConfigurationError
-from blocks.keyring import Keyring, load_keyring
-from blocks.seal import model_fields_for_seal, refusal
-from blocks.sealed_block import SealedBlock
+from blocks.secrets.keyring import Keyring, load_keyring
+from blocks.secrets.seal import model_fields_for_seal, refusal
+from blocks.secrets.sealed_block import SealedBlock
 
 # Fields added after configs were first sealed: covered by the seal once set (setting one
 # through the REST API breaks the seal), left out while unset.
@@ -55,7 +55,8 @@ class CofreConfig(SealedBlock):
         None,
         description="The directories Olist input may be read from (absolute paths). Set, a "
         "run's olist_dir (parameter, COFRE_OLIST_DIR, .env) must lie under one of them, "
-        "symlinks and '..' resolved, and a synthetic run is refused (blocks/input_authority.py).",
+        "symlinks and '..' resolved, and a synthetic run is refused "
+        "(blocks/secrets/input_authority.py).",
     )
     seal: str = Field(
         "",

@@ -5,7 +5,7 @@ under it (`MultiFernet.rotate`), then clear the keyring's "rotation pending" mar
 anywhere leaves every block decryptable (old keys are still in the keyring) and the re-run
 resumes with the same new key. Retirement removes old keys only when no saved block needs them.
 
-Seals (blocks/seal.py) are keyed from the audit key, not a Fernet key: re-encryption checks
+Seals (blocks/secrets/seal.py) are keyed from the audit key, not a Fernet key: re-encryption checks
 each block's seal first (an edited block stops the rotation) and reseals what it rewrites.
 """
 
@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from blocks import audit
-from blocks.credentials import COFRE_BLOCKS
-from blocks.encrypted_block import EncryptedBlock
 from blocks.errors import BlockSealBroken, KeyringError
-from blocks.keyring import (
+from blocks.secrets.credentials import COFRE_BLOCKS
+from blocks.secrets.encrypted_block import EncryptedBlock
+from blocks.secrets.keyring import (
     Keyring,
     add_primary_key,
     finish_rotation,

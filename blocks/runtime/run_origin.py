@@ -138,7 +138,7 @@ def refuse_undeclared_overrides(flow_run_id: str | None = None) -> None:
         outcome="failure",
         compliance="LGPD_WARNING",
     )
-    from blocks import events
+    from blocks.runtime import events
 
     named = ", ".join(overrides)
     error = RunOverrideRefused(

@@ -13,7 +13,7 @@ lake can make it publish attacker-chosen numbers. When the `CofreConfig` block
 
 A run asked for anything else stops before reading any input or decrypting any credential,
 with one line naming the setting and the sealed block, and a SECURITY_INCIDENT is audited
-(blocks/sealed_authority.py's `record_redirect`). Without a config, or with these fields
+(blocks/secrets/sealed_authority.py's `record_redirect`). Without a config, or with these fields
 unset, nothing changes.
 """
 
@@ -22,7 +22,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from blocks.sealed_authority import RedirectRefused, record_redirect, sealed_config, setting_source
+from blocks.secrets.sealed_authority import (
+    RedirectRefused,
+    record_redirect,
+    sealed_config,
+    setting_source,
+)
 
 OLIST_FLAG = "--olist-dir / the olist_dir parameter"
 LAKE_FLAG = "--lake / the lake parameter"
@@ -122,7 +127,7 @@ def _lake_place(url: str) -> str:
 def _refusal(
     settings: Any, config: Any, setting: str, asks: str, requested: str, rule: str, todo: str
 ) -> RedirectRefused:
-    from blocks import events
+    from blocks.runtime import events
 
     record_redirect(settings, target=config.label, setting=setting, requested=requested,
                     rule=rule)  # fmt: skip

@@ -1,4 +1,4 @@
-"""Cofre's own Prefect events: what happened to a home, for automations (tasks/alerts.py).
+"""Cofre's own Prefect events: what happened to a home, for automations (blocks/runtime/alerts.py).
 
 | event | when | payload |
 |---|---|---|
@@ -33,8 +33,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from blocks.audit_hygiene import normalised_details
-from blocks.redaction import redact
+from blocks.audit.hygiene import normalised_details
+from blocks.runtime.redaction import redact
 
 GATE_FAILED = "cofre.quality-gate.failed"
 SECURITY_INCIDENT = "cofre.security.incident"
@@ -70,7 +70,7 @@ def emit(
     to send it. Raises ValueError for an unknown event name or a payload holding what looks
     like a secret (the value is never shown)."""
     if event not in EVENTS:
-        raise ValueError(f"Unknown Cofre event {event!r}; declare it in blocks/events.py.")
+        raise ValueError(f"Unknown Cofre event {event!r}; declare it in blocks/runtime/events.py.")
     clean = _scrubbed(normalised_details(payload))
     if not _somewhere_to_send():
         return False
@@ -100,7 +100,7 @@ def _scrubbed(value: Any) -> Any:
 def _somewhere_to_send() -> bool:
     """A Prefect server is configured, or a flow or task run is in progress (its API, a
     temporary one included, receives the event)."""
-    from blocks.prefect_home import server_configured
+    from blocks.runtime.prefect_home import server_configured
 
     if "prefect" not in sys.modules and not server_configured():
         return False  # not even imported: no run in progress, no server to send to
@@ -123,7 +123,7 @@ def gate_failed(error: Exception, *, layer: str, run_id: str) -> bool:
 
 
 def audit_recorded(record: Mapping[str, Any], home: Path | str | None = None) -> bool:
-    """The event an audit record calls for (blocks/audit.py `record` calls this for every
+    """The event an audit record calls for (blocks/audit/trail.py `record` calls this for every
     record): SECURITY_INCIDENT and SOURCE_FALLBACK records have one, the others none."""
     action, target, details = record["action"], record["target"], record.get("details") or {}
     if action == "SECURITY_INCIDENT":

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from blocks import audit
+from blocks.audit import trail as audit
 from blocks.settings import CofreSettings
 
 if TYPE_CHECKING:
-    from blocks.audit_anchor import Suspect
+    from blocks.audit.anchor import Suspect
 
 
 def record_suspects(suspects: tuple[Suspect, ...], settings: CofreSettings) -> list[str]:

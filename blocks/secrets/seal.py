@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from blocks.errors import BlockSealBroken
-from blocks.keyring import Keyring
+from blocks.secrets.keyring import Keyring
 
 SEAL_VERSION = "v1"
 _SEAL_CONTEXT = b"cofre-block-seal-v1"
@@ -129,7 +129,8 @@ def refusal(
 
     `todo` replaces the `cofre secrets ...` advice (the config block has its own commands);
     `settings` is passed to the audit (the config block's check must not load settings)."""
-    from blocks import audit, events
+    from blocks import audit
+    from blocks.runtime import events
 
     shown = name or "unsaved"
     where = f"Field {field!r} of block {slug}/{shown}" if field else f"Block {slug}/{shown}"

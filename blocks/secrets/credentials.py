@@ -1,6 +1,6 @@
 """The credential blocks: the Prefect server only ever stores Fernet ciphertext.
 
-Each block is an `EncryptedBlock` (blocks/encrypted_block.py). Client objects (prefect-aws,
+Each block is an `EncryptedBlock` (blocks/secrets/encrypted_block.py). Client objects (prefect-aws,
 prefect-sqlalchemy, s3fs options, psycopg connections) are built at run time from the
 decrypted values and never saved.
 """
@@ -11,12 +11,12 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from blocks.encrypted_block import EncryptedBlock
-from blocks.redaction import MASK
+from blocks.runtime.redaction import MASK
+from blocks.secrets.encrypted_block import EncryptedBlock
 
 # botocore would take an endpoint from AWS_ENDPOINT_URL(_S3) or ~/.aws/config when the block
 # seals AWS's default one (no endpoint_url): the block's clients ignore those, so its keys go
-# only where it is sealed for (blocks/sealed_authority.py refuses such a variable, audited).
+# only where it is sealed for (blocks/secrets/sealed_authority.py refuses such a variable, audited).
 SEALED_ENDPOINT_ONLY = {"ignore_configured_endpoint_urls": True}
 
 
@@ -108,7 +108,7 @@ class PostgresCredentials(EncryptedBlock):
     def refuse_rerouting(self) -> None:
         """Refuse (audited) before decrypting when PGHOSTADDR or PGSERVICE in the environment
         would make libpq send this block's password elsewhere than its sealed host."""
-        from blocks.sealed_authority import refuse_libpq_rerouting
+        from blocks.secrets.sealed_authority import refuse_libpq_rerouting
 
         refuse_libpq_rerouting(None, self.label, f"{self.host}:{self.port}/{self.database}")
 

@@ -19,9 +19,9 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from blocks.audit import AuditTrail
-from blocks.audit_file import TRAIL_FILE, parse_record
-from blocks.audit_verify import VerifyReport
+from blocks.audit.trail import AuditTrail
+from blocks.audit.trail_file import TRAIL_FILE, parse_record
+from blocks.audit.verification import VerifyReport
 from blocks.lake import Lake
 
 MIRROR_LAYER = "audit"

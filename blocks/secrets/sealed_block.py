@@ -1,6 +1,6 @@
 """`SealedBlock`: what the credentials blocks and `CofreConfig` share about their seal.
 
-A seal (blocks/seal.py) is bound to the block's type and name, so every sealed block knows
+A seal (blocks/secrets/seal.py) is bound to the block's type and name, so every sealed block knows
 the name it is saved under, or the name it was sealed for before it is saved.
 """
 
@@ -11,8 +11,8 @@ from typing import Any
 from prefect.blocks.core import Block
 from pydantic import PrivateAttr
 
-from blocks.keyring import Keyring
-from blocks.seal import compute_seal, model_fields_for_seal, seal_problem
+from blocks.secrets.keyring import Keyring
+from blocks.secrets.seal import compute_seal, model_fields_for_seal, seal_problem
 
 
 class SealedBlock(Block):

@@ -8,14 +8,14 @@ record therefore breaks the chain at that record, and nobody without the key can
 Appends from any number of threads and processes serialise on an exclusive `flock` of
 `audit.lock`; each append reads only the file's tail for the previous seq and hash, then
 writes its line with one write + fsync. `verify` never raises for tampering: it returns a
-`VerifyReport` naming the first bad record (blocks/audit_verify.py); `verify_or_raise` turns
-that into an error. The locked file itself is blocks/audit_file.py, the vocabulary of actions,
-outcomes and compliance values blocks/audit_vocabulary.py.
+`VerifyReport` naming the first bad record (blocks/audit/verification.py); `verify_or_raise` turns
+that into an error. The locked file itself is blocks/audit/trail_file.py, the vocabulary of actions,
+outcomes and compliance values blocks/audit/vocabulary.py.
 
 Records never carry secrets or raw identifiers: `record` refuses secret-named details that are
-not masked (blocks/audit_hygiene.py), and `hmac_identifier` turns a CPF, e-mail or customer id
+not masked (blocks/audit/hygiene.py), and `hmac_identifier` turns a CPF, e-mail or customer id
 into a keyed digest. The chain alone cannot show a cut tail or a swapped trail: the head is
-anchored outside the file (blocks/audit_anchor.py), and `verify_anchored` checks both.
+anchored outside the file (blocks/audit/anchor.py), and `verify_anchored` checks both.
 """
 
 from __future__ import annotations
@@ -30,9 +30,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from blocks import events
-from blocks.audit_actor import current_actor
-from blocks.audit_file import (
+from blocks.audit.actor import current_actor
+from blocks.audit.hygiene import choice as _choice
+from blocks.audit.hygiene import normalised_details as _normalised_details
+from blocks.audit.hygiene import refuse_secrets as _refuse_secrets
+from blocks.audit.trail_file import (
     GENESIS_HASH,
     LOCK_FILE,
     TRAIL_FILE,
@@ -44,14 +46,12 @@ from blocks.audit_file import (
     shared_lock,
     write_all,
 )
-from blocks.audit_hygiene import choice as _choice
-from blocks.audit_hygiene import normalised_details as _normalised_details
-from blocks.audit_hygiene import refuse_secrets as _refuse_secrets
-from blocks.audit_verify import VerifyReport, verify_chain
-from blocks.audit_vocabulary import Action, Compliance, Outcome
+from blocks.audit.verification import VerifyReport, verify_chain
+from blocks.audit.vocabulary import Action, Compliance, Outcome
 from blocks.env_settings import EnvOnlySettings
 from blocks.errors import AuditIntegrityError, CofreError, KeyringError
-from blocks.keyring import Keyring, ensure_keyring, load_keyring
+from blocks.runtime import events
+from blocks.secrets.keyring import Keyring, ensure_keyring, load_keyring
 
 FIELDS = ("seq", "ts", "actor", "action", "target", "details", "outcome", "compliance",
           "prev_hash", "hash")  # fmt: skip
@@ -217,7 +217,7 @@ def record(
     key verifies neither (a wrong key never writes: see `prove_key`).
     Creates the keyring on first use (never in a home used before: KeyringError), and the trail
     (0600, directory 0700) if missing. SECURITY_INCIDENT and SOURCE_FALLBACK records are also
-    sent as Prefect events (blocks/events.py), when there is a Prefect API to send them to.
+    sent as Prefect events (blocks/runtime/events.py), when there is a Prefect API to send them to.
     """
     # The trail's place and key are env-only settings: the saved config block may not move them.
     settings = settings or EnvOnlySettings()

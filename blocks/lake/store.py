@@ -19,8 +19,8 @@ from typing import Any
 import fsspec
 
 from blocks.errors import ConfigurationError, ImmutableObjectError, LakeError
-from blocks.input_authority import refuse_unsealed_lake
-from blocks.sealed_authority import authorised_s3_endpoint, endpoint_shown, same_endpoint
+from blocks.secrets.input_authority import refuse_unsealed_lake
+from blocks.secrets.sealed_authority import authorised_s3_endpoint, endpoint_shown, same_endpoint
 from blocks.settings import LAYERS, CofreSettings
 
 CHUNK = 8 * 1024 * 1024
@@ -97,7 +97,8 @@ class Lake:
             raise ConfigurationError(
                 f"The S3 endpoint {endpoint_shown(endpoint_url)} differs from the one the "
                 f"credentials were given for ({endpoint_shown(sealed)}); nothing was "
-                "connected. Use the credentials' own endpoint (see blocks/sealed_authority.py)."
+                "connected. Use the credentials' own endpoint "
+                "(see blocks/secrets/sealed_authority.py)."
             )
         if endpoint_url and not sealed:
             client_kwargs["endpoint_url"] = endpoint_url
@@ -123,15 +124,16 @@ class Lake:
     def from_settings(cls, settings: CofreSettings) -> Lake:
         """The lake the settings describe, with S3 credentials from the encrypted block.
 
-        An S3 lake's endpoint is the sealed one (blocks/sealed_authority.py): the credentials
+        An S3 lake's endpoint is the sealed one (blocks/secrets/sealed_authority.py):
+        the credentials
         block's, else the config's; a setting asking for another is refused (audited) before
         anything is decrypted or connected. A sealed `lake_url` / `lake_buckets` in the config
-        is the only lake it may be (blocks/input_authority.py)."""
+        is the only lake it may be (blocks/secrets/input_authority.py)."""
         refuse_unsealed_lake(settings)  # before the credentials block is even read
         storage_options: dict[str, Any] = {}
         creds = None
         if settings.s3_credentials_block:
-            from blocks.credentials import S3Credentials  # decrypts in this process only
+            from blocks.secrets.credentials import S3Credentials  # decrypts in this process only
 
             creds = S3Credentials.require(settings.s3_credentials_block)  # seal first
         endpoint_url = settings.s3_endpoint_url

@@ -1,10 +1,10 @@
 """Anchors: the audit trail's head written outside the trail, so a cut, emptied, deleted or
 swapped trail fails `cofre audit verify` instead of verifying as a shorter valid chain.
 
-An anchor is a signed `AuditHead` (blocks/audit_head.py): its MAC under the audit key proves
+An anchor is a signed `AuditHead` (blocks/audit/head.py): its MAC under the audit key proves
 it is this trail's. `anchor_audit_head` writes it to the lake mirror (`audit/audit.jsonl`, a
-copy of the trail to restore from, then `audit/_head.json`, blocks/audit_mirror.py) and to
-Prefect (blocks/audit_prefect.py: a Variable named by home and trail id, so a new home at an
+copy of the trail to restore from, then `audit/_head.json`, blocks/audit/mirror.py) and to
+Prefect (blocks/audit/server_head.py: a Variable named by home and trail id, so a new home at an
 old path starts clean), and returns it for the run summary (`RunSummary.audit_head`, read back
 from `gold/_runs/*.json`).
 
@@ -12,7 +12,7 @@ from `gold/_runs/*.json`).
 anchors that are not this trail's (no valid MAC, or another trail id: forged, never blamed on
 the trail), a damaged mirror copy (cut, missing, edited: the trail is intact), and places it
 could not read. Forged anchors and a damaged mirror are SECURITY_INCIDENTs
-(blocks/audit_suspects.py records them once).
+(blocks/audit/suspects.py records them once).
 """
 
 from __future__ import annotations
@@ -24,15 +24,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from blocks import audit
-from blocks.audit import verify
-from blocks.audit_file import GENESIS_HASH, LOCK_FILE, TRAIL_FILE, parse_record, trail_size
-from blocks.audit_head import Anchor, AuditHead, authentic, home_fingerprint, signed, trail_id
-from blocks.audit_mirror import HEAD_KEY, MIRROR_LAYER, audit_mirror, compare_copy, read_copy
-from blocks.audit_prefect import read_prefect_anchor, variable_name, write_prefect_anchor
+from blocks.audit import trail as audit
+from blocks.audit.head import Anchor, AuditHead, authentic, home_fingerprint, signed, trail_id
+from blocks.audit.mirror import HEAD_KEY, MIRROR_LAYER, audit_mirror, compare_copy, read_copy
+from blocks.audit.server_head import read_prefect_anchor, variable_name, write_prefect_anchor
+from blocks.audit.trail import verify
+from blocks.audit.trail_file import GENESIS_HASH, LOCK_FILE, TRAIL_FILE, parse_record, trail_size
 from blocks.errors import AuditIntegrityError, CofreError, KeyringError
-from blocks.keyring import load_keyring
 from blocks.lake import Lake
+from blocks.secrets.keyring import load_keyring
 from blocks.settings import CofreSettings, load_settings
 
 __all__ = [  # the anchor's parts, importable from here as before
@@ -295,7 +295,7 @@ def anchor_audit_head(
     or a damaged mirror copy is recorded as a SECURITY_INCIDENT, then written over. Raises the
     lake's errors when the mirror cannot be written; a Prefect failure is only a warning.
     """
-    from blocks.audit_suspects import record_suspects
+    from blocks.audit.suspects import record_suspects
 
     settings = settings or load_settings()
     audit_key = audit.prove_key(settings).audit_key
@@ -335,7 +335,7 @@ class AnchoredReport:
     """The chain's own report, the anchors checked, what contradicts them, what is forged or
     damaged, and what was unreached."""
 
-    chain: Any  # blocks.audit_verify.VerifyReport
+    chain: Any  # blocks.audit.verification.VerifyReport
     anchors: tuple[Anchor, ...]
     problems: tuple[str, ...]
     unreached: tuple[str, ...]
@@ -350,7 +350,7 @@ def verify_anchored(
     settings: CofreSettings | None = None, *, lake: Lake | None = None, prefect: bool = True
 ) -> AnchoredReport:
     """The chain check plus every reachable anchor (lake mirror and its copy, Prefect, run
-    summaries). Records nothing (blocks/audit_suspects.py does).
+    summaries). Records nothing (blocks/audit/suspects.py does).
 
     Raises KeyringError when the trail has records, or the lake holds anchors, but the keyring
     is missing or corrupt (nothing can be checked without the audit key).

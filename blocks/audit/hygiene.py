@@ -45,7 +45,7 @@ def refuse_secrets(value: Any, where: str, secret_named: bool = False) -> None:
     elif isinstance(value, str) and _KEY_MATERIAL.fullmatch(value):
         raise ValueError(
             f"Audit {where} holds what looks like key material; never audit keys "
-            "or tokens: record the key id (blocks.keyring.key_id) instead."
+            "or tokens: record the key id (blocks.secrets.keyring.key_id) instead."
         )
     elif secret_named and not _harmless(value):
         raise ValueError(

@@ -20,11 +20,11 @@ from urllib.parse import urlsplit
 
 from blocks.env_settings import EnvOnlySettings
 from blocks.errors import ConfigurationError
-from blocks.redaction import redact
+from blocks.runtime.redaction import redact
 
 if TYPE_CHECKING:
-    from blocks.config import CofreConfig
-    from blocks.credentials import S3Credentials
+    from blocks.secrets.config import CofreConfig
+    from blocks.secrets.credentials import S3Credentials
 
 # The settings that locate the keyring and the audit trail (never taken from a saved block).
 _LOCATING = ("home", "keyring_file", "fernet_keys", "audit_key", "audit_dir")
@@ -46,7 +46,7 @@ def sealed_config(settings: Any) -> CofreConfig | None:
     name = os.environ.get("COFRE_CONFIG_BLOCK")
     if not name:
         return None
-    from blocks.config import require_config
+    from blocks.secrets.config import require_config
 
     return require_config(name, env_only(settings))
 
@@ -140,7 +140,7 @@ def refuse_redirect(
     `settings` (None: env-only) locate the keyring and audit trail.
 
     `rule` says where the credential may go, e.g. "cofre-s3-credentials/x seals http://..."."""
-    from blocks import events
+    from blocks.runtime import events
 
     record_redirect(settings, target=target, setting=setting, requested=requested, rule=rule)
     error = RedirectRefused(

@@ -13,10 +13,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from blocks.config import CofreConfig, load_unchecked, require_config
 from blocks.errors import ConfigurationError
-from blocks.keyring import load_keyring
-from blocks.parameter_guard import GENERIC_ADVICE, refuse_secret_parameters, secret_problem
+from blocks.runtime.parameter_guard import GENERIC_ADVICE, refuse_secret_parameters, secret_problem
+from blocks.secrets.config import CofreConfig, load_unchecked, require_config
+from blocks.secrets.keyring import load_keyring
 from blocks.settings import CofreSettings, EnvOnlySettings
 
 CONFIG_FIELDS = tuple(name for name in CofreConfig.model_fields if name != "seal")

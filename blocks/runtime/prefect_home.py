@@ -20,8 +20,8 @@ from collections.abc import MutableMapping
 from pathlib import Path
 
 from blocks.errors import ConfigurationError
-from blocks.prefect_noise import quiet_prefect
-from blocks.run_loggers import send_cofre_logs_to_prefect
+from blocks.runtime.prefect_noise import quiet_prefect
+from blocks.runtime.run_loggers import send_cofre_logs_to_prefect
 
 # Prefect's 20 s default is too short for the temporary API on a busy 2-core machine.
 STARTUP_TIMEOUT_SECONDS = "120"
@@ -34,8 +34,9 @@ def use_cofre_prefect_home(environ: MutableMapping[str, str] | None = None) -> P
     (`PREFECT_API_URL`, also from the active Prefect profile) or `PREFECT_HOME` is set, and
     give the temporary API 120 s to start unless its timeout is set. Returns the home set
     here, else None. Does nothing once Prefect is imported: its settings are already read.
-    Cofre's module loggers go to the runs' Prefect logs in every case (blocks/run_loggers.py)
-    and Prefect's telemetry and draining warnings stay off the console (blocks/prefect_noise.py)."""
+    Cofre's module loggers go to the runs' Prefect logs in every case
+    (blocks/runtime/run_loggers.py) and Prefect's telemetry and draining warnings stay off the
+    console (blocks/runtime/prefect_noise.py)."""
     env = os.environ if environ is None else environ
     send_cofre_logs_to_prefect(env)
     quiet_prefect(env)

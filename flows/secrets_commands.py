@@ -5,9 +5,9 @@ from __future__ import annotations
 import getpass
 from typing import Any
 
-from blocks.encrypted_block import EncryptedBlock
 from blocks.errors import BlockSealBroken, ConfigurationError, DecryptionError, SecretNotFound
-from blocks.keyring import Keyring, load_keyring
+from blocks.secrets.encrypted_block import EncryptedBlock
+from blocks.secrets.keyring import Keyring, load_keyring
 from blocks.settings import secret_from_env
 
 
@@ -43,7 +43,7 @@ def _prompt(field: str) -> str:
 
 def describe_saved_blocks() -> list[dict[str, str]]:
     """One row per saved Cofre credentials block, from the server's ciphertext-only copy."""
-    from blocks.rotation import saved_documents
+    from blocks.secrets.rotation import saved_documents
 
     return [
         {
@@ -60,7 +60,7 @@ def describe_saved_blocks() -> list[dict[str, str]]:
 def verify_saved_blocks(keyring: Keyring | None = None) -> list[tuple[str, str | None]]:
     """(label, None when sound else the refusal) for every saved Cofre block: seal, then
     every secret's binding. Each failure is audited as SECURITY_INCIDENT."""
-    from blocks.rotation import saved_documents
+    from blocks.secrets.rotation import saved_documents
 
     keyring = keyring or load_keyring()
     results: list[tuple[str, str | None]] = []
@@ -78,7 +78,7 @@ def verify_saved_blocks(keyring: Keyring | None = None) -> list[tuple[str, str |
 def find_saved_block(name: str, kind: str | None = None) -> EncryptedBlock:
     """The saved Cofre block called `name` (of `kind` when given), loaded WITHOUT checking its
     seal: for `cofre secrets reseal` only, which shows its values before sealing anything."""
-    from blocks.rotation import saved_documents
+    from blocks.secrets.rotation import saved_documents
 
     matches = [
         cls

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import logging
 
-from blocks import audit
-from blocks.audit_anchor import examine
-from blocks.audit_suspects import record_suspects
+from blocks.audit import trail as audit
+from blocks.audit.anchor import examine
+from blocks.audit.suspects import record_suspects
 from blocks.errors import AuditIntegrityError
 from blocks.lake import Lake
 from blocks.settings import CofreSettings

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from blocks import audit
-from blocks.audit_anchor import contradiction, record_hashes
-from blocks.audit_head import Anchor, AuditHead, authentic, trail_id
-from blocks.audit_mirror import (
+from blocks.audit import trail as audit
+from blocks.audit.anchor import contradiction, record_hashes
+from blocks.audit.head import Anchor, AuditHead, authentic, trail_id
+from blocks.audit.mirror import (
     HEAD_KEY,
     MIRROR_LAYER,
     audit_mirror,
@@ -27,8 +27,8 @@ from blocks.audit_mirror import (
     verify_bytes,
 )
 from blocks.errors import AuditIntegrityError
-from blocks.keyring import load_keyring
 from blocks.lake import Lake
+from blocks.secrets.keyring import load_keyring
 from blocks.settings import CofreSettings, load_settings
 
 

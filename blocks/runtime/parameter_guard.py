@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from blocks.errors import ConfigurationError
-from blocks.redaction import redact
+from blocks.runtime.redaction import redact
 
 _URL = re.compile(r"(?i)\b[a-z][a-z0-9+.\-]*://[^\s'\"<>]+")
 _SECRET_QUERY = re.compile(

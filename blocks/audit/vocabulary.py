@@ -1,5 +1,5 @@
 """The audit trail's closed vocabularies: what an action, an outcome or a compliance value
-may be. `blocks.audit.record` refuses anything else."""
+may be. `blocks.audit.trail.record` refuses anything else."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ notification block, naming the flow run.
 One happening, one notification: a run that fails of a failed gate or an incident says nothing
 more (the gate's or the incident's notification names its run), a stage flow inside the full
 pipeline says nothing (the pipeline's failure names the stage), and a home-busy refusal is
-its own event, not a failure (flows/run_failure.py, blocks/events.py). A crash (a run that
+its own event, not a failure (flows/run_failure.py, blocks/runtime/events.py). A crash (a run that
 dies without raising) is Prefect's `prefect.flow-run.Crashed` of a deployment's run, whose
 subflows have no deployment.
 
@@ -31,8 +31,8 @@ from typing import Any
 from urllib.parse import urlsplit
 from uuid import UUID
 
-from blocks import events
 from blocks.errors import ConfigurationError
+from blocks.runtime import events
 
 # Every Cofre flow (`@flow(name=...)` in flows/): their failed or crashed runs notify.
 COFRE_FLOWS = ("full-pipeline", "ingestion", "silver", "gold", "warehouse", "lifecycle")
@@ -127,7 +127,7 @@ def require_server() -> str:
     run that started it, so an automation there would not be there to notify."""
     from prefect.settings import PREFECT_API_URL
 
-    from blocks.redaction import redact
+    from blocks.runtime.redaction import redact
 
     url = PREFECT_API_URL.value()
     if not url:

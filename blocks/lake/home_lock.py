@@ -5,7 +5,7 @@ body to the end; the kernel drops it when the process dies, so a dead holder nev
 Beside it, `.cofre.lock.json` names the holder (run id, start, host, pid, flow) for messages.
 A clean release deletes that record while still holding the lock, so finding one on taking the
 lock means its writer died: the takeover is logged and audited. On an S3 lake the run also
-holds a leased lock object (blocks/lake_lease.py), which excludes runs on other machines.
+holds a leased lock object (blocks/lake/lease.py), which excludes runs on other machines.
 
 The lock is re-entrant within a process (full_pipeline calls the stage flows in process) and
 exclusive between processes. A second run waits `COFRE_LOCK_WAIT_SECONDS` (default 30), then
@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from blocks.errors import ConfigurationError, HomeBusy
-from blocks.lake_lease import DEFAULT_LEASE_SECONDS, S3Lease, describe, lock_location, run_log
+from blocks.lake.lease import DEFAULT_LEASE_SECONDS, S3Lease, describe, lock_location, run_log
 from blocks.settings import CofreSettings, EnvOnlySettings
 
 LOCK_FILE = ".cofre.lock"

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from blocks.audit_file import GENESIS_HASH, parse_record, trail_lines, trail_size
+from blocks.audit.trail_file import GENESIS_HASH, parse_record, trail_lines, trail_size
 
 if TYPE_CHECKING:
-    from blocks.audit import AuditTrail
+    from blocks.audit.trail import AuditTrail
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 Secret fields are encrypted with the local keyring and bound to (type, name, field); they are
 decrypted on access (`reveal`) in the process that has the key, audited (SECRET_READ) and
-registered for log redaction. The concrete blocks live in blocks/credentials.py.
+registered for log redaction. The concrete blocks live in blocks/secrets/credentials.py.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from typing import Any, ClassVar, Self
 from pydantic import Field, model_validator
 
 from blocks.errors import BlockSealBroken, ConfigurationError, DecryptionError, SecretNotFound
-from blocks.keyring import Keyring, load_keyring
-from blocks.redaction import MASK, register_secret
-from blocks.seal import bind, binding_state, refusal, unbind
-from blocks.sealed_block import SealedBlock
+from blocks.runtime.redaction import MASK, register_secret
+from blocks.secrets.keyring import Keyring, load_keyring
+from blocks.secrets.seal import bind, binding_state, refusal, unbind
+from blocks.secrets.sealed_block import SealedBlock
 
 _FERNET_VERSION = 0x80
 
@@ -35,7 +35,7 @@ class EncryptedBlock(SealedBlock):
 
     Build one with `encrypt(name=..., **plaintext_values)` and save it under that name; load
     one with `require(name)` (checks the seal); read a secret with `reveal(field)`, which
-    checks the seal before decrypting and the binding after (blocks/seal.py).
+    checks the seal before decrypting and the binding after (blocks/secrets/seal.py).
     """
 
     _secret_fields: ClassVar[tuple[str, ...]] = ()
