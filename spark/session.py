@@ -18,6 +18,7 @@ import os
 import socket
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from pyspark import SparkConf, SparkContext
 from pyspark.sql import SparkSession
@@ -30,6 +31,7 @@ S3A_SECRET_KEYS = ("fs.s3a.access.key", "fs.s3a.secret.key", "fs.s3a.session.tok
 
 # Sized for a laptop or a small VM. Shuffle partitions are not set here: the gold job sizes
 # them from silver's row counts (spark/gold_job.py), unless a caller or spark-submit sets them.
+LOG4J2_CONFIG = Path(__file__).with_name("log4j2.properties")
 SMALL_MACHINE_CONF: dict[str, str] = {
     "spark.api.mode": "classic",  # the job uses the JVM (Hadoop FileSystem, S3A checks)
     "spark.default.parallelism": "8",
@@ -40,8 +42,11 @@ SMALL_MACHINE_CONF: dict[str, str] = {
     "spark.ui.showConsoleProgress": "false",
     "spark.sql.parquet.compression.codec": "zstd",
     # C1 JIT only: the job is a few dozen short queries, and C2 compiling them took a core
-    # of a 2-core VM (about a quarter of the driver's CPU time at real size).
-    "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1",
+    # of a 2-core VM (about a quarter of the driver's CPU time at real size). The log4j2
+    # configuration keeps Spark's start-up banner off the console (spark/log4j2.properties).
+    "spark.driver.extraJavaOptions": (
+        f"-XX:TieredStopAtLevel=1 -Dlog4j2.configurationFile={LOG4J2_CONFIG.as_uri()}"
+    ),
 }
 
 

@@ -1,4 +1,5 @@
-"""The SparkSession keeps Spark's known-harmless warnings off the console (spark/session.py).
+"""The SparkSession keeps Spark's start-up banner and known-harmless warnings off the console
+(spark/session.py, spark/log4j2.properties).
 
 The driver JVM writes its log4j lines to the process's stderr, which no Python logger sees:
 a session is built in a child process and its stderr read.
@@ -12,6 +13,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 WARNING = "No Partition Defined for Window operation"
+# Spark's start-up banner and Hadoop's native-library warning (spark/log4j2.properties)
+BANNER = ("Using Spark's default log4j profile", "Setting default log level", "NativeCodeLoader")
 
 # One window over a whole table (what the marts do), then the same with WindowExec's level
 # put back to WARN: the second must warn, or the first proves nothing.
@@ -42,4 +45,5 @@ def test_a_window_over_a_whole_table_does_not_warn_on_the_console():
     quiet, marked, loud = run.stderr.partition("MARK: WindowExec at WARN")
     assert marked, run.stderr[-3000:]
     assert WARNING not in quiet, quiet[-3000:]
+    assert not [line for line in BANNER if line in quiet], quiet[-3000:]
     assert WARNING in loud, "at WARN the same window must warn, else the check proves nothing"
