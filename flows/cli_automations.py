@@ -41,7 +41,7 @@ def automations_install(
 ) -> None:
     """Create or update Cofre's automations (by name: installing again updates them)."""
     from blocks.errors import ConfigurationError
-    from tasks import alerts
+    from blocks.runtime import alerts
 
     if (webhook_url is None) == (block is None):
         raise ConfigurationError(
@@ -63,7 +63,7 @@ def automations_install(
 @automations_app.command("list")
 def automations_list() -> None:
     """Cofre's automations on the server: enabled or not, what fires them, what they send."""
-    from tasks import alerts
+    from blocks.runtime import alerts
 
     alerts.require_server()
     found = alerts.cofre_automations()
@@ -79,7 +79,7 @@ def automations_list() -> None:
 @automations_app.command("remove")
 def automations_remove() -> None:
     """Delete Cofre's automations (the notification block is kept)."""
-    from tasks import alerts
+    from blocks.runtime import alerts
 
     alerts.require_server()
     removed = alerts.remove_automations()

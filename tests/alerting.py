@@ -83,7 +83,7 @@ class WebhookReceiver:
 def automations_notifying(api: str, path: str, block_name: str) -> Iterator[WebhookReceiver]:
     """Every Cofre automation installed on the API at `api`, notifying a local webhook at
     `path` through a webhook block called `block_name`; all removed afterwards."""
-    from tasks import alerts
+    from blocks.runtime import alerts
     from tests.prefect_rest import api_call
 
     with WebhookReceiver() as receiver:

@@ -20,12 +20,11 @@ from typer.testing import CliRunner
 from blocks import audit
 from blocks.errors import BlockSealBroken, QualityGateFailed
 from blocks.lake import Lake
-from blocks.runtime import events
+from blocks.runtime import alerts, events
 from blocks.runtime.redaction import register_secret
 from blocks.secrets.keyring import ensure_keyring
 from blocks.settings import load_settings
 from flows.cli import app
-from tasks import alerts
 from tasks.warehouse.connection import connect_warehouse
 from tests.alerting import automations_notifying, stored_events
 from tests.prefect_rest import api_call, delete_all_cofre_blocks, patch_block
