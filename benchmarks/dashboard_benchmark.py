@@ -36,7 +36,7 @@ from panel_dashboard import queries as q
 from tasks.warehouse.connection import Warehouse, connect_warehouse, table_counts
 from tasks.warehouse.load import load_tables
 from tasks.warehouse.schema import METADATA, TABLES, migrate
-from validation.catalog import GOLD_TABLES
+from validation.catalog import GOLD_TABLES, Layer
 
 RUN_ID = "benchmark"
 
@@ -288,7 +288,7 @@ def main(argv: list[str] | None = None) -> None:
     frames = None
     if args.rebuild or not ready(sqlite):
         lake = Lake.from_url(str(home / "lake"))
-        if args.rebuild or not lake.keys("silver", "sales_consolidated/"):
+        if args.rebuild or not lake.keys(Layer.SILVER, "sales_consolidated/"):
             lake = build_lake(home, args.orders)
         frames = gold_frames(lake, args.rebuild)
         load(sqlite, frames)

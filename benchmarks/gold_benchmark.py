@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 from benchmarks.measure import timed
+from validation.catalog import Layer
 
 # JVM thread names (as /proc shows them, 15 characters) -> what they do
 THREAD_GROUPS = (
@@ -135,7 +136,7 @@ def run_engine(
     def once(target: str) -> dict[str, int]:
         job = make()
         try:
-            return run_gold(job, lake.url("silver"), target)
+            return run_gold(job, lake.url(Layer.SILVER), target)
         finally:
             job.close()
 

@@ -15,15 +15,17 @@ def gold_versions(
     from blocks.lake import Lake
     from blocks.settings import load_settings
     from tasks.gold.versions import KEEP_VERSIONS, list_versions
+    from validation.catalog import Layer
 
     target = Lake.from_settings(load_settings(lake_url=lake))
     rows = list_versions(target)
     if not rows:
         typer.echo(
-            f"No gold versions in {target.url('gold')}. Run the gold stage: python -m flows.gold"
+            f"No gold versions in {target.url(Layer.GOLD)}. Run the gold stage: "
+            "python -m flows.gold"
         )
         return
-    typer.echo(f"Gold versions in {target.url('gold')} (the last {KEEP_VERSIONS} are kept):")
+    typer.echo(f"Gold versions in {target.url(Layer.GOLD)} (the last {KEEP_VERSIONS} are kept):")
     for row in rows:
         mark = "*" if row["state"] == "current" else " "
         typer.echo(

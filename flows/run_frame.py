@@ -41,6 +41,7 @@ from blocks.settings import CofreSettings, load_settings
 from flows.options import PipelineOptions
 from flows.run_failure import notify_run_failure
 from tasks.runlog import current_run_id, run_logger
+from validation.catalog import Layer
 
 F = TypeVar("F", bound=Callable[..., Any])
 # Runs whose end is audited (`close_run`): a flow that closes itself but fails before it could
@@ -129,7 +130,7 @@ def audit_run(lake: Lake, run_id: str, event: str, *, details: dict[str, Any]) -
     """One PIPELINE_RUN record: `started`, `completed`, `failed` or `interrupted` (Ctrl-C)."""
     audit.record(
         audit.Action.PIPELINE_RUN,
-        lake.url("gold"),
+        lake.url(Layer.GOLD),
         details={"run_id": run_id, "event": event, **details},
         outcome="failure" if event in ("failed", "interrupted") else "success",
     )

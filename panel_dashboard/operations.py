@@ -22,8 +22,9 @@ from sqlalchemy import Engine
 
 from blocks.lake import Lake
 from blocks.settings import LAYERS, CofreSettings
-from tasks.lineage import read_loaded_lineage
-from tasks.run_summary import RUNS_PREFIX, StageResult, read_run_summaries
+from tasks.run_summary import StageResult, read_run_summaries
+from tasks.warehouse.lineage import read_loaded_lineage
+from validation.catalog import RUNS_PREFIX, Layer
 
 PREFECT_TIMEOUT_SECONDS = 2.0
 
@@ -44,7 +45,7 @@ class OperationsSnapshot:
     audit: dict[str, Any]  # ok, records, reason, first_bad_seq
     layers: list[dict[str, Any]]  # layer, objects, bytes
     errors: dict[str, str] = field(default_factory=dict)  # part -> what went wrong
-    lineage: dict[str, Any] | None = None  # tasks/lineage.py's record of the loaded data
+    lineage: dict[str, Any] | None = None  # tasks/warehouse/lineage.py's record of the loaded data
     stage_times: list[dict[str, Any]] = field(default_factory=list)  # see `stage_durations`
     inputs: list[dict[str, Any]] = field(default_factory=list)  # see `run_inputs`
 
@@ -131,7 +132,7 @@ def lake_runs(summaries: list[dict[str, Any]]) -> RunsView:
             }
         )
     source = "lake" if rows else "none"
-    return RunsView(source, rows, f"gold/{RUNS_PREFIX}/")
+    return RunsView(source, rows, f"{Layer.GOLD}/{RUNS_PREFIX}/")
 
 
 def stage_durations(summaries: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -197,7 +198,7 @@ def _parquet_rows(lake: Lake, key: str) -> int | None:
     import pyarrow.parquet as pq
 
     try:
-        with lake.fs.open(lake.path("quarantine", key), "rb") as handle:
+        with lake.fs.open(lake.path(Layer.QUARANTINE, key), "rb") as handle:
             return pq.ParquetFile(handle).metadata.num_rows
     except Exception:  # not Parquet, or unreadable: count the object, not its rows
         return None
@@ -206,7 +207,7 @@ def _parquet_rows(lake: Lake, key: str) -> int | None:
 def quarantine_counts(lake: Lake, latest_run: str | None) -> list[dict[str, Any]]:
     """Per dataset: quarantine objects, their rows, and the rows of `latest_run`."""
     datasets: dict[str, dict[str, Any]] = {}
-    for key in lake.keys("quarantine"):
+    for key in lake.keys(Layer.QUARANTINE):
         if not key.endswith(".parquet"):
             continue
         dataset = key.split("/", 1)[0]

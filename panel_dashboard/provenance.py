@@ -19,10 +19,11 @@ from typing import Any
 from sqlalchemy import Engine, inspect, select
 
 from blocks.lake import Lake
-from tasks.lineage import read_loaded_lineage
-from tasks.run_summary import RUNS_PREFIX, read_run_summaries
+from tasks.run_summary import read_run_summaries
 from tasks.sources.snapshots import snapshot_bytes
+from tasks.warehouse.lineage import read_loaded_lineage
 from tasks.warehouse.schema import LINEAGE_TABLE, METADATA, SCHEMA
+from validation.catalog import RUNS_PREFIX, Layer
 
 LINEAGE = METADATA.tables[f"{SCHEMA}.{LINEAGE_TABLE}"]
 # The bundled payload whose last observation dates each snapshot (tasks/sources/snapshots).
@@ -59,9 +60,9 @@ def loaded_version(engine: Engine) -> tuple[datetime | None, str | None, str | N
 
 
 def _read_json(lake: Lake, key: str) -> dict[str, Any] | None:
-    if not lake.exists("gold", key):
+    if not lake.exists(Layer.GOLD, key):
         return None
-    found = json.loads(lake.read_bytes("gold", key))
+    found = json.loads(lake.read_bytes(Layer.GOLD, key))
     return found if isinstance(found, dict) else None
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from blocks import audit
 from blocks.lake import Lake, sha256_bytes, sha256_file
-from validation.catalog import MANIFEST
+from validation.catalog import MANIFEST, Layer
 
 
 @dataclass(frozen=True)
@@ -110,15 +110,15 @@ def land_bronze(
         extra=extra or {},
     )
     if data is not None:
-        lake.write_bytes("bronze", key, data)
+        lake.write_bytes(Layer.BRONZE, key, data)
     else:
-        lake.put_file("bronze", key, local_path)
-    lake.write_bytes("bronze", manifest.manifest_key, manifest.to_json())
+        lake.put_file(Layer.BRONZE, key, local_path)
+    lake.write_bytes(Layer.BRONZE, manifest.manifest_key, manifest.to_json())
     if known is None:  # the index names the content's first landing (bronze is immutable)
-        lake.write_bytes("bronze", _index_key(source, dataset, digest), manifest.to_json())
+        lake.write_bytes(Layer.BRONZE, _index_key(source, dataset, digest), manifest.to_json())
     audit.record(
         audit.Action.LAKE_WRITE,
-        lake.url("bronze", key),
+        lake.url(Layer.BRONZE, key),
         details={"sha256": digest, "bytes": size, "rows": rows, "run_id": run_id, "valid": valid},
         outcome="success" if valid else "warning",
         compliance="LGPD_NA",
@@ -141,16 +141,16 @@ def _current_landing(lake: Lake, known: BronzeManifest) -> BronzeManifest | None
 
 def find_by_sha256(lake: Lake, source: str, dataset: str, digest: str) -> BronzeManifest | None:
     index = _index_key(source, dataset, digest)
-    if not lake.exists("bronze", index):
+    if not lake.exists(Layer.BRONZE, index):
         return None
-    return BronzeManifest(**json.loads(lake.read_bytes("bronze", index)))
+    return BronzeManifest(**json.loads(lake.read_bytes(Layer.BRONZE, index)))
 
 
 def list_manifests(
     lake: Lake,
     source: str,
     dataset: str,
-    layers: tuple[str, ...] = ("bronze", "cold"),
+    layers: tuple[Layer, ...] = (Layer.BRONZE, Layer.COLD),
     *,
     file: str | None = None,
 ) -> list[BronzeManifest]:
@@ -172,5 +172,5 @@ def list_manifests(
 
 def read_landed(lake: Lake, manifest: BronzeManifest) -> bytes:
     """The bytes of a landed object, from bronze or (after the lifecycle moved it) cold."""
-    layer = "bronze" if lake.exists("bronze", manifest.key) else "cold"
+    layer = Layer.BRONZE if lake.exists(Layer.BRONZE, manifest.key) else Layer.COLD
     return lake.read_bytes(layer, manifest.key)

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from blocks.lake import Lake
+from validation.catalog import Layer
 
 PROVENANCE_PREFIX = "_provenance"  # under the gold layer, next to the run summaries' `_runs`
 KEYS = ("olist", "files", "sources", "requested_by", "declared", "undeclared")
@@ -92,23 +93,23 @@ def record_provenance(lake: Lake, run_id: str, provenance: dict[str, Any]) -> st
 
     audit.record(
         audit.Action.INPUT_PROVENANCE,
-        lake.url("bronze"),
+        lake.url(Layer.BRONZE),
         details={"run_id": run_id, **provenance},
         outcome="success" if provenance["declared"] else "warning",
         compliance="LGPD_NA",
     )
     key = provenance_key(run_id)
-    lake.write_bytes("gold", key, json.dumps(provenance, indent=2, sort_keys=True).encode())
-    return lake.url("gold", key)
+    lake.write_bytes(Layer.GOLD, key, json.dumps(provenance, indent=2, sort_keys=True).encode())
+    return lake.url(Layer.GOLD, key)
 
 
 def read_provenance(lake: Lake, run_id: str) -> dict[str, Any] | None:
     """The provenance a run recorded, or None (none recorded, or unreadable)."""
     key = provenance_key(run_id)
     try:
-        if not lake.exists("gold", key):
+        if not lake.exists(Layer.GOLD, key):
             return None
-        found = json.loads(lake.read_bytes("gold", key))
+        found = json.loads(lake.read_bytes(Layer.GOLD, key))
     except (ValueError, OSError):
         return None
     return found if isinstance(found, dict) else None

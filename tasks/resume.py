@@ -30,9 +30,17 @@ from typing import Any
 from blocks.errors import ConfigurationError, LakeError
 from blocks.lake import Lake, sha256_file
 from tasks.bronze import list_manifests
-from tasks.run_summary import RUN_FACTS, RUNS_PREFIX
+from tasks.run_summary import RUN_FACTS
 from tasks.sources.olist.contract import dataset_name
-from validation.catalog import GOLD_POINTER, GOLD_VERSIONS, MANIFEST, SILVER, silver_manifest_key
+from validation.catalog import (
+    GOLD_POINTER,
+    GOLD_VERSIONS,
+    MANIFEST,
+    RUNS_PREFIX,
+    SILVER,
+    Layer,
+    silver_manifest_key,
+)
 
 STAGES = ("ingestion", "silver", "gold", "warehouse")  # the full pipeline's, in order
 # Options a resume may give anew: where the summary is read (the run's own lake, or it would
@@ -110,13 +118,15 @@ def read_summary(lake: Lake, run_id: str) -> dict[str, Any]:
     when this lake has none or it is unreadable."""
     key = f"{RUNS_PREFIX}/{run_id}.json"
     try:
-        found = json.loads(lake.read_bytes("gold", key)) if lake.exists("gold", key) else None
+        found = (
+            json.loads(lake.read_bytes(Layer.GOLD, key)) if lake.exists(Layer.GOLD, key) else None
+        )
     except (ValueError, OSError, LakeError):
         found = "unreadable"
     if not isinstance(found, dict) or found.get("run_id") != run_id:
         state = "is unreadable" if found else "does not exist"
         raise ConfigurationError(
-            f"Run {run_id} cannot be resumed: its run summary {lake.url('gold', key)} {state}. "
+            f"Run {run_id} cannot be resumed: its run summary {lake.url(Layer.GOLD, key)} {state}. "
             "Check the id (a run that was killed before its summary was written cannot be "
             "resumed), and give the lake it ran on (--lake); or " + NEW_RUN + "."
         )
@@ -154,11 +164,11 @@ def _refuse_unresumable(lake: Lake, run_id: str, summary: dict[str, Any]) -> Non
 
 def _resumed_by(lake: Lake, run_id: str) -> tuple[str, str] | None:
     """(run id, state) of a run that resumed `run_id`, from the lake's run summaries."""
-    for key in lake.keys("gold", RUNS_PREFIX):
+    for key in lake.keys(Layer.GOLD, RUNS_PREFIX):
         if not key.endswith(".json") or key.endswith(f"/{run_id}.json"):
             continue
         try:
-            other = json.loads(lake.read_bytes("gold", key))
+            other = json.loads(lake.read_bytes(Layer.GOLD, key))
         except (ValueError, OSError, LakeError):
             continue
         if isinstance(other, dict) and other.get("resumed_from") == run_id:
@@ -240,9 +250,9 @@ def _refuse_missing_outputs(lake: Lake, plan: ResumePlan) -> None:
                 )
     if "gold" in stages:
         version = plan.done_in("gold")
-        pointer = _json(lake, "gold", GOLD_POINTER) or {}
+        pointer = _json(lake, Layer.GOLD, GOLD_POINTER) or {}
         manifest = f"{GOLD_VERSIONS}/{version}/{MANIFEST}"
-        if pointer.get("version") != version or not lake.exists("gold", manifest):
+        if pointer.get("version") != version or not lake.exists(Layer.GOLD, manifest):
             now = pointer.get("version") or "none"
             raise ConfigurationError(
                 f"Run {plan.run_id} cannot be resumed: its gold version {version} is no longer "

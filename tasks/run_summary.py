@@ -18,8 +18,8 @@ from typing import Any
 from blocks.lake import Lake
 from tasks.provenance import provenance_line
 from tasks.reports import StageReport
+from validation.catalog import RUNS_PREFIX, Layer
 
-RUNS_PREFIX = "_runs"  # under the gold layer; blocks/audit/anchor.py reads it there too
 # The `RunSummary` fields a stage report may set through its `run_facts`.
 RUN_FACTS = (
     "sources", "quality", "gold_engine", "spark_startup_seconds", "gold_version", "lineage",
@@ -64,7 +64,7 @@ class RunSummary:
     # one of the anchors `cofre audit verify` checks the trail against.
     audit_head: dict | None = None
     gold_version: str | None = None  # the gold version the warehouse loaded
-    # Bronze objects -> silver -> gold version -> this load (tasks/lineage.py `build_lineage`).
+    # Bronze objects -> silver -> gold version -> this load (tasks/warehouse/lineage.py).
     lineage: dict | None = None
     # Where the inputs came from and who asked (tasks/provenance.py: olist, files, sources,
     # requested_by, declared, undeclared); set by the ingestion stage.
@@ -188,18 +188,18 @@ def stage_note(exc: BaseException) -> str:
 
 def write_run_summary(lake: Lake, summary: RunSummary) -> str:
     key = f"{RUNS_PREFIX}/{summary.run_id}.json"
-    lake.write_bytes("gold", key, json.dumps(asdict(summary), indent=2, default=str).encode())
-    return lake.url("gold", key)
+    lake.write_bytes(Layer.GOLD, key, json.dumps(asdict(summary), indent=2, default=str).encode())
+    return lake.url(Layer.GOLD, key)
 
 
 def read_run_summaries(lake: Lake, limit: int = 10) -> list[dict[str, Any]]:
     """The newest run summaries in `gold/_runs/`, newest first (unreadable files skipped)."""
     summaries = []
-    for key in lake.keys("gold", RUNS_PREFIX):
+    for key in lake.keys(Layer.GOLD, RUNS_PREFIX):
         if not key.endswith(".json"):
             continue
         try:
-            summary = json.loads(lake.read_bytes("gold", key))
+            summary = json.loads(lake.read_bytes(Layer.GOLD, key))
         except (ValueError, OSError):
             continue
         if isinstance(summary, dict):

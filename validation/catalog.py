@@ -8,9 +8,30 @@ too without pulling in the others' dependencies.
 
 from __future__ import annotations
 
+from enum import StrEnum
+
+
 # -- the lake ---------------------------------------------------------------------------------
-BRONZE, SILVER, GOLD, COLD, QUARANTINE = "bronze", "silver", "gold", "cold", "quarantine"
+class Layer(StrEnum):
+    """A root of the lake: the five data layers, and the audit trail's mirror beside them.
+
+    A member is its name (`Layer.GOLD == "gold"`), so a layer read from JSON or a setting
+    compares equal; `Lake` refuses any other name."""
+
+    BRONZE = "bronze"
+    SILVER = "silver"
+    GOLD = "gold"
+    COLD = "cold"
+    QUARANTINE = "quarantine"
+    AUDIT = "audit"  # the audit trail's lake mirror (blocks/audit/mirror.py), not data
+
+
+BRONZE, SILVER, GOLD, COLD, QUARANTINE = (
+    Layer.BRONZE, Layer.SILVER, Layer.GOLD, Layer.COLD, Layer.QUARANTINE,
+)  # fmt: skip
+# The data layers: one bucket each under COFRE_LAKE_BUCKETS (the audit mirror's is optional).
 LAYERS = (BRONZE, SILVER, GOLD, COLD, QUARANTINE)
+IMMUTABLE_LAYERS = frozenset({Layer.BRONZE})  # an existing key is never rewritten
 
 MANIFEST = "_manifest.json"  # beside the data it describes (bronze, silver, a gold version)
 SILVER_FILE = "data.parquet"  # `silver/<dataset>/data.parquet`
@@ -18,6 +39,7 @@ QUARANTINE_FILE = "rows.parquet"  # `quarantine/<dataset>/run_id=<run_id>/rows.p
 GOLD_VERSIONS = "_versions"  # `gold/_versions/<run_id>/<table>/part-00000.parquet`
 GOLD_POINTER = "_current.json"  # `gold/_current.json`: which version is current
 GOLD_STAGING = "_staging"  # the Spark job's scratch directory under its gold root
+RUNS_PREFIX = "_runs"  # `gold/_runs/<run_id>.json`: each run's summary (and its audit head)
 
 
 def silver_key(dataset: str) -> str:
@@ -162,3 +184,18 @@ GOLD_STAR = (
 # `order_status_summary.bucket` and `fact_orders.status_bucket`, in the dashboard's panel
 # order: the total first, then the three buckets every order status belongs to one of.
 ORDER_BUCKETS = ("total", "fulfilled", "awaiting_release", "lost")
+
+
+# -- names several packages share -------------------------------------------------------------
+# The warehouse's schema on PostgreSQL (SQLite has none: the engine maps it away).
+WAREHOUSE_SCHEMA = "dw"
+
+# Each order bucket's label, in ORDER_BUCKETS' order: the Portuguese ones are the values of
+# gold's `order_status_summary.label` and the dashboard's panels; the English ones the
+# dashboard's in English.
+ORDER_BUCKET_LABELS: dict[str, dict[str, str]] = {
+    "pt": {"total": "Total Pedidos", "fulfilled": "Vendas Concretizadas",
+           "awaiting_release": "Aguardando Liberação", "lost": "Vendas Perdidas"},
+    "en": {"total": "Total orders", "fulfilled": "Fulfilled sales",
+           "awaiting_release": "Awaiting release", "lost": "Lost sales"},
+}  # fmt: skip

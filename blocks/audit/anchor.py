@@ -26,7 +26,7 @@ from typing import Any
 
 from blocks.audit import trail as audit
 from blocks.audit.head import Anchor, AuditHead, authentic, home_fingerprint, signed, trail_id
-from blocks.audit.mirror import HEAD_KEY, MIRROR_LAYER, audit_mirror, compare_copy, read_copy
+from blocks.audit.mirror import HEAD_KEY, compare_copy, read_copy
 from blocks.audit.server_head import read_prefect_anchor, variable_name, write_prefect_anchor
 from blocks.audit.trail import verify
 from blocks.audit.trail_file import GENESIS_HASH, LOCK_FILE, TRAIL_FILE, parse_record, trail_size
@@ -34,15 +34,13 @@ from blocks.errors import AuditIntegrityError, CofreError, KeyringError
 from blocks.lake import Lake
 from blocks.secrets.keyring import load_keyring
 from blocks.settings import CofreSettings, load_settings
+from validation.catalog import RUNS_PREFIX, Layer
 
 __all__ = [  # the anchor's parts, importable from here as before
-    "HEAD_KEY", "MIRROR_LAYER", "Anchor", "AuditHead", "audit_mirror", "home_fingerprint",
-    "trail_id",
+    "HEAD_KEY", "Anchor", "AuditHead", "home_fingerprint", "trail_id",
 ]  # fmt: skip
 
-# Where tasks/run_summary.py writes (`RUNS_PREFIX` under gold): blocks may not import tasks/,
-# so the prefix is repeated here, and tests/flows/test_stage_reports.py keeps the two equal.
-RUN_SUMMARIES = ("gold", "_runs")
+RUN_SUMMARIES = (Layer.GOLD, RUNS_PREFIX)  # where tasks/run_summary.py writes them
 log = logging.getLogger("cofre.audit")
 
 
@@ -141,8 +139,7 @@ def read_anchors(
     anchors: list[Anchor] = []
     notes: list[str] = []
     if lake is not None:
-        mirror = audit_mirror(lake, settings.lake_buckets)
-        _read_lake_anchor(mirror, MIRROR_LAYER, HEAD_KEY, "lake mirror", anchors, notes)
+        _read_lake_anchor(lake, Layer.AUDIT, HEAD_KEY, "lake mirror", anchors, notes)
         if summaries:
             try:
                 keys = [k for k in lake.keys(*RUN_SUMMARIES) if k.endswith(".json")]
@@ -150,7 +147,9 @@ def read_anchors(
                 notes.append(f"run summaries: not read ({type(exc).__name__}: {str(exc)[:160]})")
                 keys = []
             for key in keys:
-                _read_lake_anchor(lake, "gold", key, "run summary", anchors, notes, "audit_head")
+                _read_lake_anchor(
+                    lake, Layer.GOLD, key, "run summary", anchors, notes, "audit_head"
+                )
     if prefect and local_id is not None:  # the variable is named by the trail: no key, no name
         name = variable_name(home_fingerprint(settings), local_id)
         value, note = read_prefect_anchor(name)
@@ -198,10 +197,9 @@ def examine(
     anchors, notes = read_anchors(settings, lake, local_id, prefect=prefect, summaries=summaries)
     copy_url, copy = None, None
     if lake is not None:
-        mirror = audit_mirror(lake, settings.lake_buckets)
-        copy_url = mirror.url(MIRROR_LAYER, TRAIL_FILE)
+        copy_url = lake.url(Layer.AUDIT, TRAIL_FILE)
         try:
-            copy = read_copy(mirror)
+            copy = read_copy(lake)
         except Exception as exc:
             notes.append(f"lake mirror copy {copy_url}: not read ({type(exc).__name__})")
             copy_url = None
@@ -316,9 +314,8 @@ def anchor_audit_head(
         log.warning("%s", line)
     data = snapshot(settings)  # after any incident recorded above: the head includes it
     head = current_head(settings, audit_key, data, run_id=run_id, reason=reason)
-    mirror = audit_mirror(lake, settings.lake_buckets)
-    mirror.write_bytes(MIRROR_LAYER, TRAIL_FILE, data)  # the copy first: the head never leads it
-    mirror.write_bytes(MIRROR_LAYER, HEAD_KEY, json.dumps(head.as_dict(), indent=2).encode())
+    lake.write_bytes(Layer.AUDIT, TRAIL_FILE, data)  # the copy first: the head never leads it
+    lake.write_bytes(Layer.AUDIT, HEAD_KEY, json.dumps(head.as_dict(), indent=2).encode())
     if warning := write_prefect_anchor(head.as_dict(), _markdown(head)):
         log.warning("Audit head seq %s anchored in the lake only. %s", head.seq, warning)
     return head

@@ -1,10 +1,10 @@
 """The lake mirror of the audit trail: where it lives, and its copy compared record by record.
 
-The mirror is the lake's `audit/` prefix beside the layers (`<lake>/audit/`, `s3://b/p/audit/`);
-with one bucket per layer (COFRE_LAKE_BUCKETS) it is the "audit" bucket if the mapping names one,
-else `_audit/` in the gold bucket. It holds `audit.jsonl`, a copy of the trail to restore from,
-and `_head.json`, the anchor written after it. A local file beside the trail would not do:
-whoever deletes the trail deletes it too.
+The mirror is the lake's `Layer.AUDIT` root, beside the layers (`<lake>/audit/`,
+`s3://b/p/audit/`); with one bucket per layer (COFRE_LAKE_BUCKETS) it is the "audit" bucket if
+the mapping names one, else `_audit/` in the gold bucket (blocks/lake/store.py). It holds
+`audit.jsonl`, a copy of the trail to restore from, and `_head.json`, the anchor written after
+it. A local file beside the trail would not do: whoever deletes the trail deletes it too.
 
 `compare_copy` says whether the mirror's copy agrees with the local trail: a copy that is cut,
 missing or edited is a damaged mirror; a copy holding records the local trail lacks (and that
@@ -14,40 +14,23 @@ this key belongs to another trail.
 
 from __future__ import annotations
 
-import copy
 import tempfile
-from collections.abc import Mapping
 from pathlib import Path
 
 from blocks.audit.trail import AuditTrail
 from blocks.audit.trail_file import TRAIL_FILE, parse_record
 from blocks.audit.verification import VerifyReport
 from blocks.lake import Lake
+from validation.catalog import Layer
 
-MIRROR_LAYER = "audit"
 HEAD_KEY = "_head.json"
 
 
-def audit_mirror(lake: Lake, buckets: Mapping[str, str] | None = None) -> Lake:
-    """The same lake with an "audit" root for the mirror (the layers are left untouched)."""
-    roots = lake.roots
-    parents = {root.rsplit("/", 1)[0] for root in roots.values() if "/" in root}
-    if buckets and buckets.get(MIRROR_LAYER):
-        root = buckets[MIRROR_LAYER].strip("/")
-    elif len(parents) == 1 and all(root.endswith(f"/{layer}") for layer, root in roots.items()):
-        root = f"{parents.pop()}/{MIRROR_LAYER}"
-    else:  # one bucket per layer and none named for the audit
-        root = f"{roots['gold'].rstrip('/')}/_{MIRROR_LAYER}"
-    mirror = copy.copy(lake)
-    mirror.roots = {**roots, MIRROR_LAYER: root}
-    return mirror
-
-
-def read_copy(mirror: Lake) -> bytes | None:
+def read_copy(lake: Lake) -> bytes | None:
     """The mirror's copy of the trail, or None when there is none. Raises the lake's errors."""
-    if not mirror.exists(MIRROR_LAYER, TRAIL_FILE):
+    if not lake.exists(Layer.AUDIT, TRAIL_FILE):
         return None
-    return mirror.read_bytes(MIRROR_LAYER, TRAIL_FILE)
+    return lake.read_bytes(Layer.AUDIT, TRAIL_FILE)
 
 
 def verify_bytes(data: bytes, audit_key: bytes) -> VerifyReport:

@@ -19,17 +19,12 @@ from pathlib import Path
 from blocks.audit import trail as audit
 from blocks.audit.anchor import contradiction, record_hashes
 from blocks.audit.head import Anchor, AuditHead, authentic, trail_id
-from blocks.audit.mirror import (
-    HEAD_KEY,
-    MIRROR_LAYER,
-    audit_mirror,
-    first_difference,
-    verify_bytes,
-)
+from blocks.audit.mirror import HEAD_KEY, first_difference, verify_bytes
 from blocks.errors import AuditIntegrityError
 from blocks.lake import Lake
 from blocks.secrets.keyring import load_keyring
 from blocks.settings import CofreSettings, load_settings
+from validation.catalog import Layer
 
 
 @dataclass(frozen=True)
@@ -49,14 +44,14 @@ def restore_trail(
     KeyringError when the keyring is missing (restore it first: the mirror is checked with it).
     """
     settings = settings or load_settings()
-    mirror = audit_mirror(lake or Lake.from_settings(settings), settings.lake_buckets)
-    source = mirror.url(MIRROR_LAYER, audit.TRAIL_FILE)
-    if not mirror.exists(MIRROR_LAYER, audit.TRAIL_FILE):
+    mirror = lake or Lake.from_settings(settings)
+    source = mirror.url(Layer.AUDIT, audit.TRAIL_FILE)
+    if not mirror.exists(Layer.AUDIT, audit.TRAIL_FILE):
         raise AuditIntegrityError(
             f"No lake mirror of the audit trail at {source}: nothing to restore from. Restore "
             f"{settings.resolved_audit_dir / audit.TRAIL_FILE} from a backup instead."
         )
-    data = mirror.read_bytes(MIRROR_LAYER, audit.TRAIL_FILE)
+    data = mirror.read_bytes(Layer.AUDIT, audit.TRAIL_FILE)
     records = _check_mirror(data, mirror, source, load_keyring(settings).audit_key)
     path = settings.resolved_audit_dir / audit.TRAIL_FILE
     local = path.read_bytes() if path.exists() else b""
@@ -94,10 +89,10 @@ def _check_mirror(data: bytes, mirror: Lake, source: str, audit_key: bytes) -> i
             f"The lake mirror {source} does not verify with this home's keyring at line "
             f"{report.first_bad_line}: {report.reason}. Not restoring it; use a backup."
         )
-    if mirror.exists(MIRROR_LAYER, HEAD_KEY):
-        head_url = mirror.url(MIRROR_LAYER, HEAD_KEY)
+    if mirror.exists(Layer.AUDIT, HEAD_KEY):
+        head_url = mirror.url(Layer.AUDIT, HEAD_KEY)
         try:
-            head = AuditHead.from_dict(json.loads(mirror.read_bytes(MIRROR_LAYER, HEAD_KEY)))
+            head = AuditHead.from_dict(json.loads(mirror.read_bytes(Layer.AUDIT, HEAD_KEY)))
         except ValueError as exc:
             raise AuditIntegrityError(f"Not restoring: {head_url} is unreadable ({exc}).") from None
         if head.mac is not None and not authentic(head, audit_key):

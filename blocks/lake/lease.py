@@ -22,6 +22,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from blocks.errors import HomeBusy, LakeError
+from validation.catalog import Layer
 
 LOCK_KEY = "_cofre_lock.json"
 DEFAULT_LEASE_SECONDS = 60.0
@@ -41,7 +42,7 @@ def run_log() -> logging.Logger | logging.LoggerAdapter:
 def lock_location(lake: Any) -> tuple[str, str]:
     """(bucket, key) of the lock object: beside the layers (`bucket/prefix/_cofre_lock.json`),
     or at the root of the bronze bucket when each layer has its own bucket."""
-    root = lake.roots["bronze"].strip("/")
+    root = lake.roots[Layer.BRONZE].strip("/")
     parent = root.rsplit("/", 1)[0] if "/" in root else root
     bucket, _, prefix = parent.partition("/")
     return bucket, f"{prefix}/{LOCK_KEY}" if prefix else LOCK_KEY

@@ -1,6 +1,8 @@
 """The lake: one interface over a local directory or an S3/MinIO bucket (fsspec).
 
-Layers (bronze, silver, gold, cold, quarantine) are prefixes of one root, or one bucket each.
+Layers (bronze, silver, gold, cold, quarantine: `validation.catalog.Layer`) are prefixes of
+one root, or one bucket each; the audit trail's mirror is a sixth root beside them (`audit/`,
+the "audit" bucket if COFRE_LAKE_BUCKETS names one, else `_audit/` in the gold bucket).
 Writes are atomic (local: write a temporary file, then link or rename it into place; S3: a
 PUT is all-or-nothing). Bronze is immutable: writing different bytes to an existing bronze key
 raises `ImmutableObjectError`, writing identical bytes is a no-op.
@@ -21,17 +23,17 @@ import fsspec
 from blocks.errors import ConfigurationError, ImmutableObjectError, LakeError
 from blocks.secrets.input_authority import refuse_unsealed_lake
 from blocks.secrets.sealed_authority import authorised_s3_endpoint, endpoint_shown, same_endpoint
-from blocks.settings import LAYERS, CofreSettings
+from blocks.settings import CofreSettings
+from validation.catalog import IMMUTABLE_LAYERS, LAYERS, Layer
 
 CHUNK = 8 * 1024 * 1024
-IMMUTABLE_LAYERS = frozenset({"bronze"})
 
 
 @dataclass(frozen=True)
 class LakeObject:
     """What a write produced: where, what content, and whether bytes actually moved."""
 
-    layer: str
+    layer: Layer
     key: str
     url: str
     sha256: str
@@ -54,11 +56,15 @@ def sha256_file(path: Path | str) -> tuple[str, int]:
 
 
 class Lake:
-    """A medallion lake rooted on a filesystem. Build one with `Lake.from_url`."""
+    """A medallion lake rooted on a filesystem. Build one with `Lake.from_url`.
+
+    `roots` maps each data layer to its root; the audit mirror's root, when not given, is
+    placed beside them (`_audit_root`)."""
 
     def __init__(self, fs: Any, roots: Mapping[str, str], *, scheme: str) -> None:
         self.fs = fs
-        self.roots = dict(roots)
+        self.roots: dict[Layer, str] = {Layer(layer): root for layer, root in roots.items()}
+        self.roots.setdefault(Layer.AUDIT, _audit_root(self.roots))
         self.scheme = scheme
 
     @property
@@ -108,13 +114,16 @@ class Lake:
             options.setdefault("s3_additional_kwargs", {})["ServerSideEncryption"] = sse
         fs = s3fs.S3FileSystem(**options)
         if buckets:
-            missing = [layer for layer in LAYERS if layer not in buckets]
+            missing = [str(layer) for layer in LAYERS if layer not in buckets]
             if missing:
                 raise ConfigurationError(
                     f"COFRE_LAKE_BUCKETS lacks a bucket for layer(s) {missing}; give one "
                     f'bucket per layer, e.g. {{"bronze": "bronze-layer", ...}}.'
                 )
-            return cls(fs, {layer: buckets[layer] for layer in LAYERS}, scheme="s3")
+            roots = {layer: buckets[layer] for layer in LAYERS}
+            if buckets.get(Layer.AUDIT):
+                roots[Layer.AUDIT] = buckets[Layer.AUDIT].strip("/")
+            return cls(fs, roots, scheme="s3")
         base = url.removeprefix("s3://").strip("/")
         if not base:
             raise ConfigurationError(f"Lake URL {url!r} names no bucket: use s3://bucket[/prefix].")
@@ -150,46 +159,50 @@ class Lake:
         )
 
     # -- addressing ---------------------------------------------------------------------
-    def path(self, layer: str, key: str = "") -> str:
+    def path(self, layer: Layer, key: str = "") -> str:
+        """The filesystem path of `key` in `layer`. Raises LakeError for a name that is not
+        a `Layer` of this lake, or a key climbing out of its layer."""
         if layer not in self.roots:
-            raise LakeError(f"Unknown lake layer {layer!r}; layers are {', '.join(LAYERS)}.")
+            known = ", ".join(self.roots)
+            raise LakeError(f"Unknown lake layer {layer!r}; the lake's roots are {known}.")
         key = key.strip("/")
         if ".." in key.split("/"):
             raise LakeError(f"Lake key {key!r} may not contain '..'.")
         return f"{self.roots[layer]}/{key}" if key else self.roots[layer]
 
-    def url(self, layer: str, key: str = "") -> str:
+    def url(self, layer: Layer, key: str = "") -> str:
         return f"{self.scheme}://{self.path(layer, key)}"
 
     def ensure_buckets(self) -> None:
         """Create the S3 bucket(s) if missing (no-op for a local lake)."""
         if self.is_local:
             return
-        for bucket in {root.split("/")[0] for root in self.roots.values()}:
+        data = [self.roots[layer] for layer in LAYERS if layer in self.roots]
+        for bucket in {root.split("/")[0] for root in data}:
             if not self.fs.exists(bucket):
                 self.fs.mkdir(bucket)
 
     # -- reads --------------------------------------------------------------------------
-    def exists(self, layer: str, key: str) -> bool:
+    def exists(self, layer: Layer, key: str) -> bool:
         return self.fs.exists(self.path(layer, key))
 
-    def read_bytes(self, layer: str, key: str) -> bytes:
+    def read_bytes(self, layer: Layer, key: str) -> bytes:
         try:
             return self.fs.cat_file(self.path(layer, key))
         except FileNotFoundError as exc:
             raise LakeError(f"No lake object at {self.url(layer, key)}.") from exc
 
-    def size(self, layer: str, key: str) -> int:
+    def size(self, layer: Layer, key: str) -> int:
         return int(self.fs.info(self.path(layer, key))["size"])
 
-    def sha256(self, layer: str, key: str) -> str:
+    def sha256(self, layer: Layer, key: str) -> str:
         digest = hashlib.sha256()
         with self.fs.open(self.path(layer, key), "rb") as handle:
             while chunk := handle.read(CHUNK):
                 digest.update(chunk)
         return digest.hexdigest()
 
-    def keys(self, layer: str, prefix: str = "") -> list[str]:
+    def keys(self, layer: Layer, prefix: str = "") -> list[str]:
         """Every object key under `prefix` in `layer`, sorted, relative to the layer root."""
         base = self.path(layer, prefix)
         if not self.fs.exists(base):
@@ -198,17 +211,17 @@ class Lake:
         found = self.fs.find(base)
         return sorted(p.removeprefix(root) for p in found if not _is_temporary(p))
 
-    def layer_size(self, layer: str) -> int:
+    def layer_size(self, layer: Layer) -> int:
         return sum(int(info["size"]) for info in self._infos(layer))
 
-    def _infos(self, layer: str) -> Iterator[dict[str, Any]]:
+    def _infos(self, layer: Layer) -> Iterator[dict[str, Any]]:
         base = self.path(layer)
         if self.fs.exists(base):
             yield from self.fs.find(base, detail=True).values()
 
     # -- writes -------------------------------------------------------------------------
     def write_bytes(
-        self, layer: str, key: str, data: bytes, *, immutable: bool | None = None
+        self, layer: Layer, key: str, data: bytes, *, immutable: bool | None = None
     ) -> LakeObject:
         """Atomically write `data`; in an immutable layer an identical object is a no-op."""
         digest = sha256_bytes(data)
@@ -222,7 +235,7 @@ class Lake:
         return LakeObject(layer, key, self.url(layer, key), digest, len(data), written=True)
 
     def put_file(
-        self, layer: str, key: str, local_path: Path | str, *, immutable: bool | None = None
+        self, layer: Layer, key: str, local_path: Path | str, *, immutable: bool | None = None
     ) -> LakeObject:
         """Atomically upload a local file, streaming it (large CSVs never sit in memory)."""
         digest, size = sha256_file(local_path)
@@ -235,7 +248,7 @@ class Lake:
             self.fs.put_file(str(local_path), target)
         return LakeObject(layer, key, self.url(layer, key), digest, size, written=True)
 
-    def copy_between(self, source_layer: str, target_layer: str, key: str) -> None:
+    def copy_between(self, source_layer: Layer, target_layer: Layer, key: str) -> None:
         """Copy an object to the same key in another layer (server-side on S3)."""
         source, target = self.path(source_layer, key), self.path(target_layer, key)
         if self.is_local:
@@ -263,12 +276,12 @@ class Lake:
         )
         return credentials.get_s3_client()
 
-    def delete(self, layer: str, key: str) -> None:
+    def delete(self, layer: Layer, key: str) -> None:
         path = self.path(layer, key)
         if self.fs.exists(path):
             self.fs.rm_file(path)
 
-    def _unchanged(self, layer: str, key: str, digest: str, immutable: bool | None) -> bool:
+    def _unchanged(self, layer: Layer, key: str, digest: str, immutable: bool | None) -> bool:
         """True when an immutable key already holds these bytes; raise if it holds others."""
         if immutable is None:
             immutable = layer in IMMUTABLE_LAYERS
@@ -283,7 +296,7 @@ class Lake:
             )
         return True
 
-    def _local_atomic(self, target: str, fill: Any, layer: str) -> None:
+    def _local_atomic(self, target: str, fill: Any, layer: Layer) -> None:
         directory = os.path.dirname(target)
         os.makedirs(directory, exist_ok=True)
         tmp = os.path.join(directory, f".{os.path.basename(target)}.tmp-{uuid.uuid4().hex}")
@@ -319,3 +332,12 @@ def _copy_file(source: Path | str, destination: str) -> None:
 
 def _is_temporary(path: str) -> bool:
     return ".tmp-" in os.path.basename(path)
+
+
+def _audit_root(roots: Mapping[Layer, str]) -> str:
+    """Where the audit mirror lives: beside the layers when they share a parent, else
+    `_audit/` under the gold root (one bucket per layer, none named for the audit)."""
+    parents = {root.rsplit("/", 1)[0] for root in roots.values() if "/" in root}
+    if len(parents) == 1 and all(root.endswith(f"/{layer}") for layer, root in roots.items()):
+        return f"{parents.pop()}/{Layer.AUDIT}"
+    return f"{roots[Layer.GOLD].rstrip('/')}/_{Layer.AUDIT}"

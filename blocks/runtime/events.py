@@ -35,6 +35,7 @@ from typing import Any, TypeVar
 
 from blocks.audit.hygiene import normalised_details
 from blocks.runtime.redaction import redact
+from validation.catalog import Layer
 
 GATE_FAILED = "cofre.quality-gate.failed"
 SECURITY_INCIDENT = "cofre.security.incident"
@@ -111,7 +112,7 @@ def _somewhere_to_send() -> bool:
 
 
 # -- the events ------------------------------------------------------------------------------
-def gate_failed(error: Exception, *, layer: str, run_id: str) -> bool:
+def gate_failed(error: Exception, *, layer: Layer, run_id: str) -> bool:
     """`cofre.quality-gate.failed` for a `QualityGateFailed` of the silver or gold stage."""
     dataset = getattr(error, "dataset", None) or layer
     mark_notified(error, GATE_FAILED)

@@ -22,6 +22,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from blocks.env_settings import EnvOnlySettings
 from blocks.errors import DecryptionError, KeyringError
+from validation.catalog import RUNS_PREFIX, Layer
 
 KEYRING_VERSION = 1
 
@@ -128,10 +129,9 @@ def existing_use(settings: EnvOnlySettings) -> list[str]:
     lake = settings.resolved_lake_url
     if settings.lake_buckets is None and "://" not in lake.removeprefix("file://"):
         root = Path(lake.removeprefix("file://")).expanduser()
-        found += (
-            [str(root / "audit" / "_head.json")] if (root / "audit" / "_head.json").exists() else []
-        )
-        runs = root / "gold" / "_runs"
+        head = root / Layer.AUDIT / "_head.json"
+        found += [str(head)] if head.exists() else []
+        runs = root / Layer.GOLD / RUNS_PREFIX
         found += [str(runs)] if runs.is_dir() and any(runs.glob("*.json")) else []
     return found
 

@@ -20,6 +20,7 @@ from blocks import audit
 from blocks.errors import LakeError
 from blocks.lake import Lake
 from tasks.bronze import MANIFEST, BronzeManifest
+from validation.catalog import Layer
 
 
 @dataclass(frozen=True)
@@ -40,8 +41,10 @@ class LifecycleReport:
 
 def bronze_manifests(lake: Lake) -> list[BronzeManifest]:
     """Every manifest in bronze (not the content index)."""
-    keys = [k for k in lake.keys("bronze") if k.endswith("/" + MANIFEST) and "/_sha256/" not in k]
-    return [BronzeManifest(**json.loads(lake.read_bytes("bronze", key))) for key in keys]
+    keys = [
+        k for k in lake.keys(Layer.BRONZE) if k.endswith("/" + MANIFEST) and "/_sha256/" not in k
+    ]
+    return [BronzeManifest(**json.loads(lake.read_bytes(Layer.BRONZE, key))) for key in keys]
 
 
 def find_candidates(lake: Lake, days: int, now: datetime | None = None) -> list[Candidate]:
@@ -59,9 +62,9 @@ def find_candidates(lake: Lake, days: int, now: datetime | None = None) -> list[
 def _cold_copy_verified(lake: Lake, manifest: BronzeManifest) -> bool:
     key = manifest.key
     return (
-        lake.exists("cold", key)
-        and lake.size("cold", key) == manifest.bytes
-        and lake.sha256("cold", key) == manifest.sha256
+        lake.exists(Layer.COLD, key)
+        and lake.size(Layer.COLD, key) == manifest.bytes
+        and lake.sha256(Layer.COLD, key) == manifest.sha256
     )
 
 
@@ -69,27 +72,27 @@ def move_to_cold(lake: Lake, manifest: BronzeManifest) -> None:
     """Move one object and its manifest to cold; safe to repeat after a crash at any step."""
     key, manifest_key = manifest.key, manifest.manifest_key
     if not _cold_copy_verified(lake, manifest):
-        if not lake.exists("bronze", key):
+        if not lake.exists(Layer.BRONZE, key):
             raise LakeError(
-                f"{lake.url('bronze', key)} is gone and no verified copy is in cold storage: "
+                f"{lake.url(Layer.BRONZE, key)} is gone and no verified copy is in cold storage: "
                 "restore it from backup before running the lifecycle again."
             )
-        lake.copy_between("bronze", "cold", key)
+        lake.copy_between(Layer.BRONZE, Layer.COLD, key)
         if not _cold_copy_verified(lake, manifest):
-            lake.delete("cold", key)
+            lake.delete(Layer.COLD, key)
             raise LakeError(
-                f"The cold copy of {lake.url('bronze', key)} does not match its manifest "
+                f"The cold copy of {lake.url(Layer.BRONZE, key)} does not match its manifest "
                 "(size or sha256); the bronze object was kept. Re-run the lifecycle."
             )
-    if lake.exists("bronze", manifest_key):
-        lake.write_bytes("cold", manifest_key, lake.read_bytes("bronze", manifest_key))
-    lake.delete("bronze", key)
-    lake.delete("bronze", manifest_key)
+    if lake.exists(Layer.BRONZE, manifest_key):
+        lake.write_bytes(Layer.COLD, manifest_key, lake.read_bytes(Layer.BRONZE, manifest_key))
+    lake.delete(Layer.BRONZE, key)
+    lake.delete(Layer.BRONZE, manifest_key)
     audit.record(
         audit.Action.LAKE_MOVE,
-        lake.url("cold", key),
+        lake.url(Layer.COLD, key),
         details={
-            "from": lake.url("bronze", key),
+            "from": lake.url(Layer.BRONZE, key),
             "sha256": manifest.sha256,
             "bytes": manifest.bytes,
             "verified": True,
@@ -104,7 +107,7 @@ def run_lifecycle(
     candidates = find_candidates(lake, days, now)
     report = LifecycleReport(days, dry_run, kept=len(bronze_manifests(lake)) - len(candidates))
     for candidate in candidates:
-        url = lake.url("bronze", candidate.manifest.key)
+        url = lake.url(Layer.BRONZE, candidate.manifest.key)
         if dry_run:
             report.would_move.append(f"{url} ({candidate.age_days:.0f} days old)")
             continue
@@ -126,7 +129,7 @@ def install_s3_lifecycle_rules(lake: Lake, days: int, storage_class: str = "GLAC
     """
     if lake.is_local:
         raise LakeError("Native lifecycle rules need an S3/MinIO lake; this lake is local.")
-    bucket, _, prefix = lake.roots["bronze"].partition("/")
+    bucket, _, prefix = lake.roots[Layer.BRONZE].partition("/")
     bronze_prefix = f"{prefix}/" if prefix else ""
     rule_id = f"{COFRE_RULE_PREFIX}{bronze_prefix or '(bucket)'}"
     rule = {

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import polars as pl
 
@@ -26,7 +27,7 @@ from tasks.silver.masking import MaskingPolicy, MaskingReport, apply_masking, te
 from tasks.silver.sales import SalesReconciliation, consolidate_sales
 from tasks.sources.olist.ingest import dataset_name
 from tasks.sources.olist.parse import TYPES, read_text_frame, source_file, type_frame
-from validation.catalog import SILVER, silver_key, silver_manifest_key
+from validation.catalog import SILVER, Layer, silver_key, silver_manifest_key
 from validation.gate import (
     ROW,
     GateResult,
@@ -72,14 +73,14 @@ def latest_bronze(lake: Lake, source: str, dataset: str) -> tuple[BronzeManifest
     manifests = [m for m in list_manifests(lake, source, dataset) if m.valid]
     if not manifests:
         raise InvalidSourceData(
-            f"No valid bronze object for {source}/{dataset} in {lake.url('bronze')}. Run the "
+            f"No valid bronze object for {source}/{dataset} in {lake.url(Layer.BRONZE)}. Run the "
             "ingestion stage first: python -m flows.ingestion"
         )
     manifest = manifests[-1]
     data = read_landed(lake, manifest)
     if hashlib.sha256(data).hexdigest() != manifest.sha256:
         raise InvalidSourceData(
-            f"{lake.url('bronze', manifest.key)} does not match the sha256 in its manifest: "
+            f"{lake.url(Layer.BRONZE, manifest.key)} does not match the sha256 in its manifest: "
             "bronze was altered after landing. Restore it from cold storage or re-ingest."
         )
     return manifest, data
@@ -258,6 +259,19 @@ def silver_parquet(frame: pl.DataFrame) -> bytes:
     return parquet_bytes(frame.drop(ROW, strict=False))
 
 
+def bronze_ref(manifest: BronzeManifest) -> dict[str, Any]:
+    """A bronze object as a silver manifest lists it (its `inputs`: silver's lineage link)."""
+    return {
+        "key": manifest.key,
+        "sha256": manifest.sha256,
+        "source": manifest.source,
+        "dataset": manifest.dataset,
+        "bytes": manifest.bytes,
+        "fetched_at": manifest.fetched_at,
+        "landed_by_run": manifest.run_id,
+    }
+
+
 def write_silver_dataset(
     lake: Lake,
     name: str,
@@ -269,7 +283,7 @@ def write_silver_dataset(
     """Replace `silver/<name>/data.parquet` atomically and describe it in `_manifest.json`.
 
     `encoded`: `silver_parquet(frame)` when already computed. `inputs`: the bronze objects
-    it was built from (`tasks.lineage.bronze_ref` each), recorded as the manifest's `inputs`.
+    it was built from (`bronze_ref` each), recorded as the manifest's `inputs`.
     """
     frame = frame.drop(ROW, strict=False)
     data = parquet_bytes(frame) if encoded is None else encoded
@@ -287,7 +301,3 @@ def write_silver_dataset(
         manifest["inputs"] = inputs
     lake.write_bytes(SILVER, silver_manifest_key(name), json.dumps(manifest, indent=2).encode())
     return manifest
-
-
-def read_silver(lake: Lake, name: str) -> pl.DataFrame:
-    return pl.read_parquet(io.BytesIO(lake.read_bytes(SILVER, silver_key(name))))

@@ -15,15 +15,21 @@ from blocks.errors import QualityGateFailed
 from blocks.lake import Lake
 from blocks.runtime import events
 from blocks.settings import CofreSettings
-from tasks.lineage import bronze_ref
 from tasks.memory import release_freed_memory
 from tasks.reports import StageReport
 from tasks.runlog import run_logger
 from tasks.silver.external import BUILDERS, build_source_silver
 from tasks.silver.masking import MaskingPolicy, get_policy, resolve_masking_key
-from tasks.silver.olist import OlistSilver, build_olist_silver, silver_parquet, write_silver_dataset
+from tasks.silver.olist import (
+    OlistSilver,
+    bronze_ref,
+    build_olist_silver,
+    silver_parquet,
+    write_silver_dataset,
+)
 from tasks.silver.quarantine import write_quarantine
 from validation.catalog import SALES_CONSOLIDATED as CONSOLIDATED
+from validation.catalog import Layer
 from validation.gate import GateResult
 
 ENCODE_THREADS = 2  # one per core: polars encodes each file with its own thread pool too
@@ -129,12 +135,12 @@ def _build(
     except Exception as exc:
         audit.record(
             audit.Action.VALIDATION_FAILED,
-            lake.url("silver"),
+            lake.url(Layer.SILVER),
             details={"run_id": run_id, "error": type(exc).__name__},
             outcome="failure",
         )
         if isinstance(exc, QualityGateFailed):
-            events.gate_failed(exc, layer="silver", run_id=run_id)
+            events.gate_failed(exc, layer=Layer.SILVER, run_id=run_id)
         raise
     return silver, sources
 
@@ -194,7 +200,7 @@ def _write(
         }
         audit.record(
             audit.Action.VALIDATION_PASSED,
-            lake.url("silver", name),
+            lake.url(Layer.SILVER, name),
             details={"run_id": run_id, "rows_in": gate.rows_in, "rows_out": gate.rows_out},
         )
     write_silver_dataset(
@@ -206,7 +212,7 @@ def _write(
 
 def _audit_dataset(lake: Lake, name: str, dataset, run_id: str) -> None:
     gate, masking = dataset.gate, dataset.masking
-    target = lake.url("silver", name)
+    target = lake.url(Layer.SILVER, name)
     audit.record(
         audit.Action.VALIDATION_PASSED,
         target,
@@ -215,7 +221,7 @@ def _audit_dataset(lake: Lake, name: str, dataset, run_id: str) -> None:
     if gate.quarantined_rows:
         audit.record(
             audit.Action.QUARANTINE,
-            lake.url("quarantine", f"{name}/run_id={run_id}"),
+            lake.url(Layer.QUARANTINE, f"{name}/run_id={run_id}"),
             details={"rows": gate.quarantined_rows, "checks": gate.failure_counts()},
             outcome="warning",
             compliance="LGPD_VIOLATION"

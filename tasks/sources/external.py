@@ -32,6 +32,7 @@ from blocks.runtime.prefect_noise import UI_ONLY
 from tasks.bronze import BronzeLanding, land_bronze
 from tasks.runlog import retry_only_on, run_logger
 from tasks.sources.http import HttpGetter
+from validation.catalog import Layer
 
 SOURCE_MODES = ("live", "snapshot", "auto")
 T = TypeVar("T")
@@ -203,7 +204,7 @@ def land_payload(
             "%s/%s: kept the unusable payload in bronze as %s (valid=False)",
             source,
             dataset,
-            lake.url("bronze", landing.manifest.key),
+            lake.url(Layer.BRONZE, landing.manifest.key),
         )
         raise
     extra = {**extra, **(describe(frame) if describe else {})}
@@ -264,7 +265,7 @@ def bronze_row(lake: Lake, landing: BronzeLanding) -> dict[str, Any]:
     manifest = landing.manifest
     return {
         "source": manifest.source,
-        "object": lake.url("bronze", manifest.key),
+        "object": lake.url(Layer.BRONZE, manifest.key),
         "rows": manifest.rows,
         "bytes": manifest.bytes,
         "written": landing.written,

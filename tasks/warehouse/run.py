@@ -1,5 +1,5 @@
 """The warehouse stage: the current gold version from the lake into `dw.*`, in one
-transaction, audited with the version id; the lineage of what it loaded (tasks/lineage.py)
+transaction, audited with the version id; the lineage of what it loaded (tasks/warehouse/lineage.py)
 goes into `dw.cofre_lineage` in the same transaction."""
 
 from __future__ import annotations
@@ -13,14 +13,14 @@ from blocks import audit
 from blocks.errors import InvalidSourceData
 from blocks.lake import Lake
 from blocks.settings import CofreSettings
-from tasks.gold.versions import read_current_gold, read_pointer
-from tasks.lineage import build_lineage, lineage_frame
+from tasks.layers.gold import read_current_gold, read_pointer
 from tasks.reports import StageReport
 from tasks.runlog import run_logger
 from tasks.warehouse.connection import Warehouse, connect_warehouse
+from tasks.warehouse.lineage import build_lineage, lineage_frame
 from tasks.warehouse.load import load_tables
 from tasks.warehouse.schema import LINEAGE_TABLE, METADATA, migrate
-from validation.catalog import GOLD_TABLES
+from validation.catalog import GOLD_TABLES, Layer
 
 
 @dataclass
@@ -57,7 +57,7 @@ def load_warehouse(
     except InvalidSourceData as exc:
         audit.record(
             audit.Action.WAREHOUSE_LOAD,
-            lake.url("gold"),
+            lake.url(Layer.GOLD),
             details={"run_id": run_id, "error": type(exc).__name__, "loaded": False},
             outcome="failure",
         )

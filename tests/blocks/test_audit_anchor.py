@@ -18,7 +18,6 @@ from blocks.audit import server_head as audit_prefect
 from blocks.audit.anchor import (
     AuditHead,
     anchor_audit_head,
-    audit_mirror,
     home_fingerprint,
     verify_anchored,
 )
@@ -254,16 +253,16 @@ def test_keys_init_anchors_the_new_trail(cofre_home):
 
 # -- where the mirror lives --------------------------------------------------------------------
 def test_the_mirror_sits_beside_the_layers_or_in_the_gold_bucket():
-    local = audit_mirror(Lake.from_url("/tmp/cofre-lake"))
+    local = Lake.from_url("/tmp/cofre-lake")
     assert local.path("audit", "_head.json") == "/tmp/cofre-lake/audit/_head.json"
-    prefixed = audit_mirror(Lake.from_url("s3://lake/prod"))
+    prefixed = Lake.from_url("s3://lake/prod")
     assert prefixed.path("audit", "audit.jsonl") == "lake/prod/audit/audit.jsonl"
     buckets = {layer: f"{layer}-layer" for layer in ("bronze", "silver", "gold", "cold")}
     per_layer = Lake.from_url("s3://x", buckets={**buckets, "quarantine": "q-layer"})
-    assert audit_mirror(per_layer).path("audit", "_head.json") == "gold-layer/_audit/_head.json"
-    named = audit_mirror(per_layer, {"audit": "audit-layer"})
+    assert per_layer.path("audit", "_head.json") == "gold-layer/_audit/_head.json"
+    named = Lake.from_url("s3://x", buckets={**buckets, "quarantine": "q", "audit": "audit-layer"})
     assert named.path("audit", "_head.json") == "audit-layer/_head.json"
-    assert per_layer.roots.keys() == named.roots.keys() - {"audit"}  # the lake is untouched
+    assert named.path("gold") == per_layer.path("gold")  # the data layers are untouched
 
 
 # -- Prefect ----------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import pytest
 
 from blocks.errors import ConfigurationError, ImmutableObjectError, LakeError
 from blocks.lake import Lake
+from validation.catalog import Layer
 
 
 @pytest.fixture(params=["local", "s3"])
@@ -67,6 +68,15 @@ def test_missing_object_names_its_url(lake):
 def test_keys_may_not_escape_the_layer(lake):
     with pytest.raises(LakeError, match=r"\.\."):
         lake.write_bytes("silver", "../bronze/x", b"x")
+
+
+def test_an_unknown_layer_is_refused_and_the_audit_mirror_is_a_layer(lake, tmp_path):
+    with pytest.raises(LakeError, match=r"Unknown lake layer 'platinum'"):
+        lake.write_bytes("platinum", "x", b"x")
+    with pytest.raises(ValueError, match="platinum"):
+        Lake(lake.fs, {"platinum": str(tmp_path)}, scheme="file")
+    assert set(lake.roots) == set(Layer)  # the five data layers and the audit mirror
+    assert lake.path(Layer.AUDIT) == lake.path(Layer.GOLD).removesuffix("gold") + "audit"
 
 
 def test_local_writes_leave_no_temporary_files(tmp_path):

@@ -23,6 +23,7 @@ from tasks.sources.olist.contract import OLIST_FILES, dataset_name
 from tasks.sources.olist.csv_records import BOM, split_records
 from tasks.sources.olist.layout import present_files
 from tasks.sources.olist.synthetic import generate_olist
+from validation.catalog import Layer
 
 log = logging.getLogger(__name__)
 SOURCE = "olist"
@@ -235,7 +236,7 @@ def olist_bronze_row(lake: Lake, landing: BronzeLanding) -> dict[str, Any]:
     """The run-summary row of one landed Olist file."""
     return {
         "source": SOURCE,
-        "object": lake.url("bronze", landing.manifest.key),
+        "object": lake.url(Layer.BRONZE, landing.manifest.key),
         "rows": landing.manifest.rows,
         "bytes": landing.manifest.bytes,
         "written": landing.written,
