@@ -8,6 +8,7 @@ the templates take the counted phrase, so no text says "1 files".
 from __future__ import annotations
 
 from panel_dashboard import formatting as fmt
+from validation.catalog import ORDER_BUCKET_LABELS
 
 LANGUAGES = ("pt", "en")
 
@@ -345,12 +346,7 @@ RUN_STATES = {
            "scheduled": "scheduled", "late": "late", "paused": "paused"},
 }  # fmt: skip
 
-STATUS_LABELS = {
-    "pt": {"total": "Total Pedidos", "fulfilled": "Vendas Concretizadas",
-           "awaiting_release": "Aguardando Liberação", "lost": "Vendas Perdidas"},
-    "en": {"total": "Total orders", "fulfilled": "Fulfilled sales",
-           "awaiting_release": "Awaiting release", "lost": "Lost sales"},
-}  # fmt: skip
+STATUS_LABELS = ORDER_BUCKET_LABELS  # the order buckets' panels, in each language
 
 PAYMENT_TYPES = {
     "pt": {"credit_card": "Cartão de crédito", "boleto": "Boleto", "voucher": "Voucher",

@@ -9,13 +9,10 @@ from datetime import date
 
 import polars as pl
 
+from validation.catalog import ORDER_BUCKET_LABELS
+
 # The seed dashboard's panels, in its order (labels as `order_status_summary` has them).
-STATUS_PANELS = {
-    "total": "Total Pedidos",
-    "fulfilled": "Vendas Concretizadas",
-    "awaiting_release": "Aguardando Liberação",
-    "lost": "Vendas Perdidas",
-}
+STATUS_PANELS = ORDER_BUCKET_LABELS["pt"]
 # Weather bands: (upper bound, code). Codes, not labels, reach SQL; -1 = no weather that day.
 RAIN_BANDS = ((0.0, 0), (5.0, 1), (20.0, 2))  # dry, up to 5 mm, 5-20 mm, above: 3
 TEMPERATURE_BANDS = ((20.0, 0), (25.0, 1), (30.0, 2))  # °C mean: <20, 20-25, 25-30, >=30: 3

@@ -73,6 +73,7 @@ from panel_dashboard.tables import (
 )
 from panel_dashboard.weather import sales_weather
 from tasks.warehouse.connection import Warehouse
+from validation.catalog import WAREHOUSE_SCHEMA
 
 __all__ = [
     "STATUS_PANELS", "DashboardData", "FilterOptions", "Filters", "Kpis", "MonthlyRevenue",
@@ -91,7 +92,7 @@ def warehouse_state(warehouse: Warehouse) -> WarehouseState:
         return WarehouseState("missing", f"no file at {url.database}")
     try:
         with warehouse.engine.connect() as conn:
-            schema = "dw" if warehouse.dialect == "postgresql" else None
+            schema = WAREHOUSE_SCHEMA if warehouse.dialect == "postgresql" else None
             if not inspect(conn).has_table("fact_sales", schema=schema):
                 return WarehouseState("no_schema", "the dw tables do not exist yet")
             if conn.execute(select(FACT_SALES.c.order_id).limit(1)).first() is None:

@@ -14,13 +14,13 @@ from sqlalchemy import Engine, func, select
 from panel_dashboard.model import MONTH_INDEX, Filters, date_key
 from tasks.warehouse.schema import METADATA
 
-_T = METADATA.tables
-FACT_SALES, FACT_ORDERS = _T["dw.fact_sales"], _T["dw.fact_orders"]
-DIM_CUSTOMER, DIM_PRODUCT, DIM_DATE = _T["dw.dim_customer"], _T["dw.dim_product"], _T["dw.dim_date"]
-SALES_MONTHLY, SALES_BY_STATE = _T["dw.sales_monthly"], _T["dw.sales_by_state"]
-CUSTOMERS_BY_STATE, SALES_BY_CATEGORY = _T["dw.customers_by_state"], _T["dw.sales_by_category"]
-ORDER_STATUS, PAYMENT_TYPES = _T["dw.order_status_summary"], _T["dw.payment_type_summary"]
-DELIVERY, SALES_WEATHER = _T["dw.delivery_performance"], _T["dw.sales_weather_daily"]
+_T = {table.name: table for table in METADATA.tables.values()}  # without the schema
+FACT_SALES, FACT_ORDERS = _T["fact_sales"], _T["fact_orders"]
+DIM_CUSTOMER, DIM_PRODUCT, DIM_DATE = _T["dim_customer"], _T["dim_product"], _T["dim_date"]
+SALES_MONTHLY, SALES_BY_STATE = _T["sales_monthly"], _T["sales_by_state"]
+CUSTOMERS_BY_STATE, SALES_BY_CATEGORY = _T["customers_by_state"], _T["sales_by_category"]
+ORDER_STATUS, PAYMENT_TYPES = _T["order_status_summary"], _T["payment_type_summary"]
+DELIVERY, SALES_WEATHER = _T["delivery_performance"], _T["sales_weather_daily"]
 
 
 def frame(engine: Engine, statement, schema: dict) -> pl.DataFrame:
