@@ -13,11 +13,12 @@ import threading
 
 MASK = "***"
 _MIN_SECRET_LENGTH = 4  # shorter values would redact ordinary words
+URL_PASSWORD = re.compile(r"(://[^/\s:@]+:)[^@/\s]+(@)")  # user:password@host in URLs
 _PATTERNS = (
     re.compile(r"(?i)(appid=)[^&\s'\"]+"),
     re.compile(r"(?i)(api[_-]?key=)[^&\s'\"]+"),
     re.compile(r"(?i)((?:password|passwd|pwd|secret|token)\s*[=:]\s*)[^&\s'\",;]+"),
-    re.compile(r"(://[^/\s:@]+:)[^@/\s]+(@)"),  # user:password@host in URLs
+    URL_PASSWORD,
 )
 
 _secrets: set[str] = set()
@@ -43,6 +44,11 @@ def redact(text: str) -> str:
     for pattern in _PATTERNS:
         text = pattern.sub(_keep_prefix, text)
     return text
+
+
+def mask_url_password(text: str) -> str:
+    """`text` with the password of every `scheme://user:password@host` replaced by ***."""
+    return URL_PASSWORD.sub(_keep_prefix, text)
 
 
 def _keep_prefix(match: re.Match[str]) -> str:
