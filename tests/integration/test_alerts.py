@@ -151,7 +151,7 @@ def test_a_payload_with_a_secret_is_refused_and_secret_values_are_redacted(prefe
 
 def test_without_a_server_or_a_run_nothing_is_sent_and_prefect_is_not_imported(tmp_path):
     code = (
-        "import sys; from blocks import audit, events; "
+        "import sys; from blocks import audit; from blocks.runtime import events; "
         "audit.record('SECURITY_INCIDENT', 'x', details={'check': 'seal'}, outcome='failure'); "
         "print(events.emit(events.RUN_COMPLETED, {'run_id': 'r'}), 'prefect' in sys.modules)"
     )
