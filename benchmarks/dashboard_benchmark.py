@@ -33,7 +33,7 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 from blocks.lake import Lake
 from blocks.settings import load_settings
 from panel_dashboard import queries as q
-from tasks.warehouse.connection import Warehouse, connect_warehouse, table_counts
+from tasks.warehouse.connection import Warehouse, connect_warehouse
 from tasks.warehouse.load import load_tables
 from tasks.warehouse.schema import METADATA, TABLES, migrate
 from validation.catalog import GOLD_TABLES, Layer
@@ -68,7 +68,7 @@ def build_lake(home: Path, orders: int) -> Lake:
 def gold_frames(lake: Lake, rebuild: bool) -> dict[str, pl.DataFrame]:
     """The current gold version's tables (built first with Spark if there is none)."""
     from tasks.gold.run import run_gold_stage
-    from tasks.gold.versions import read_current_gold, read_pointer
+    from tasks.layers.gold import read_current_gold, read_pointer
 
     if rebuild or read_pointer(lake) is None:
         started = time.perf_counter()
@@ -292,6 +292,8 @@ def main(argv: list[str] | None = None) -> None:
             lake = build_lake(home, args.orders)
         frames = gold_frames(lake, args.rebuild)
         load(sqlite, frames)
+    from tests.tasks.warehouse.table_checks import table_counts
+
     counts = table_counts(sqlite, METADATA)
     print(f"\nWarehouse {sqlite.description}: {counts['fact_sales']:,} fact_sales rows, "
           f"{counts['fact_orders']:,} fact_orders rows\n")  # fmt: skip

@@ -161,10 +161,10 @@ def run(
 ) -> tuple[list, dict[str, int]]:
     os.environ["COFRE_HOME"] = str(workdir)  # keyring and audit of the silver build
     from blocks.lake import Lake
-    from tasks.silver.olist import read_silver
+    from tasks.layers.silver import read_silver
+    from tests.spark.gold_reader import read_gold_table
     from validation.catalog import GOLD_TABLES, RECONCILED_INPUTS
     from validation.gold import gold_gate
-    from validation.gold_reader import read_gold_table
 
     if silver_url:  # reuse a silver layer (the gate reads it with polars from its lake)
         lake, silver_seconds = Lake.from_url(silver_url.rstrip("/").removesuffix("/silver")), 0.0

@@ -52,16 +52,17 @@ def main(argv: list[str] | None = None) -> None:
     from sqlalchemy import text
 
     from blocks.settings import load_settings
-    from tasks.warehouse.connection import connect_warehouse, table_counts
+    from tasks.warehouse.connection import connect_warehouse
     from tasks.warehouse.load import load_tables
     from tasks.warehouse.schema import METADATA, migrate
     from tests.services import start_postgres, stop_postgres
-    from validation.catalog import GOLD_POINTER, GOLD_TABLES
-    from validation.gold_reader import read_gold_table
+    from tests.spark.gold_reader import read_gold_table
+    from tests.tasks.warehouse.table_checks import table_counts
+    from validation.catalog import GOLD_POINTER, GOLD_TABLES, WAREHOUSE_SCHEMA
 
     if (args.gold / GOLD_POINTER).exists():  # a lake's gold: its current version, verified
         from blocks.lake import Lake
-        from tasks.gold.versions import read_current_gold
+        from tasks.layers.gold import read_current_gold
 
         everything = read_current_gold(Lake.from_url(str(args.gold.parent)))[1]
     else:  # a directory of table directories (the job's own output)
@@ -86,7 +87,7 @@ def main(argv: list[str] | None = None) -> None:
             with warehouse.engine.begin() as conn:
                 conn.execute(text(f"TRUNCATE dw.{table}"))
             pandas_fact.to_sql(
-                table, warehouse.engine, schema="dw", if_exists="append", index=False
+                table, warehouse.engine, schema=WAREHOUSE_SCHEMA, if_exists="append", index=False
             )
 
         for _ in range(0 if args.whole_only else args.repeats):

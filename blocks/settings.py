@@ -14,9 +14,8 @@ from typing import Any
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from blocks.env_settings import EnvOnlySettings, SourceMode
-from validation.catalog import LAYERS  # the lake's layers (standard library only)
 
-__all__ = ["LAYERS", "CofreSettings", "EnvOnlySettings", "SourceMode", "load_settings"]
+__all__ = ["CofreSettings", "EnvOnlySettings", "SourceMode", "load_settings"]
 
 
 class CofreSettings(EnvOnlySettings):

@@ -47,12 +47,12 @@ from flows.silver import silver
 from flows.warehouse import warehouse
 from tasks.console import live_progress, markdown_as_text, stage_line
 from tasks.gold.run import gold_engine_name, stop_spark, warm_up_spark
-from tasks.lineage import lineage_markdown
 from tasks.reports import StageReport
 from tasks.resume import ResumePlan
 from tasks.run_summary import RunSummary, StageResult, write_run_summary
 from tasks.sources.external import format_source_summary
 from tasks.warehouse.authority import warehouse_target
+from tasks.warehouse.lineage import lineage_markdown
 
 
 @flow(name="full-pipeline", log_prints=True)

@@ -21,10 +21,10 @@ from typing import Any
 from sqlalchemy import Engine
 
 from blocks.lake import Lake
-from blocks.settings import LAYERS, CofreSettings
+from blocks.settings import CofreSettings
 from tasks.run_summary import StageResult, read_run_summaries
 from tasks.warehouse.lineage import read_loaded_lineage
-from validation.catalog import RUNS_PREFIX, Layer
+from validation.catalog import LAYERS, RUNS_PREFIX, Layer
 
 PREFECT_TIMEOUT_SECONDS = 2.0
 

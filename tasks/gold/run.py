@@ -38,10 +38,9 @@ from spark.engine import DuckDBEngine, GoldEngine, choose_engine
 from spark.errors import MissingSilverDataset
 from spark.gold_job import run_gold
 from tasks.gold import versions
-from tasks.lineage import silver_inputs
+from tasks.layers.silver import read_silver, silver_inputs
 from tasks.reports import StageReport
 from tasks.runlog import run_logger
-from tasks.silver.olist import read_silver
 from validation.catalog import GOLD_INPUTS, GOLD_POINTER, GOLD_TABLES, RECONCILED_INPUTS, silver_key
 from validation.gold import gold_gate
 

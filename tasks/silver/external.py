@@ -14,7 +14,7 @@ import polars as pl
 
 from blocks.lake import Lake
 from tasks.bronze import BronzeManifest, list_manifests, read_landed
-from tasks.lineage import bronze_ref
+from tasks.silver.olist import bronze_ref
 from tasks.sources.ipca.parse import accumulated_index, parse_ipca
 from tasks.sources.open_meteo.parse import parse_open_meteo
 from tasks.sources.openweather.parse import parse_openweather

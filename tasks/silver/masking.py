@@ -162,11 +162,6 @@ def hmac_token_series(values: pl.Series, key: bytes, method: str) -> pl.Series:
     return hexed.str.slice(0, _LENGTHS[method])
 
 
-def hmac_tokens(values: list[str], key: bytes, method: str) -> list[str]:
-    """`keyed_hash` or `pseudonym` of every value, digest for digest the same as those."""
-    return hmac_token_series(pl.Series(values, dtype=pl.String), key, method).to_list()
-
-
 def _hmac_column(series: pl.Series, key: bytes, method: str, cache: TokenCache) -> pl.Series:
     """HMAC every value of an id column; HMAC each distinct value of any other column once
     (shared across tables through `cache`) and join the tokens back.

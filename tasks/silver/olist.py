@@ -25,7 +25,7 @@ from tasks.bronze import BronzeManifest, list_manifests, read_landed
 from tasks.memory import release_freed_memory
 from tasks.silver.masking import MaskingPolicy, MaskingReport, apply_masking, text_has_pii
 from tasks.silver.sales import SalesReconciliation, consolidate_sales
-from tasks.sources.olist.ingest import dataset_name
+from tasks.sources.olist.contract import dataset_name
 from tasks.sources.olist.parse import TYPES, read_text_frame, source_file, type_frame
 from validation.catalog import SILVER, Layer, silver_key, silver_manifest_key
 from validation.gate import (

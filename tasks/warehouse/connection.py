@@ -1,5 +1,4 @@
-"""The warehouse connection: PostgreSQL or the embedded SQLite file, same schema; and the
-read-only checks of what a load left (row counts, content checksums).
+"""The warehouse connection: PostgreSQL or the embedded SQLite file, same schema.
 
 Connection precedence: the encrypted PostgreSQL block named by `COFRE_WAREHOUSE_BLOCK` (a
 warehouse URL may only repeat its host, port and database) > `--warehouse URL` >
@@ -11,11 +10,9 @@ both and nothing of the load (`tasks/warehouse/load.py`).
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
-from datetime import date, datetime
 
-from sqlalchemy import Engine, MetaData, Table, create_engine, event, select, text
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
@@ -24,6 +21,7 @@ from blocks.runtime.parameter_guard import refuse_password_in_url
 from blocks.runtime.redaction import redact
 from blocks.settings import CofreSettings
 from tasks.warehouse.authority import warehouse_target
+from validation.catalog import WAREHOUSE_SCHEMA
 
 
 @dataclass
@@ -43,7 +41,9 @@ NEW_FILE_PAGE_SIZE = 65536  # bytes: SQLite's largest page
 
 
 def _sqlite_engine(url: str) -> Engine:
-    engine = create_engine(url, execution_options={"schema_translate_map": {"dw": None}})
+    engine = create_engine(
+        url, execution_options={"schema_translate_map": {WAREHOUSE_SCHEMA: None}}
+    )
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection, _record) -> None:
@@ -114,31 +114,3 @@ def _reachable(warehouse: Warehouse, configured_by: str) -> Warehouse:
             f"PostgreSQL is running and accepts this login, or fix {configured_by}."
         ) from None
     return warehouse
-
-
-def _canonical(value) -> str:
-    if isinstance(value, float):
-        return f"{value:.6f}"
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return repr(value)
-
-
-def table_checksum(warehouse: Warehouse, table: Table) -> tuple[int, str]:
-    """(row count, sha256 of every row in primary-key order): equal content, equal checksum."""
-    order = list(table.primary_key.columns) or list(table.columns)
-    digest, count = hashlib.sha256(), 0
-    with warehouse.engine.connect() as conn:
-        for row in conn.execute(select(table).order_by(*order)):
-            digest.update("\x1f".join(_canonical(v) for v in row).encode())
-            digest.update(b"\x1e")
-            count += 1
-    return count, digest.hexdigest()
-
-
-def table_counts(warehouse: Warehouse, metadata: MetaData) -> dict[str, int]:
-    with warehouse.engine.connect() as conn:
-        return {
-            t.name: conn.execute(select(text("count(*)")).select_from(t)).scalar_one()
-            for t in metadata.sorted_tables
-        }

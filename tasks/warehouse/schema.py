@@ -3,7 +3,7 @@
 Every gold table has a warehouse table of the same name and columns. Version 1 creates the
 tables with their keys; version 2 adds the indexes the dashboard's filters use; version 3 puts
 PostgreSQL's text keys in byte order (C collation); version 4 adds `cofre_lineage`, the
-lineage of the loaded data (tasks/lineage.py), replaced by every load. `migrate`
+lineage of the loaded data (tasks/warehouse/lineage.py), replaced by every load. `migrate`
 applies what a database lacks, in order, recording each version in `dw.schema_version`, so
 an older warehouse is brought up to date without losing data.
 """
@@ -28,16 +28,15 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    inspect,
     select,
     text,
 )
 from sqlalchemy.engine import Connection
 
 from tasks.warehouse.connection import Warehouse
-from validation.catalog import GOLD_COLUMNS, GOLD_STAR, gold_columns
+from validation.catalog import GOLD_COLUMNS, GOLD_STAR, WAREHOUSE_SCHEMA, gold_columns
 
-SCHEMA = "dw"
+SCHEMA = WAREHOUSE_SCHEMA
 LINEAGE_TABLE = "cofre_lineage"  # one row: the lineage of what the last load put in dw.*
 TYPES = {
     "str": Text, "int": Integer, "long": BigInteger, "double": Double, "date": Date,
@@ -115,7 +114,7 @@ def build_metadata() -> MetaData:
         Column("run_id", Text, primary_key=True),
         Column("gold_version", Text, nullable=False),
         Column("loaded_at", DateTime, nullable=False),
-        Column("lineage", Text, nullable=False),  # JSON (tasks/lineage.py `build_lineage`)
+        Column("lineage", Text, nullable=False),  # JSON (tasks/warehouse/lineage.py)
     )
     for name, (columns, primary_key, unique) in TABLES.items():
         items: list = []
@@ -187,20 +186,6 @@ MIGRATIONS = (
     Migration(4, "cofre_lineage: the lineage of the loaded data", _lineage_table),
 )
 LATEST = MIGRATIONS[-1].version
-
-
-def current_version(warehouse: Warehouse) -> int:
-    with warehouse.engine.connect() as conn:
-        schema = SCHEMA if warehouse.dialect == "postgresql" else None
-        if not inspect(conn).has_table("schema_version", schema=schema):
-            return 0
-        version_table = METADATA.tables[f"{SCHEMA}.schema_version"]
-        return (
-            conn.execute(
-                select(version_table.c.version).order_by(version_table.c.version.desc())
-            ).scalar()
-            or 0
-        )
 
 
 def migrate(warehouse: Warehouse, upto: int = LATEST) -> list[int]:

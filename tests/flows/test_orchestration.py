@@ -98,11 +98,12 @@ def test_a_warehouse_load_kept_waiting_by_a_reader_is_retried_then_lands(
     from prefect.client.orchestration import get_client
 
     from blocks.settings import load_settings
-    from tasks.gold.versions import publish_frames
-    from tasks.warehouse.connection import connect_warehouse, table_counts
+    from tasks.warehouse.connection import connect_warehouse
     from tasks.warehouse.schema import METADATA, migrate
     from tasks.warehouse.tasks import load_warehouse_task
+    from tests.tasks.gold.publish import publish_frames
     from tests.tasks.warehouse.gold_frames import gold_frames
+    from tests.tasks.warehouse.table_checks import table_counts
 
     lake = Lake.from_url(str(tmp_path / "lake"))
     publish_frames(lake, "busy-gold", gold_frames())

@@ -21,8 +21,9 @@ from blocks.settings import load_settings
 from flows.full_pipeline import full_pipeline
 from tasks.gold.versions import list_versions
 from tasks.sources.olist.synthetic import generate_olist
-from tasks.warehouse.connection import connect_warehouse, table_checksum
+from tasks.warehouse.connection import connect_warehouse
 from tasks.warehouse.schema import METADATA
+from tests.tasks.warehouse.table_checks import table_checksum
 from validation.catalog import GOLD_TABLES
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -226,7 +226,7 @@ def _connect_with_parameter(url: str):
 def test_a_parameter_cannot_send_pgpassword_to_another_host(api, fake_pg, monkeypatch, cofre_home):
     """The issue's attack, through the warehouse flow itself, with gold ready to load."""
     from flows.warehouse import warehouse
-    from tasks.gold.versions import publish_frames
+    from tests.tasks.gold.publish import publish_frames
     from tests.tasks.warehouse.gold_frames import gold_frames
 
     publish_frames(Lake.from_url(str(cofre_home / "lake")), "g1", gold_frames())

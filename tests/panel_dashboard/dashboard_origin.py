@@ -1,8 +1,8 @@
 """What a pipeline run leaves beside the dashboard's data: the load's lineage row in the
 warehouse, the run summary (with or without `provenance`) and a provenance record in the lake.
 
-Shapes as tasks/lineage.py `build_lineage` and the run summary write them; small and fixed, so
-the tests can name every value they expect on the page.
+Shapes as tasks/warehouse/lineage.py `build_lineage` and the run summary write them; small
+and fixed, so the tests can name every value they expect on the page.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from blocks.lake import Lake
-from tasks.lineage import lineage_frame
 from tasks.warehouse.connection import Warehouse
+from tasks.warehouse.lineage import lineage_frame
 from tasks.warehouse.load import load_tables
 from tasks.warehouse.schema import LINEAGE_TABLE, METADATA
 

@@ -109,7 +109,7 @@ def frames_fingerprint(frames: dict[str, pl.DataFrame]) -> dict[str, tuple[int, 
 
 def gold_fingerprint(gold_root: Path) -> dict[str, tuple[int, str]]:
     """{table: (rows, checksum)} for every gold table under `gold_root`, in GOLD_TABLES order."""
+    from tests.spark.gold_reader import read_gold_table
     from validation.catalog import GOLD_TABLES
-    from validation.gold_reader import read_gold_table
 
     return frames_fingerprint({n: read_gold_table(str(gold_root / n)) for n in GOLD_TABLES})

@@ -18,7 +18,7 @@ from blocks.errors import ConfigurationError
 from blocks.lake import Lake
 from spark.session import SparkMasterUnavailable, build_session
 from tasks.gold import run as gold_stage
-from tasks.gold.versions import read_current_gold
+from tasks.layers.gold import read_current_gold
 from tests.services import free_port
 from tests.spark.cluster import cluster_env, start_master
 from tests.spark.conftest import ROOT, SPARK_SUBMIT, TEST_CONF

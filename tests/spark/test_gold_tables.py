@@ -22,9 +22,9 @@ from spark.sql_parts import UFS
 from tasks.sources.olist.synthetic_text import CATEGORIES
 from tests.spark.conftest import ENGINES
 from tests.spark.gold_fixture import OPTIONAL, expected_gold
+from tests.spark.gold_reader import read_gold_table
 from validation import gold as gold_validation
 from validation.catalog import GOLD_TABLES
-from validation.gold_reader import read_gold_table
 from validation.schemas import UFS as SILVER_UFS
 
 
@@ -146,14 +146,6 @@ def test_s3a_settings_and_their_redaction(spark):
     assert redaction_covers(spark, S3A_SECRET_KEYS) == dict.fromkeys(S3A_SECRET_KEYS, True)
     assert redaction_covers(spark, ("fs.s3a.endpoint",)) == {"fs.s3a.endpoint": False}
     assert s3a_available(spark) is False  # no hadoop-aws jar in this install
-
-
-def test_the_spark_package_never_imports_prefect():
-    code = (
-        "import sys, spark.gold_job, spark.spark_engine; "
-        "assert not [m for m in sys.modules if m.split('.')[0] == 'prefect'], 'prefect imported'"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_the_duckdb_engine_never_loads_pyspark(silver_dir, tmp_path):

@@ -7,8 +7,8 @@ import hashlib
 import json
 from pathlib import Path
 
-from tasks.lineage import read_loaded_lineage
 from tasks.warehouse.connection import Warehouse
+from tasks.warehouse.lineage import read_loaded_lineage
 
 
 def _sha256(path: Path) -> str:

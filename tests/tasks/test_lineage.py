@@ -15,18 +15,19 @@ from blocks.lake import Lake
 from blocks.settings import load_settings
 from tasks.bronze import land_bronze
 from tasks.gold import versions
-from tasks.lineage import (
+from tasks.layers.silver import silver_inputs
+from tasks.silver.external import build_source_silver
+from tasks.silver.olist import bronze_ref, write_silver_dataset
+from tasks.warehouse.connection import connect_warehouse
+from tasks.warehouse.lineage import (
     MARKDOWN_ROWS,
     build_lineage,
     lineage_markdown,
     read_loaded_lineage,
     safe_target,
-    silver_inputs,
 )
-from tasks.silver.external import build_source_silver
-from tasks.silver.olist import write_silver_dataset
-from tasks.warehouse.connection import connect_warehouse
 from tasks.warehouse.run import load_warehouse
+from tests.tasks.gold.publish import publish_frames
 from tests.tasks.lineage_checks import assert_lineage_matches_lake, assert_warehouse_holds
 from tests.tasks.warehouse.gold_frames import gold_frames
 from validation.catalog import GOLD_INPUTS, SALES_CONSOLIDATED
@@ -54,8 +55,6 @@ def _publish_gold(lake: Lake, version: str) -> None:
 @pytest.fixture
 def lake(cofre_home) -> Lake:
     """Bronze orders and items, silver built from them (and sales from both), gold v1."""
-    from tasks.lineage import bronze_ref
-
     lake = Lake.from_settings(load_settings())
     orders = _land(lake, "orders", b"order_id\no1\no2\n")
     items = _land(lake, "order_items", b"order_id,order_item_id\no1,1\n")
@@ -100,7 +99,7 @@ def test_the_load_records_the_chain_of_the_version_it_loaded(lake, cofre_home):
 
 def test_gold_made_before_inputs_were_recorded_says_so(cofre_home):
     lake = Lake.from_settings(load_settings())
-    versions.publish_frames(lake, "old-gold", gold_frames())  # no inputs in its manifest
+    publish_frames(lake, "old-gold", gold_frames())  # no inputs in its manifest
     lineage = load_warehouse(lake, load_settings(), "load-old").lineage
     assert lineage["gold"]["inputs_recorded"] is False
     assert lineage["bronze"] == [] and lineage["silver"] == []

@@ -21,7 +21,7 @@ import tasks.gold.run as gold_stage
 from blocks import audit
 from blocks.errors import ConfigurationError, InvalidSourceData, QualityGateFailed
 from blocks.lake import Lake
-from tasks.gold.versions import read_current_gold
+from tasks.layers.gold import read_current_gold
 from tasks.silver.olist import write_silver_dataset
 from tests.spark.gold_fixture import expected_gold, silver_frames
 from validation.catalog import GOLD_INPUTS, GOLD_TABLES

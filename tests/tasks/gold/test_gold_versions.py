@@ -27,9 +27,11 @@ from blocks import audit
 from blocks.errors import InvalidSourceData, LakeError
 from blocks.lake import Lake, sha256_bytes
 from blocks.settings import load_settings
+from tasks.layers.gold import read_current_gold
 from tasks.silver.olist import write_silver_dataset
 from tasks.warehouse.run import load_warehouse
 from tests.spark.gold_fixture import expected_gold, silver_frames
+from tests.tasks.gold.publish import publish_frames
 from tests.tasks.warehouse.gold_frames import gold_frames
 from validation.catalog import GOLD_TABLES
 
@@ -80,9 +82,9 @@ def test_a_second_version_lands_beside_the_first_and_one_replace_makes_it_curren
 
     def watching_replace(src, dst):  # readers' view just before and after each replace
         if str(dst).endswith("/gold/_current.json"):
-            before = gv.read_current_gold(lake)[0]["version"]
+            before = read_current_gold(lake)[0]["version"]
             real_replace(src, dst)
-            seen.append((before, gv.read_current_gold(lake)[0]["version"]))
+            seen.append((before, read_current_gold(lake)[0]["version"]))
         else:
             real_replace(src, dst)
             if "/gold/" in str(dst):
@@ -96,7 +98,7 @@ def test_a_second_version_lands_beside_the_first_and_one_replace_makes_it_curren
     assert all(key.startswith("_versions/v2/") for op, key in seen[:-1])  # v1 never touched
     pointer = _pointer(lake)
     assert (pointer["version"], [p["version"] for p in pointer["previous"]]) == ("v2", ["v1"])
-    manifest, frames = gv.read_current_gold(lake)
+    manifest, frames = read_current_gold(lake)
     assert manifest["version"] == summary.version == "v2"
     assert set(manifest["tables"]) == set(GOLD_TABLES)
     fact = manifest["tables"]["fact_sales"]
@@ -126,16 +128,16 @@ def test_old_table_by_table_gold_is_refused_then_replaced_by_the_first_version(t
         frame.write_parquet(buffer)
         lake.write_bytes("gold", f"{table}/part-00000.parquet", buffer.getvalue())
     with pytest.raises(InvalidSourceData, match="run the gold stage once to publish a version"):
-        gv.read_current_gold(lake)
+        read_current_gold(lake)
     gold_stage.run_gold_stage(lake, "first-version")
     assert not any(lake.exists("gold", table) for table in GOLD_TABLES)  # migrated away
-    assert gv.read_current_gold(lake)[0]["version"] == "first-version"
+    assert read_current_gold(lake)[0]["version"] == "first-version"
 
 
 # -- refusing what is not one complete, intact version ------------------------------------
 def _two_versions(lake: Lake) -> None:
-    gv.publish_frames(lake, "old", gold_frames(price_bump=1.0))
-    gv.publish_frames(lake, "new", gold_frames())
+    publish_frames(lake, "old", gold_frames(price_bump=1.0))
+    publish_frames(lake, "new", gold_frames())
 
 
 def _repoint(lake: Lake, version: str, manifest: dict | None = None) -> None:
@@ -230,7 +232,7 @@ def test_read_current_gold_refuses_and_the_warehouse_loads_nothing(tmp_path, cof
     totals = _warehouse_totals(cofre_home)
     tamper(lake)
     with pytest.raises(InvalidSourceData, match=message) as refused:
-        gv.read_current_gold(lake)
+        read_current_gold(lake)
     assert "run the gold stage" in str(refused.value)
     with pytest.raises(InvalidSourceData, match=message):
         load_warehouse(lake, load_settings(), "after-tamper")
@@ -246,7 +248,7 @@ def test_a_changed_part_is_a_security_incident_naming_the_object(tmp_path):
     _two_versions(lake)
     _changed_part(lake)
     with pytest.raises(InvalidSourceData):
-        gv.read_current_gold(lake)
+        read_current_gold(lake)
     incidents = [r for r in audit.read_records() if r["action"] == "SECURITY_INCIDENT"]
     assert incidents[-1]["target"].endswith("gold/_versions/new/fact_sales/part-00000.parquet")
     assert incidents[-1]["details"] == {"version": "new", "reason": "fact_sales part checksum "
@@ -287,7 +289,7 @@ def test_a_publish_killed_midway_leaves_the_previous_version_current_and_the_nex
 ):
     lake = _with_silver(Lake.from_url(str(tmp_path / "lake")))
     gold_stage.run_gold_stage(lake, "previous")
-    previous = _sums(gv.read_current_gold(lake)[1])
+    previous = _sums(read_current_gold(lake)[1])
     assert previous[0] == previous[1] == 655.01
     _kill_during_publish(tmp_path / "lake", point, tmp_path / "stopped")
 
@@ -375,7 +377,7 @@ def test_an_s3_lake_uploads_the_version_then_puts_the_pointer(
     ]
     pointer = _pointer(lake)
     assert (pointer["version"], pointer["previous"][0]["version"]) == ("s3-two", "s3-one")
-    manifest, frames = gv.read_current_gold(Lake.from_url(f"s3://{s3_bucket}/lake",
+    manifest, frames = read_current_gold(Lake.from_url(f"s3://{s3_bucket}/lake",
                                                           endpoint_url=moto_endpoint))  # fmt: skip
     assert manifest["version"] == "s3-two"
     for table, frame in expected_gold().items():
@@ -384,4 +386,4 @@ def test_an_s3_lake_uploads_the_version_then_puts_the_pointer(
     foreign = lake.read_bytes("gold", "_versions/s3-one/dim_seller/part-00000.parquet")
     lake.write_bytes("gold", "_versions/s3-two/dim_date/part-00000.parquet", foreign)
     with pytest.raises(InvalidSourceData, match=r"dim_date: s3://.* does not match its sha256"):
-        gv.read_current_gold(lake)
+        read_current_gold(lake)

@@ -13,8 +13,8 @@ import pytest
 from blocks.errors import QualityGateFailed
 from blocks.lake import Lake
 from blocks.settings import load_settings
+from tasks.layers.silver import read_silver
 from tasks.silver.masking import CITY_REMOVED, keyed_hash, resolve_masking_key, text_has_pii
-from tasks.silver.olist import read_silver
 from tasks.silver.run import run_silver
 from tasks.sources.olist.ingest import check_olist_dir, land_olist_file
 from tasks.sources.olist.synthetic import generate_olist

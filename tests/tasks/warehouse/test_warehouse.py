@@ -11,10 +11,11 @@ from sqlalchemy import select, text
 
 from blocks.errors import ConfigurationError, InvalidSourceData, WarehouseBusy
 from blocks.settings import load_settings
-from tasks.warehouse.connection import connect_warehouse, table_checksum, table_counts
+from tasks.warehouse.connection import connect_warehouse
 from tasks.warehouse.load import load_tables
-from tasks.warehouse.schema import LATEST, METADATA, current_version, migrate
+from tasks.warehouse.schema import LATEST, METADATA, migrate
 from tests.tasks.warehouse.gold_frames import NASTY_CATEGORY, gold_frames
+from tests.tasks.warehouse.table_checks import current_version, table_checksum, table_counts
 from validation.catalog import GOLD_TABLES
 
 

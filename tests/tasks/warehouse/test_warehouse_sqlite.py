@@ -9,10 +9,11 @@ from sqlalchemy import text
 
 from blocks.errors import InvalidSourceData
 from blocks.settings import load_settings
-from tasks.warehouse.connection import connect_warehouse, table_checksum
+from tasks.warehouse.connection import connect_warehouse
 from tasks.warehouse.load import load_tables
 from tasks.warehouse.schema import METADATA, migrate
 from tests.tasks.warehouse.gold_frames import gold_frames
+from tests.tasks.warehouse.table_checks import table_checksum
 from validation.catalog import GOLD_TABLES
 
 

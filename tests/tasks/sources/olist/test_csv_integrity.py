@@ -21,7 +21,7 @@ import pytest
 from blocks.errors import MalformedCsv
 from blocks.lake import Lake
 from blocks.settings import load_settings
-from tasks.silver.olist import read_silver
+from tasks.layers.silver import read_silver
 from tasks.silver.run import run_silver
 from tasks.sources.olist.contract import SOURCE_FILES
 from tasks.sources.olist.csv_records import split_records

@@ -1,4 +1,5 @@
-"""Read one gold table as the Spark job wrote it: a directory of Parquet part files."""
+"""Read one gold table as the Spark job wrote it: a directory of Parquet part files (no
+version, no manifest: what the job's own tests and the benchmarks compare)."""
 
 from __future__ import annotations
 

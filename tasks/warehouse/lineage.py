@@ -1,12 +1,13 @@
 """Lineage of every number: bronze objects -> silver datasets -> gold version -> warehouse load.
 
-Each stage already describes what it wrote; this module only adds the links between them and
-assembles the chain of the data the warehouse holds:
+Each stage records its own link when it writes; the warehouse load assembles the chain of the
+data it holds:
 
 - a silver dataset's `_manifest.json` lists the bronze objects it was built from (`inputs`,
-  one `bronze_ref` each: key, sha256, source, ...), written by the silver stage;
+  one `bronze_ref` each: key, sha256, source, ...; tasks/silver/olist.py), written by silver;
 - a gold version's `_manifest.json` lists the silver manifests it was built from (`inputs`,
-  one `silver_ref` per dataset, taken when the gold stage started), sealed with the version;
+  one `silver_ref` per dataset, taken when the gold stage started; tasks/layers/silver.py),
+  sealed with the version;
 - the warehouse load reads the version it loads, so `build_lineage` follows that version's
   manifest: the chain is the one of the loaded data, whichever run wrote each link (a run
   that re-used bronze objects lists the runs that landed them);
@@ -23,7 +24,6 @@ anyway.
 from __future__ import annotations
 
 import json
-import re
 from datetime import datetime
 from typing import Any
 
@@ -31,59 +31,19 @@ import polars as pl
 from sqlalchemy import Engine, inspect, select
 
 from blocks.lake import Lake
+from blocks.runtime.redaction import mask_url_password
 from tasks.provenance import provenance_line, read_provenance
 from tasks.warehouse.schema import LINEAGE_TABLE, METADATA, SCHEMA
-from validation.catalog import silver_key, silver_manifest_key
+from validation.catalog import Layer
 
 FORMAT = 1
-_USERINFO = re.compile(r"(://[^:/@\s]+):[^@\s]*@")  # scheme://user:password@ -> user:***@
 MARKDOWN_ROWS = 200  # bronze rows in the artifact; the JSON keeps them all
-
-
-# -- the links each stage records -----------------------------------------------------------
-def bronze_ref(manifest: Any) -> dict[str, Any]:
-    """A bronze object as a silver manifest lists it (`manifest`: a `BronzeManifest`)."""
-    return {
-        "key": manifest.key,
-        "sha256": manifest.sha256,
-        "source": manifest.source,
-        "dataset": manifest.dataset,
-        "bytes": manifest.bytes,
-        "fetched_at": manifest.fetched_at,
-        "landed_by_run": manifest.run_id,
-    }
-
-
-def silver_ref(manifest: dict[str, Any]) -> dict[str, Any]:
-    """A silver dataset as a gold version lists it: its manifest without the columns.
-
-    `bronze` is None for silver written before inputs were recorded (unknown, not empty)."""
-    return {
-        "dataset": manifest["dataset"],
-        "key": silver_key(manifest["dataset"]),
-        "sha256": manifest.get("sha256"),
-        "rows": manifest.get("rows"),
-        "bytes": manifest.get("bytes"),
-        "written_by_run": manifest.get("run_id"),
-        "written_at": manifest.get("written_at"),
-        "bronze": manifest.get("inputs"),
-    }
-
-
-def silver_inputs(lake: Lake, datasets: tuple[str, ...]) -> dict[str, dict[str, Any]]:
-    """The `silver_ref` of every dataset in `datasets` that silver holds now (gold's inputs)."""
-    found = {}
-    for name in datasets:
-        key = silver_manifest_key(name)
-        if lake.exists("silver", key):
-            found[name] = silver_ref(json.loads(lake.read_bytes("silver", key)))
-    return found
 
 
 # -- the chain of one load ---------------------------------------------------------------
 def safe_target(target: str) -> str:
     """A warehouse description with any `user:password@` masked (it should hold none)."""
-    return _USERINFO.sub(r"\1:***@", target)
+    return mask_url_password(target)
 
 
 def build_lineage(
@@ -110,7 +70,7 @@ def build_lineage(
         # Where each landing run's inputs came from and who asked (tasks/provenance.py);
         # None for a run that landed before provenance was recorded.
         "provenance": {run: read_provenance(lake, run) for run in landing_runs},
-        "lake": {layer: lake.url(layer) for layer in ("bronze", "silver", "gold")},
+        "lake": {layer: lake.url(layer) for layer in (Layer.BRONZE, Layer.SILVER, Layer.GOLD)},
         "bronze": sorted(bronze.values(), key=lambda b: (b["source"], b["dataset"], b["key"])),
         "silver": [
             {**s, "bronze": None if s["bronze"] is None else [b["key"] for b in s["bronze"]]}

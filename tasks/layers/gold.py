@@ -1,0 +1,165 @@
+"""Gold as the warehouse (and anyone else) reads it: the current version, every part verified.
+
+Layout (keys of the gold layer, declared in validation/catalog.py):
+
+    _versions/<run_id>/<table>/part-00000.parquet   every table of one run, together
+    _versions/<run_id>/_manifest.json               the version manifest: the contract
+    _current.json                                    the pointer: which version is current
+
+The gold stage writes, seals and publishes a version (tasks/gold/versions.py); readers go
+through `read_current_gold`, which reads the pointer once and checks every part against the
+manifest, so they never see tables of two runs. A checksum that disagrees is recorded on the
+audit trail as a security incident.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+
+import polars as pl
+
+from blocks import audit
+from blocks.errors import InvalidSourceData, LakeError
+from blocks.lake import Lake, sha256_bytes
+from validation.catalog import GOLD_POINTER as POINTER
+from validation.catalog import GOLD_TABLES, MANIFEST, Layer
+from validation.catalog import GOLD_VERSIONS as VERSIONS
+
+RERUN = "re-run the gold stage (python -m flows.gold)"
+
+
+def version_key(version: str, key: str = "") -> str:
+    """The gold-layer key of `key` inside `version` (`_versions/<version>/<key>`)."""
+    if not version or "/" in version or version.startswith("."):
+        raise LakeError(f"Gold version id {version!r} is not a plain name; use the run id.")
+    return f"{VERSIONS}/{version}/{key}".rstrip("/")
+
+
+def version_parts(lake: Lake, version: str, table: str) -> list[str]:
+    """The parquet part keys of `table` in `version`, as listed in the lake."""
+    return [k for k in lake.keys(Layer.GOLD, version_key(version, table)) if k.endswith(".parquet")]
+
+
+def read_pointer(lake: Lake) -> dict | None:
+    """The current pointer, or None when there is none. Raises `InvalidSourceData` if unreadable."""
+    if not lake.exists(Layer.GOLD, POINTER):
+        return None
+    try:
+        pointer = json.loads(lake.read_bytes(Layer.GOLD, POINTER))
+        readable = all(isinstance(pointer.get(k), str) for k in ("version", "manifest_sha256"))
+    except (ValueError, AttributeError):
+        readable = False
+    if not readable:
+        raise InvalidSourceData(
+            f"The gold pointer {lake.url(Layer.GOLD, POINTER)} is unreadable; {RERUN} to publish "
+            "a new version."
+        )
+    return pointer
+
+
+def read_current_gold(lake: Lake) -> tuple[dict, dict[str, pl.DataFrame]]:
+    """(version manifest, {table: frame}) of the current gold version, every part verified.
+
+    Raises `InvalidSourceData` naming the table or file when there is no pointer, the pointer
+    names a missing or incomplete version, a table is missing or holds a file of another
+    version, or a checksum or row count disagrees with the manifest. Old-layout gold
+    (`gold/<table>/`, no pointer) is refused too.
+    """
+    pointer = read_pointer(lake)
+    if pointer is None:
+        old = [t for t in GOLD_TABLES if lake.keys(Layer.GOLD, f"{t}/")]
+        if old:
+            raise InvalidSourceData(
+                f"Gold in {lake.url(Layer.GOLD)} has the old table-by-table layout ({old[0]}/ and "
+                f"{len(old) - 1} more) and no current version: run the gold stage once to "
+                "publish a version (python -m flows.gold)."
+            )
+        raise InvalidSourceData(
+            f"No current gold version in {lake.url(Layer.GOLD)} (no {POINTER}): run the gold "
+            "stage first (python -m flows.gold)."
+        )
+    return read_gold_version(lake, pointer["version"], pointer["manifest_sha256"])
+
+
+def _read_manifest(lake: Lake, version: str, expected_sha256: str | None) -> dict:
+    key = version_key(version, MANIFEST)
+    if not lake.exists(Layer.GOLD, key):
+        state = "missing" if not lake.keys(Layer.GOLD, version_key(version)) else "incomplete"
+        raise InvalidSourceData(
+            f"Gold version {version} is {state}: {lake.url(Layer.GOLD, key)} does not exist (a run "
+            f"was stopped while publishing it); {RERUN}."
+        )
+    data = lake.read_bytes(Layer.GOLD, key)
+    if expected_sha256 and sha256_bytes(data) != expected_sha256:
+        _incident(lake, key, version, "version manifest checksum differs from the pointer's")
+        raise InvalidSourceData(
+            f"The manifest of gold version {version} ({lake.url(Layer.GOLD, key)}) does not match "
+            f"the checksum in {POINTER}: it was changed after publishing; {RERUN}."
+        )
+    manifest = json.loads(data)
+    if manifest.get("version") != version:
+        raise InvalidSourceData(
+            f"{lake.url(Layer.GOLD, key)} describes version {manifest.get('version')!r}, not "
+            f"{version}: gold tables would come from two versions; {RERUN}."
+        )
+    return manifest
+
+
+def read_gold_version(
+    lake: Lake, version: str, expected_sha256: str | None = None
+) -> tuple[dict, dict[str, pl.DataFrame]]:
+    """(manifest, {table: frame}) of one sealed version, every part checked (see above)."""
+    manifest = _read_manifest(lake, version, expected_sha256)
+    frames = {}
+    for table in GOLD_TABLES:
+        entry = manifest["tables"].get(table)
+        if entry is None:
+            raise InvalidSourceData(
+                f"Gold version {version} has no table {table} in its manifest; {RERUN}."
+            )
+        frames[table] = _read_table(lake, version, table, entry)
+    return manifest, frames
+
+
+def _read_table(lake: Lake, version: str, table: str, entry: dict) -> pl.DataFrame:
+    prefix = version_key(version, f"{table}/")
+    listed = [f["key"] for f in entry["files"]]
+    foreign = [k for k in listed if not k.startswith(prefix)]
+    extra = sorted(set(version_parts(lake, version, table)) - set(listed))
+    if foreign or extra:
+        raise InvalidSourceData(
+            f"Gold table {table} of version {version} mixes in a file of another run "
+            f"({(foreign or extra)[0]}); {RERUN}."
+        )
+    parts = []
+    for item in entry["files"]:
+        try:
+            data = lake.read_bytes(Layer.GOLD, item["key"])
+        except LakeError:
+            raise InvalidSourceData(
+                f"Gold table {table} of version {version} lacks {item['key']}; {RERUN}."
+            ) from None
+        if sha256_bytes(data) != item["sha256"] or len(data) != item["bytes"]:
+            _incident(lake, item["key"], version, f"{table} part checksum mismatch")
+            raise InvalidSourceData(
+                f"Gold table {table}: {lake.url(Layer.GOLD, item['key'])} does not match its "
+                f"sha256 in version {version}'s manifest (changed or truncated); {RERUN}."
+            )
+        parts.append(pl.read_parquet(io.BytesIO(data)))
+    frame = pl.concat(parts, how="vertical_relaxed")
+    if frame.height != entry["rows"]:
+        raise InvalidSourceData(
+            f"Gold table {table} of version {version} has {frame.height} rows, its manifest "
+            f"says {entry['rows']}; {RERUN}."
+        )
+    return frame
+
+
+def _incident(lake: Lake, key: str, version: str, reason: str) -> None:
+    audit.record(
+        audit.Action.SECURITY_INCIDENT,
+        lake.url(Layer.GOLD, key),
+        details={"version": version, "reason": reason},
+        outcome="failure",
+    )
