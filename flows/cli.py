@@ -18,6 +18,7 @@ from blocks.errors import request_debug, stop_on_cofre_error
 from flows.cli_audit import audit_app
 from flows.cli_automations import automations_app
 from flows.cli_config import config_app
+from flows.cli_docs import docs_command
 from flows.cli_doctor import doctor_command
 from flows.cli_gold import gold_app
 from flows.cli_keys import keys_app
@@ -82,6 +83,7 @@ app.add_typer(config_app, name="config")
 app.add_typer(automations_app, name="automations")
 app.command("ui")(ui_command)
 app.command("doctor")(doctor_command)
+app.command("docs")(docs_command)
 
 
 if __name__ == "__main__":  # last, after every command group is registered

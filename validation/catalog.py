@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from validation.catalog_gold import GOLD_DECLARED  # standard library only, like this module
+
 
 # -- the lake ---------------------------------------------------------------------------------
 class Layer(StrEnum):
@@ -77,108 +79,42 @@ GOLD_INPUTS = (
 # What the gold gate reconciles gold against.
 RECONCILED_INPUTS = ("orders", "order_items", "payments")
 
-# -- gold -------------------------------------------------------------------------------------
+# -- gold (declared in validation/catalog_gold.py) ------------------------------------------
+# Each table's grain, keys, write order, inputs and columns (type, nullability, meaning) are
+# declared once in `catalog_gold.GOLD_DECLARED`; these are the views other stages read.
+
 # Every gold table, in write and publish order, with the columns its rows are sorted by
 # (nulls last) so a table's bytes do not depend on how Spark partitioned the work.
-GOLD_WRITE_ORDER: dict[str, tuple[str, ...]] = {
-    "dim_date": ("date_key",),
-    "dim_customer": ("customer_key",),
-    "dim_product": ("product_key",),
-    "dim_seller": ("seller_key",),
-    "fact_sales": ("order_id", "order_item_id"),
-    "fact_orders": ("order_id",),
-    "sales_monthly": ("month",),
-    "sales_by_state": ("customer_state",),
-    "customers_by_state": ("customer_state",),
-    "sales_by_category": ("revenue_rank",),
-    "order_status_summary": ("panel_order", "bucket"),
-    "payment_type_summary": ("payment_type",),
-    "delivery_performance": ("customer_state",),
-    "sales_weather_daily": ("date", "customer_state"),
-}
+GOLD_WRITE_ORDER: dict[str, tuple[str, ...]] = {name: t.sort for name, t in GOLD_DECLARED.items()}
 GOLD_TABLES = tuple(GOLD_WRITE_ORDER)
 
-# Every gold table's columns, in order, with their type: str, int (32-bit), long (64-bit),
-# double, date, ts (timestamp, microseconds, naive Brazil local time) or bool; a trailing `?`
-# marks a nullable column. Each gold Parquet file carries exactly these types and this
-# nullability, whichever engine wrote it (spark/gold_write.py); the warehouse's tables have
-# these columns (tasks/warehouse/schema.py) and the Pandera schemas agree (a test checks).
+# Every gold table's columns, in order, with their type (str, int, long, double, date, ts,
+# bool; see catalog_gold) and a trailing `?` on a nullable column. Each gold Parquet file
+# carries exactly these types and this nullability, whichever engine wrote it
+# (spark/gold_write.py); the warehouse's tables (tasks/warehouse/schema.py) and the gold
+# Pandera schemas (validation/gold_schemas.py) are built from the same declaration.
 GOLD_COLUMNS: dict[str, dict[str, str]] = {
-    "dim_date": {"date_key": "int", "date": "date", "year": "int", "quarter": "int",
-                 "month": "int", "day": "int", "month_start": "date", "day_of_week": "int",
-                 "weekday_name": "str", "month_name": "str", "is_weekend": "bool",
-                 "ipca_pct_change": "double?", "ipca_index": "double?"},
-    "dim_customer": {"customer_key": "str", "customer_unique_key": "str",
-                     "customer_zip_code_prefix": "str", "customer_city": "str?",
-                     "customer_state": "str?"},
-    "dim_product": {"product_key": "str", "product_category_name": "str?",
-                    "product_category_name_english": "str?", "category_label": "str",
-                    "product_photos_qty": "int?", "product_weight_g": "double?",
-                    "product_length_cm": "double?", "product_height_cm": "double?",
-                    "product_width_cm": "double?", "product_volume_cm3": "double?"},
-    "dim_seller": {"seller_key": "str", "seller_zip_code_prefix": "str",
-                   "seller_state": "str?"},
-    "fact_sales": {"order_id": "str", "order_item_id": "int", "date_key": "int",
-                   "customer_key": "str", "product_key": "str", "seller_key": "str",
-                   "order_status": "str", "payment_type": "str?", "price": "double",
-                   "freight_value": "double", "allocated_payment": "double",
-                   "order_purchase_timestamp": "ts", "order_approved_at": "ts?",
-                   "order_delivered_carrier_date": "ts?",
-                   "order_delivered_customer_date": "ts?",
-                   "order_estimated_delivery_date": "ts?", "delivery_days": "int?",
-                   "is_late": "bool?", "review_score": "int?"},
-    "fact_orders": {"order_id": "str", "date_key": "int", "customer_key": "str",
-                    "order_status": "str", "status_bucket": "str", "payment_type": "str?",
-                    "items": "int", "items_value": "double", "paid_value": "double",
-                    "review_score": "int?", "delivery_days": "int?", "is_late": "bool?",
-                    "order_purchase_timestamp": "ts"},
-    "sales_monthly": {"month": "date", "orders": "long", "items": "long",
-                      "price_total": "double", "freight_total": "double", "revenue": "double",
-                      "ipca_pct_change": "double?", "ipca_index": "double?",
-                      "reference_month": "date?", "revenue_deflated": "double?"},
-    "sales_by_state": {"customer_state": "str?", "orders": "long", "items": "long",
-                       "price_total": "double", "freight_total": "double",
-                       "revenue": "double", "customers": "long", "average_ticket": "double"},
-    "customers_by_state": {"customer_state": "str?", "customer_ids": "long",
-                           "customers": "long", "buying_customers": "long"},
-    "sales_by_category": {"product_category_name": "str?",
-                          "product_category_name_english": "str?", "category_label": "str",
-                          "orders": "long", "items": "long", "price_total": "double",
-                          "freight_total": "double", "revenue": "double",
-                          "revenue_rank": "int"},
-    "order_status_summary": {"panel_order": "int", "bucket": "str", "label": "str",
-                             "statuses": "str", "orders": "long", "value": "double"},
-    "payment_type_summary": {"payment_type": "str", "payments": "long", "orders": "long",
-                             "value": "double", "average_installments": "double",
-                             "value_share": "double?", "fulfilled_orders": "long",
-                             "fulfilled_value": "double"},
-    "delivery_performance": {"customer_state": "str?", "delivered_orders": "long",
-                             "average_delivery_days": "double?",
-                             "average_estimated_days": "double?", "on_time_orders": "long",
-                             "late_orders": "long", "late_share": "double?",
-                             "average_review_score": "double?"},
-    "sales_weather_daily": {"customer_state": "str?", "date": "date", "date_key": "int",
-                            "orders": "long", "items": "long", "price_total": "double",
-                            "freight_total": "double", "revenue": "double",
-                            "capital": "str?", "temperature_max": "double?",
-                            "temperature_min": "double?", "temperature_mean": "double?",
-                            "precipitation_sum": "double?", "weather_synthetic": "bool?"},
-}  # fmt: skip
+    name: {c.name: c.type + ("?" if c.nullable else "") for c in t.columns}
+    for name, t in GOLD_DECLARED.items()
+}
 
 
 def gold_columns(table: str) -> dict[str, tuple[str, bool]]:
     """{column: (type, nullable)} of a gold table, in order."""
-    return {c: (t.rstrip("?"), t.endswith("?")) for c, t in GOLD_COLUMNS[table].items()}
+    return {c.name: (c.type, c.nullable) for c in GOLD_DECLARED[table].columns}
 
+
+# Each gold table's (primary key, unique key): a row's identity; a key column that may be
+# null (a masked state) makes a unique key instead of a primary key.
+GOLD_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    name: (t.primary_key, t.unique) for name, t in GOLD_DECLARED.items()
+}
 
 # The star: (fact, key, dimension); the dimension's key column has the same name.
-GOLD_STAR = (
-    ("fact_sales", "date_key", "dim_date"),
-    ("fact_sales", "customer_key", "dim_customer"),
-    ("fact_sales", "product_key", "dim_product"),
-    ("fact_sales", "seller_key", "dim_seller"),
-    ("fact_orders", "date_key", "dim_date"),
-    ("fact_orders", "customer_key", "dim_customer"),
+GOLD_STAR = tuple(
+    (name, column, dimension)
+    for name, table in GOLD_DECLARED.items()
+    for column, dimension in table.references.items()
 )
 
 # `order_status_summary.bucket` and `fact_orders.status_bucket`, in the dashboard's panel

@@ -12,13 +12,12 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from validation.catalog import SALES_CONSOLIDATED
+from validation.catalog_silver import silver_types
 from validation.money import cents
 
-CONSOLIDATED_COLUMNS = (
-    "order_id", "order_item_id", "customer_id", "order_status", "order_purchase_timestamp",
-    "customer_city", "customer_state", "payment_type", "payment_value", "product_id",
-    "seller_id", "price", "freight_value", "product_category_name", "review_score",
-)  # fmt: skip
+# The consolidated table's columns, as validation/catalog_silver.py declares them.
+CONSOLIDATED_COLUMNS = tuple(silver_types(SALES_CONSOLIDATED))
 # What the consolidated table takes from orders and customers (joining only these is cheaper).
 _ORDER_COLUMNS = ("order_id", "customer_id", "order_status", "order_purchase_timestamp")
 _CUSTOMER_COLUMNS = ("customer_id", "customer_city", "customer_state")

@@ -23,6 +23,8 @@ from blocks.errors import MalformedCsv
 from tasks.runlog import run_logger
 from tasks.sources.olist.contract import COLUMN_RENAMES, OLIST_FILES, source_file
 from tasks.sources.olist.csv_records import CsvRecords, split_records
+from validation.catalog import OLIST_DATASETS
+from validation.catalog_silver import silver_types
 from validation.gate import FAILURE_COLUMNS, ROW, empty_failures
 
 LINE = "_line"  # 1-based physical line where a record starts (quarantine names it)
@@ -33,50 +35,9 @@ MAX_FIELD_BYTES = 1 << 20
 # pyarrow's default block; a record must fit in one block (else "straddling object").
 _BLOCK_BYTES = 1 << 20
 
-# Silver column -> type, per dataset. Names are the source's, but the misspelled `lenght`
-# (contract.COLUMN_RENAMES).
-TYPES: dict[str, dict[str, str]] = {
-    "orders": {
-        "order_id": "str", "customer_id": "str", "order_status": "str",
-        "order_purchase_timestamp": "ts", "order_approved_at": "ts",
-        "order_delivered_carrier_date": "ts", "order_delivered_customer_date": "ts",
-        "order_estimated_delivery_date": "ts",
-    },
-    "order_items": {
-        "order_id": "str", "order_item_id": "int", "product_id": "str", "seller_id": "str",
-        "shipping_limit_date": "ts", "price": "money", "freight_value": "money",
-    },
-    "payments": {
-        "order_id": "str", "payment_sequential": "int", "payment_type": "str",
-        "payment_installments": "int", "payment_value": "money",
-    },
-    "customers": {
-        "customer_id": "str", "customer_unique_id": "str", "customer_zip_code_prefix": "zip",
-        "customer_city": "str", "customer_state": "str",
-    },
-    "products": {
-        "product_id": "str", "product_category_name": "str", "product_name_length": "int",
-        "product_description_length": "int", "product_photos_qty": "int",
-        "product_weight_g": "float", "product_length_cm": "float",
-        "product_height_cm": "float", "product_width_cm": "float",
-    },
-    "sellers": {
-        "seller_id": "str", "seller_zip_code_prefix": "zip", "seller_city": "str",
-        "seller_state": "str",
-    },
-    "reviews": {
-        "review_id": "str", "order_id": "str", "review_score": "int8",
-        "review_comment_title": "str", "review_comment_message": "str",
-        "review_creation_date": "ts", "review_answer_timestamp": "ts",
-    },
-    "geolocation": {
-        "geolocation_zip_code_prefix": "zip", "geolocation_lat": "float",
-        "geolocation_lng": "float", "geolocation_city": "str", "geolocation_state": "str",
-    },
-    "category_translation": {
-        "product_category_name": "str", "product_category_name_english": "str",
-    },
-}  # fmt: skip
+# Silver column -> type, per dataset, as validation/catalog_silver.py declares them. Names are
+# the source's, but the misspelled `lenght` (contract.COLUMN_RENAMES).
+TYPES: dict[str, dict[str, str]] = {dataset: silver_types(dataset) for dataset in OLIST_DATASETS}
 
 
 def read_text_frame(data: bytes, dataset: str) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
