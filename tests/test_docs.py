@@ -157,7 +157,11 @@ def artifact_keys() -> dict[str, Path]:
     """Every artifact key the code creates (`create_*_artifact(key=...)`, a literal or a module
     constant), and the module that creates it."""
     keys = {}
-    for path in [*ROOT.glob("flows/*.py"), *ROOT.glob("blocks/**/*.py"), *ROOT.glob("tasks/**/*.py")]:
+    for path in [
+        *ROOT.glob("flows/*.py"),
+        *ROOT.glob("blocks/**/*.py"),
+        *ROOT.glob("tasks/**/*.py"),
+    ]:
         tree = ast.parse(path.read_text(encoding="utf-8"))
         constants = {
             target.id: node.value.value
