@@ -60,11 +60,21 @@ def quarantine_key(dataset: str, run_id: str) -> str:
 
 
 # -- silver -----------------------------------------------------------------------------------
-# One per Olist CSV, typed and masked.
-OLIST_DATASETS = (
-    "orders", "order_items", "payments", "customers", "products", "sellers", "reviews",
-    "geolocation", "category_translation",
-)  # fmt: skip
+# One per Olist CSV, typed and masked: silver dataset -> the Kaggle file it is built from.
+# Bronze keeps each file under its own stem: silver's `payments` and `reviews` are bronze's
+# `order_payments` and `order_reviews` (tasks/sources/olist/contract.py holds the columns).
+OLIST_SOURCE_FILES: dict[str, str] = {
+    "orders": "olist_orders_dataset.csv",
+    "order_items": "olist_order_items_dataset.csv",
+    "payments": "olist_order_payments_dataset.csv",
+    "customers": "olist_customers_dataset.csv",
+    "products": "olist_products_dataset.csv",
+    "sellers": "olist_sellers_dataset.csv",
+    "reviews": "olist_order_reviews_dataset.csv",
+    "geolocation": "olist_geolocation_dataset.csv",
+    "category_translation": "product_category_name_translation.csv",
+}
+OLIST_DATASETS = tuple(OLIST_SOURCE_FILES)
 SALES_CONSOLIDATED = "sales_consolidated"  # order-item grain, payments allocated in cents
 SOURCE_DATASETS = ("ipca_monthly", "weather_daily", "weather_snapshots")  # external sources
 SILVER_DATASETS = (*OLIST_DATASETS, SALES_CONSOLIDATED, *SOURCE_DATASETS)

@@ -7,6 +7,8 @@ renames the two misspelled `lenght` columns (`COLUMN_RENAMES`).
 
 from __future__ import annotations
 
+from validation.catalog import OLIST_SOURCE_FILES
+
 # File name -> the columns its header must hold, in the source's order.
 OLIST_FILES: dict[str, tuple[str, ...]] = {
     "olist_customers_dataset.csv": (
@@ -46,20 +48,8 @@ OLIST_FILES: dict[str, tuple[str, ...]] = {
     ),
 }  # fmt: skip
 
-# Silver dataset -> the file it is built from. Bronze keeps each file under its own stem
-# (`dataset_name`): silver's `payments` and `reviews` are bronze's `order_payments` and
-# `order_reviews`.
-SOURCE_FILES: dict[str, str] = {
-    "orders": "olist_orders_dataset.csv",
-    "order_items": "olist_order_items_dataset.csv",
-    "payments": "olist_order_payments_dataset.csv",
-    "customers": "olist_customers_dataset.csv",
-    "products": "olist_products_dataset.csv",
-    "sellers": "olist_sellers_dataset.csv",
-    "reviews": "olist_order_reviews_dataset.csv",
-    "geolocation": "olist_geolocation_dataset.csv",
-    "category_translation": "product_category_name_translation.csv",
-}
+# Silver dataset -> the file it is built from: declared with the lake's contracts.
+SOURCE_FILES: dict[str, str] = OLIST_SOURCE_FILES
 
 # Source column -> silver column: the source misspells `length` in two product columns.
 COLUMN_RENAMES: dict[str, str] = {
