@@ -6,11 +6,6 @@ Every error a user can meet is a `CofreError` whose message says what went wrong
 
 from __future__ import annotations
 
-import os
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 
 class CofreError(Exception):
     """Base class for every error Cofre raises on purpose."""
@@ -126,57 +121,3 @@ class RunInterrupted(KeyboardInterrupt):
 
     def __reduce__(self):  # keep `stage` if Prefect pickles the exception
         return type(self), (self.stage, self.published)
-
-
-INTERRUPTED_EXIT_CODE = 130  # 128 + SIGINT, what a shell reports for a Ctrl-C'd command
-
-DEBUG_VARIABLE = "COFRE_DEBUG"  # set by --debug; read from the environment only, so the
-# failure path never depends on settings that may be the very thing that failed
-
-
-def debug_requested() -> bool:
-    """True under `--debug` (or COFRE_DEBUG=1): failures show their full traceback."""
-    return os.environ.get(DEBUG_VARIABLE, "").lower() in ("1", "true", "yes")
-
-
-def request_debug() -> None:
-    """What `--debug` does: this process and the ones it starts show tracebacks."""
-    os.environ[DEBUG_VARIABLE] = "1"
-
-
-@contextmanager
-def stop_on_cofre_error() -> Iterator[None]:
-    """For entry points (the `cofre` CLI, `python -m flows.*`): a failure ends the process
-    with one line, `Cofre stopped: <type>: <message>`, and exit code 1.
-
-    A `CofreError`'s message already says where and what to do next; a traceback would bury
-    it. Any other exception is unexpected: its line says so and how to see the traceback.
-    Ctrl-C ends it with `Cofre interrupted (Ctrl-C) ...` (a `RunInterrupted` says during which
-    stage and what was published) and exit code 130. Under `--debug` every failure and
-    interruption is re-raised with its traceback.
-    """
-    try:
-        yield
-    except KeyboardInterrupt as exc:
-        if debug_requested():
-            raise
-        where = f" {exc}" if isinstance(exc, RunInterrupted) else ""
-        print(f"\nCofre interrupted (Ctrl-C){where}", file=sys.stderr)
-        raise SystemExit(INTERRUPTED_EXIT_CODE) from None
-    except CofreError as exc:
-        if debug_requested():
-            raise
-        print(f"\nCofre stopped: {type(exc).__name__}: {exc}", file=sys.stderr)
-        raise SystemExit(1) from None
-    except Exception as exc:  # the entry point's last word on any failure
-        if debug_requested() or hasattr(exc, "exit_code"):
-            raise  # click/typer's Exit and Abort carry their own exit code
-        from blocks.runtime.redaction import redact  # a driver's message may quote a URL or a DSN
-
-        first = redact(str(exc).splitlines()[0]) if str(exc).strip() else "(no message)"
-        print(
-            f"\nCofre stopped: {type(exc).__name__}: {first} (unexpected: rerun with --debug "
-            "for the traceback)",
-            file=sys.stderr,
-        )
-        raise SystemExit(1) from None

@@ -14,12 +14,12 @@ import typer
 from typer.core import TyperGroup
 
 from blocks.env_settings import unknown_setting_warnings
-from blocks.errors import request_debug, stop_on_cofre_error
 from flows.cli_audit import audit_app
 from flows.cli_automations import automations_app
 from flows.cli_config import config_app
 from flows.cli_docs import docs_command
 from flows.cli_doctor import doctor_command
+from flows.cli_exit import request_debug, stop_on_cofre_error
 from flows.cli_gold import gold_app
 from flows.cli_keys import keys_app
 from flows.cli_olist import olist_app

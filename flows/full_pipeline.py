@@ -42,11 +42,19 @@ from flows.gold import gold
 from flows.ingestion import ingestion
 from flows.options import PipelineOptions
 from flows.resume import resumed_options
-from flows.run_frame import audit_run, close_run, cofre_run, stage_frame
+from flows.run_frame import (
+    RunFrame,
+    audit_run,
+    close_run,
+    cofre_run,
+    current_frame,
+    use_settings,
+)
 from flows.silver import silver
 from flows.warehouse import warehouse
 from tasks.console import live_progress, markdown_as_text, stage_line
-from tasks.gold.run import gold_engine_name, stop_spark, warm_up_spark
+from tasks.gold.run import gold_engine_name
+from tasks.gold.spark_session import stop_spark, warm_up_spark
 from tasks.reports import StageReport
 from tasks.resume import ResumePlan
 from tasks.run_summary import RunSummary, StageResult, write_run_summary
@@ -81,16 +89,20 @@ def full_pipeline(
     """
     from prefect.runtime import flow_run
 
-    options = PipelineOptions.from_parameters(locals())
+    options = PipelineOptions(
+        olist_dir=olist_dir, synthetic_orders=synthetic_orders, seed=seed, lake=lake,
+        sources=sources, weather_start=weather_start, weather_end=weather_end,
+        masking_policy=masking_policy, max_quarantine_share=max_quarantine_share,
+        engine=engine, master=master, warehouse_url=warehouse_url, resume=resume,
+    )  # fmt: skip
+    frame = current_frame()  # the run's settings, lake and run id, built once
     plan = None
     if resume:  # under the home's lock: the failed run's options, its stages' outputs checked
-        plan, options = resumed_options(options)
-        lake, engine, master = options.lake, options.engine, options.master
+        plan, options = resumed_options(options, frame.lake)
+        frame = use_settings(options.settings())  # the resumed options', for every stage
     # Where the warehouse load may go is decided now, not after three stages of work: a
     # `warehouse_url` that would send a sealed or libpq password elsewhere is refused here.
-    warehouse_target(options.settings())
-    # The lake and the Spark master here; each stage resolves the rest of its settings.
-    frame = stage_frame(PipelineOptions(lake=lake, engine=engine, master=master))
+    warehouse_target(frame.settings)
     summary = RunSummary(frame.run_id, flow_run_name=flow_run.name or "")
     settings = frame.settings
     engine = gold_engine_name(settings.gold_engine, settings.spark_master)
@@ -100,7 +112,7 @@ def full_pipeline(
     # Gold runs on the resolved engine and master (flag, else COFRE_*, else the default).
     options = replace(options, engine=engine, master=settings.spark_master)
     summary.options = options.given()  # what `--resume` would run it with
-    kept = _resume_from(plan, frame.lake, summary)
+    kept = _resume_from(plan, frame, summary)
     try:
         ingested = _run_stage(summary, "ingestion", ingestion, options, frame.run_id, kept)
         if "ingestion" not in kept:
@@ -111,11 +123,11 @@ def full_pipeline(
         _run_stage(summary, "warehouse", warehouse, options, frame.run_id, kept)
     except KeyboardInterrupt as exc:  # Ctrl-C: audited and summarised, then exit 130
         summary.finish("interrupted")
-        _finish(frame.lake, summary)
+        _finish(frame, summary)
         raise _interrupted(summary) from exc
     except Exception as exc:
         summary.finish("failed")
-        _finish(frame.lake, summary)
+        _finish(frame, summary)
         failed = summary.stages[-1]
         # The whole cause, not the stage note (one line): every file and column of an input
         # error must reach the user.
@@ -131,7 +143,7 @@ def full_pipeline(
             f"loaded into the warehouse. Cause: {type(exc).__name__}: {exc}{resume_hint}"
         ) from exc
     summary.finish("completed")
-    _finish(frame.lake, summary)
+    _finish(frame, summary)
     events.run_completed(summary.key_figures())  # once the summary is published and anchored
     return {"run_id": frame.run_id, "stages": summary.table_rows(), **ingested.payload}
 
@@ -150,7 +162,7 @@ def _interrupted(summary: RunSummary) -> RunInterrupted:
     return RunInterrupted(stage)
 
 
-def _resume_from(plan: ResumePlan | None, lake: Lake, summary: RunSummary) -> tuple[str, ...]:
+def _resume_from(plan: ResumePlan | None, frame: RunFrame, summary: RunSummary) -> tuple[str, ...]:
     """On resume: the stages the resumed run finished, kept in this run's summary (with the
     facts they set) and not run again; audited as this run's `resuming` PIPELINE_RUN event."""
     if plan is None:
@@ -161,7 +173,7 @@ def _resume_from(plan: ResumePlan | None, lake: Lake, summary: RunSummary) -> tu
         setattr(summary, name, value)
     kept = plan.kept_stages
     audit_run(
-        lake, summary.run_id, "resuming",
+        frame, "resuming",
         details={"resumes": plan.run_id, "from_stage": plan.start, "kept": list(kept)},
     )  # fmt: skip
     print(f"Resuming run {plan.run_id} from stage '{plan.start}'; kept: {', '.join(kept)}.")
@@ -201,7 +213,7 @@ def _stage_subflow() -> Iterator[None]:
         yield
 
 
-def _finish(lake: Lake, summary: RunSummary) -> None:
+def _finish(frame: RunFrame, summary: RunSummary) -> None:
     """Audit the run's end, anchor the trail's head (into the summary), publish the summary.
     A trail that cannot be anchored fails a completed run, after the summary is published."""
     stages = {s.stage: s.status for s in summary.stages}
@@ -210,10 +222,10 @@ def _finish(lake: Lake, summary: RunSummary) -> None:
         details["resumes"] = summary.resumed_from
     problem = None
     try:
-        summary.audit_head = close_run(lake, summary.run_id, summary.state, details=details)
+        summary.audit_head = close_run(frame, summary.state, details=details)
     except AuditIntegrityError as exc:  # raised only for a completed run
         problem = exc
-    _publish(lake, summary)
+    _publish(frame.lake, summary)
     if problem is not None:
         raise problem
 

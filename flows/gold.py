@@ -12,8 +12,7 @@ if __name__ == "__main__":  # flags, settings, paths, URLs checked before Prefec
 
 from prefect import flow
 
-from flows.options import PipelineOptions
-from flows.run_frame import cofre_run, stage_frame
+from flows.run_frame import cofre_run, current_frame
 from tasks.console import markdown_as_text
 from tasks.gold.tasks import run_gold_task
 
@@ -31,10 +30,9 @@ def gold(
 
     Returns {"version", "rows", "objects", "staging", "spark_startup_seconds", "report"}.
     """
-    frame = stage_frame(PipelineOptions.from_parameters(locals()), run_id)
+    frame = current_frame()  # settings, lake and run id from the parameters, built once
     limit = frame.settings.gold_timeout_seconds  # COFRE_GOLD_TIMEOUT_SECONDS
     build = run_gold_task.with_options(timeout_seconds=limit)
-    settings = frame.settings
-    summary = build(frame.lake, frame.run_id, settings.spark_master, settings.gold_engine)
+    summary = build(frame.lake, frame.settings, frame.run_id)
     print(markdown_as_text(summary.report_markdown))  # the artifact's, as plain text
     return summary.stage_report().as_flow_result()

@@ -15,8 +15,7 @@ from datetime import date
 from prefect import flow
 
 from blocks.runtime.requester import run_request
-from flows.options import PipelineOptions
-from flows.run_frame import cofre_run, stage_frame
+from flows.run_frame import cofre_run, current_frame
 from tasks.provenance import build_provenance, olist_origin, record_provenance
 from tasks.sources.olist.ingest import olist_bronze_row
 from tasks.sources.report import ingestion_report
@@ -49,7 +48,7 @@ def ingestion(
     {"bronze": one row per landed object (with its "source"), "sources": one `SourceResult`
     dict per external source (mode used, fallback, reason), "report": StageReport}.
     """
-    frame = stage_frame(PipelineOptions.from_parameters(locals()), run_id)
+    frame = current_frame()  # settings, lake and run id from the parameters, built once
     chosen = set(only or SOURCES)
     unknown = chosen - set(SOURCES)
     if unknown:

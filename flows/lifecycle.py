@@ -13,9 +13,7 @@ if __name__ == "__main__":  # flags, settings, paths, URLs checked before Prefec
 
 from prefect import flow
 
-from blocks.lake import Lake
-from flows.options import PipelineOptions
-from flows.run_frame import cofre_run
+from flows.run_frame import cofre_run, current_frame
 from tasks.lifecycle.move import install_s3_lifecycle_rules
 from tasks.lifecycle.tasks import move_old_bronze
 
@@ -29,7 +27,7 @@ def lifecycle(
     install_s3_rules: bool = False,
 ) -> dict:
     """Move (or list, with dry_run) bronze objects older than `days` days to cold."""
-    target = Lake.from_settings(PipelineOptions(lake=lake).settings())
+    target = current_frame().lake  # opened once, by the run frame
     if install_s3_rules:
         rules = install_s3_lifecycle_rules(target, days)
         print(f"Installed native lifecycle rule(s) on the bronze bucket: {rules['Rules']}")

@@ -149,12 +149,6 @@ class PipelineOptions:
     )
 
     @classmethod
-    def from_parameters(cls, parameters: dict[str, Any]) -> PipelineOptions:
-        """The options among a flow's parameters (`locals()` at the top of its body)."""
-        names = {f.name for f in fields(cls)}
-        return cls(**{name: value for name, value in parameters.items() if name in names})
-
-    @classmethod
     def from_args(cls, args: argparse.Namespace) -> PipelineOptions:
         """The options a parsed command line gave (paths as strings, as Prefect stores them)."""
         given = {f.name: getattr(args, f.name) for f in fields(cls) if hasattr(args, f.name)}

@@ -13,18 +13,22 @@ from blocks.settings import load_settings
 from flows.options import PipelineOptions
 
 if TYPE_CHECKING:
+    from blocks.lake import Lake
     from tasks.resume import ResumePlan
 
 
-def resumed_options(options: PipelineOptions) -> tuple[ResumePlan, PipelineOptions]:
-    """The plan for resuming run `options.resume` from the lake `options.lake` names, and the
-    options to run with: the run's own, with the lake, engine and master given now (when
-    given). Raises `ConfigurationError` (tasks/resume.py says when)."""
+def resumed_options(
+    options: PipelineOptions, lake: Lake | None = None
+) -> tuple[ResumePlan, PipelineOptions]:
+    """The plan for resuming run `options.resume` from `lake` (None: the lake `options.lake`
+    names, opened here), and the options to run with: the run's own, with the lake, engine
+    and master given now (when given). Raises `ConfigurationError` (tasks/resume.py says
+    when)."""
     from blocks.lake import Lake
     from tasks.resume import check_run_id, plan_resume
 
     run_id = check_run_id(options.resume or "")
-    lake = Lake.from_settings(load_settings(lake_url=options.lake))
+    lake = lake or Lake.from_settings(load_settings(lake_url=options.lake))
     plan = plan_resume(lake, run_id, options.given())
     stored = PipelineOptions.from_stored(plan.options)
     merged = replace(

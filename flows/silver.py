@@ -12,8 +12,7 @@ if __name__ == "__main__":  # flags, settings, paths, URLs checked before Prefec
 
 from prefect import flow
 
-from flows.options import PipelineOptions
-from flows.run_frame import cofre_run, stage_frame
+from flows.run_frame import cofre_run, current_frame
 from tasks.console import markdown_as_text
 from tasks.silver.tasks import run_silver_task
 
@@ -30,7 +29,7 @@ def silver(
 
     Returns {"rows": per-dataset gate results, "reconciliation": ..., "report": StageReport}.
     """
-    frame = stage_frame(PipelineOptions.from_parameters(locals()), run_id)
+    frame = current_frame()  # settings, lake and run id from the parameters, built once
     summary = run_silver_task(frame.lake, frame.settings, frame.run_id)
     print(markdown_as_text(summary.report_markdown))  # the artifact's, as plain text
     return summary.stage_report().as_flow_result()

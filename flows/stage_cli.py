@@ -25,7 +25,8 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 from blocks.env_settings import unknown_setting_warnings
-from blocks.errors import RunInterrupted, request_debug, stop_on_cofre_error
+from blocks.errors import RunInterrupted
+from flows.cli_exit import request_debug, stop_on_cofre_error
 from flows.options import OPTION_NAMES, PipelineOptions, add_arguments
 
 # The ingestion's sources (flows/ingestion.py lands olist itself, the rest are its
@@ -125,10 +126,9 @@ def _run_flow(stage: str, options: PipelineOptions, extras: dict[str, Any]) -> N
         module = importlib.import_module(f"flows.{stage}")
     except KeyboardInterrupt:
         raise RunInterrupted("start-up") from None
-    from blocks.errors import debug_requested
     from blocks.runtime.prefect_noise import quiet_task_completions
+    from flows.cli_exit import debug_requested, quiet_tracebacks_on_console
     from tasks.console import live_progress
-    from tasks.runlog import quiet_tracebacks_on_console
 
     quiet_task_completions()  # Prefect's console handler exists now
     if not debug_requested():

@@ -13,8 +13,7 @@ if __name__ == "__main__":  # flags, settings, paths, URLs checked before Prefec
 
 from prefect import flow
 
-from flows.options import PipelineOptions
-from flows.run_frame import cofre_run, stage_frame
+from flows.run_frame import cofre_run, current_frame
 from tasks.warehouse.tasks import load_warehouse_task
 
 
@@ -27,7 +26,7 @@ def warehouse(
 
     Returns {"target", "rows" (per table), "gold_version", "report"}.
     """
-    frame = stage_frame(PipelineOptions.from_parameters(locals()), run_id)
+    frame = current_frame()  # settings, lake and run id from the parameters, built once
     limit = frame.settings.warehouse_timeout_seconds  # COFRE_WAREHOUSE_TIMEOUT_SECONDS
     load = load_warehouse_task.with_options(timeout_seconds=limit)
     summary = load(frame.lake, frame.settings, frame.run_id)

@@ -30,7 +30,8 @@ from blocks.errors import (
 from blocks.lake import Lake
 from blocks.runtime.prefect_noise import UI_ONLY
 from tasks.bronze import BronzeLanding, land_bronze
-from tasks.runlog import retry_only_on, run_logger
+from tasks.retries import retry_only_on
+from tasks.runlog import run_logger
 from tasks.sources.http import HttpGetter
 from validation.catalog import Layer
 

@@ -9,7 +9,7 @@ from prefect.cache_policies import NO_CACHE
 from blocks.errors import WarehouseBusy
 from blocks.lake import Lake
 from blocks.settings import CofreSettings
-from tasks.runlog import retry_only_on
+from tasks.retries import retry_only_on
 from tasks.time_limits import current_task_timeout, time_limit
 from tasks.warehouse.run import WarehouseSummary, load_warehouse
 

@@ -167,7 +167,7 @@ def test_debug_shows_the_traceback(tmp_path):
 
 
 def test_an_unexpected_error_is_one_line_that_says_how_to_see_more(monkeypatch, capsys):
-    from blocks.errors import DEBUG_VARIABLE, stop_on_cofre_error
+    from flows.cli_exit import DEBUG_VARIABLE, stop_on_cofre_error
 
     monkeypatch.delenv(DEBUG_VARIABLE, raising=False)
     with pytest.raises(SystemExit) as stop, stop_on_cofre_error():
@@ -185,7 +185,7 @@ def test_an_unexpected_error_is_one_line_that_says_how_to_see_more(monkeypatch, 
 def test_the_console_drops_tracebacks_and_the_other_handlers_keep_them():
     import io
 
-    from tasks.runlog import quiet_tracebacks_on_console
+    from flows.cli_exit import quiet_tracebacks_on_console
 
     console, kept = io.StringIO(), io.StringIO()
     root = logging.getLogger()
