@@ -33,6 +33,7 @@ from spark.gold_job import run_gold
 from tasks.gold import versions
 from tasks.gold.spark_session import cancel_spark_jobs, get_spark
 from tasks.gold.workspace import Workspace, complete_version, open_workspace, scratch_root
+from tasks.layers.gold import read_gold_version
 from tasks.layers.silver import read_silver, silver_inputs
 from tasks.reports import StageReport
 from tasks.runlog import run_logger
@@ -152,7 +153,7 @@ def _build_version(
         details={"run_id": run_id, "layer": "gold", "manifest_sha256": digest,
                  "rows": {t: e["rows"] for t, e in manifest["tables"].items()}},
     )  # fmt: skip
-    _, gold = versions.read_gold_version(lake, run_id, digest)  # what readers will get
+    _, gold = read_gold_version(lake, run_id, digest)  # what readers will get
     _gate(lake, gold, run_id)
     return gold, digest
 

@@ -32,7 +32,6 @@ from blocks import audit
 from blocks.errors import InvalidSourceData, LakeError
 from blocks.lake import Lake, sha256_bytes
 from tasks.layers.gold import RERUN, read_pointer, version_key, version_parts
-from tasks.layers.gold import read_gold_version as read_gold_version  # run.py re-reads its version
 from validation.catalog import GOLD_POINTER as POINTER
 from validation.catalog import GOLD_STAGING, GOLD_TABLES, MANIFEST, Layer
 from validation.catalog import GOLD_VERSIONS as VERSIONS
