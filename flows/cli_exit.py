@@ -12,12 +12,16 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from blocks.errors import CofreError, RunInterrupted
 
 INTERRUPTED_EXIT_CODE = 130  # 128 + SIGINT, what a shell reports for a Ctrl-C'd command
+
+EXIT_DEADLINE_SECONDS = 30.0  # after Ctrl-C, the longest a clean shutdown may take
 
 DEBUG_VARIABLE = "COFRE_DEBUG"  # set by --debug; read from the environment only, so the
 # failure path never depends on settings that may be the very thing that failed
@@ -51,6 +55,7 @@ def stop_on_cofre_error() -> Iterator[None]:
             raise
         where = f" {exc}" if isinstance(exc, RunInterrupted) else ""
         print(f"\nCofre interrupted (Ctrl-C){where}", file=sys.stderr)
+        exit_by_deadline(INTERRUPTED_EXIT_CODE)
         raise SystemExit(INTERRUPTED_EXIT_CODE) from None
     except CofreError as exc:
         if debug_requested():
@@ -69,6 +74,40 @@ def stop_on_cofre_error() -> Iterator[None]:
             file=sys.stderr,
         )
         raise SystemExit(1) from None
+
+
+def exit_by_deadline(code: int, seconds: float | None = None) -> None:
+    """After Ctrl-C the process ends within `seconds` (EXIT_DEADLINE_SECONDS), whatever it was
+    doing. Python waits for every non-daemon thread before it exits; a `KeyboardInterrupt`
+    raised at an arbitrary point can leave one waiting forever (a lock never released, a task
+    thread whose flow is gone), and the command would hang after its last line. Past the
+    deadline: one line, the temporary Prefect API stopped (it is a child process), exit `code`.
+    The run was already audited as interrupted and its home released."""
+    wait = EXIT_DEADLINE_SECONDS if seconds is None else seconds
+
+    def deadline() -> None:
+        time.sleep(wait)
+        print(f"Cofre: still shutting down {wait:g} s after Ctrl-C; exiting now",
+              file=sys.stderr, flush=True)  # fmt: skip
+        _stop_temporary_prefect_api()
+        os._exit(code)
+
+    threading.Thread(target=deadline, name="cofre-exit-deadline", daemon=True).start()
+
+
+def _stop_temporary_prefect_api() -> None:
+    """Stop the temporary Prefect API this process started, if any (Prefect stops it at exit,
+    which a hard exit skips)."""
+    server = sys.modules.get("prefect.server.api.server")
+    instances = getattr(getattr(server, "SubprocessASGIServer", None), "_instances", {})
+    for instance in list(instances.values()):
+        process = getattr(instance, "server_process", None)
+        if process is not None:
+            process.terminate()
+            try:
+                process.wait(timeout=5)
+            except Exception:  # the last resort must not stop the exit
+                process.kill()
 
 
 class _DropCofreTracebacks(logging.Filter):

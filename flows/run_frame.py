@@ -41,6 +41,7 @@ from blocks.audit.incident import check_anchors_before_run, check_trail_before_r
 from blocks.errors import AuditIntegrityError, RunInterrupted
 from blocks.lake import Lake
 from blocks.lake.home_lock import apply_umask, hold_home, is_held, uses_s3
+from blocks.runtime.ctrl_c import raise_if_ctrl_c
 from blocks.runtime.parameter_guard import refuse_secret_parameters
 from blocks.runtime.prefect_home import where_to_see_run
 from blocks.runtime.requester import run_request
@@ -154,6 +155,7 @@ def _audited(
     run_id = frame.run_id
     try:
         result = body(*args, **kwargs)
+        raise_if_ctrl_c()  # a Ctrl-C that native code swallowed still ends the run
     except BaseException as exc:
         if closes_itself and run_id in _CLOSED:
             raise
@@ -182,8 +184,10 @@ def _stage_in(
     frame = replace(opened, run_id=given.get("run_id") or opened.run_id)
     token = _RUN.set(frame)
     try:
+        raise_if_ctrl_c()  # between stages: no stage starts after a Ctrl-C
         with hold_home(frame.settings, _s3_lake(frame), run_id=frame.run_id, command=command):
             yield
+        raise_if_ctrl_c()
     finally:
         _RUN.reset(token)
 

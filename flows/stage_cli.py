@@ -26,6 +26,7 @@ from typing import Any, NoReturn
 
 from blocks.env_settings import unknown_setting_warnings
 from blocks.errors import RunInterrupted
+from blocks.runtime.ctrl_c import catch_ctrl_c, raise_if_ctrl_c
 from flows.cli_exit import request_debug, stop_on_cofre_error
 from flows.options import OPTION_NAMES, PipelineOptions, add_arguments
 
@@ -87,6 +88,7 @@ def stage_parser(stage: str, description: str | None) -> argparse.ArgumentParser
 
 def run_stage_cli(stage: str, description: str | None, argv: list[str] | None = None) -> NoReturn:
     """Parse and check `stage`'s command line, then run its flow once and exit (see above)."""
+    catch_ctrl_c()  # a Ctrl-C is remembered, even where native code swallows its raise
     args = stage_parser(stage, description).parse_args(argv)
     if args.debug:
         request_debug()
@@ -139,6 +141,7 @@ def _run_flow(stage: str, options: PipelineOptions, extras: dict[str, Any]) -> N
             if before_run is not None:
                 before_run(options)
             getattr(module, stage)(**options.for_stage(stage), **extras)
+            raise_if_ctrl_c()
     except RunInterrupted:
         raise
     except KeyboardInterrupt:  # in Prefect's engine, outside the flow's own body
