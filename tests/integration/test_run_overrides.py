@@ -81,7 +81,10 @@ def _deployment(url: str, name: str) -> dict:
 def _wait(url: str, flow_run_id: str, timeout: float = 300) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        run = httpx.get(f"{url}/flow_runs/{flow_run_id}", timeout=30).json()
+        try:
+            run = httpx.get(f"{url}/flow_runs/{flow_run_id}", timeout=30).json()
+        except httpx.TimeoutException:  # the server's SQLite busy under a loaded CI machine
+            continue  # (measured once: a 30 s stall); the run's state is what is tested
         if run["state_type"] in FINAL:
             return run
         time.sleep(1)
