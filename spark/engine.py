@@ -136,7 +136,19 @@ class DuckDBEngine:
         finally:
             cursor.close()
 
+    def interrupt(self) -> bool:
+        """Stop the query running now (from another thread); False once the engine is
+        closed (its job is done: nothing runs on it any more)."""
+        import duckdb
+
+        try:
+            self.connection.interrupt()
+        except duckdb.ConnectionException:  # closed
+            return False
+        return True
+
     def close(self) -> None:
+        """Free the engine's tables (closing again does nothing)."""
         self.connection.close()
 
 

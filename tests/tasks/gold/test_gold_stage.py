@@ -215,3 +215,20 @@ def test_an_unknown_engine_is_a_configuration_error_naming_the_setting():
         ConfigurationError, match=r"Unknown gold engine 'polars'.*COFRE_GOLD_ENGINE"
     ):
         gold_stage.gold_engine_name("polars", None)
+
+
+def test_the_engine_is_closed_before_the_gate_reads_gold_and_silver_back(tmp_path, monkeypatch):
+    """The job's tables (DuckDB's live in this process: about 1 GiB at 10x) are freed before
+    the gate holds the whole gold version and silver in memory beside them."""
+    lake = _with_silver(Lake.from_url(str(tmp_path / "lake")))
+    real_gate, engine_closed = gold_stage.gold_gate, []
+
+    def gate(silver, gold):
+        engine_closed.append(gold_stage._duckdb.interrupt() is False)  # closed: nothing to stop
+        real_gate(silver, gold)
+
+    monkeypatch.setattr(gold_stage, "gold_gate", gate)
+    summary = gold_stage.run_gold_stage(lake, "closed-early", engine="duckdb")
+    assert engine_closed == [True]
+    assert summary.rows == {table: frame.height for table, frame in expected_gold().items()}
+    gold_stage.cancel_gold_work()  # after the stage: nothing to interrupt, no error
