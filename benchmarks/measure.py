@@ -1,10 +1,11 @@
 """Measuring for the benchmarks: a call's wall time (`timed`), and a command from outside,
-its wall time and the peak RSS of its whole process tree (Python plus the Spark JVM it
-starts), sampled from /proc every 100 ms (`run_measured`)."""
+its wall time, CPU seconds and the peak RSS of its whole process tree (Python plus the Spark
+JVM or Prefect API it starts), sampled from /proc every 100 ms (`run_measured`)."""
 
 from __future__ import annotations
 
 import contextlib
+import resource
 import subprocess
 import threading
 import time
@@ -27,6 +28,7 @@ def timed(action: Callable[[], T]) -> tuple[T, float]:
 class Measured:
     wall: float
     peak_rss_mib: float
+    cpu: float  # user + system seconds of the command and every child it waited for
     result: subprocess.CompletedProcess
 
 
@@ -52,7 +54,9 @@ def _rss_kib(pid: int) -> int:
 
 
 def run_measured(command: list[str], env: dict, cwd: Path) -> Measured:
-    """Run `command` to completion; stdout and stderr are captured as text."""
+    """Run `command` to completion; stdout and stderr are captured as text. One command at a
+    time: its CPU seconds are this process's reaped children's, before and after."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     process = subprocess.Popen(
         command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -71,5 +75,7 @@ def run_measured(command: list[str], env: dict, cwd: Path) -> Measured:
     wall = time.perf_counter() - started
     done.set()
     sampler.join()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     result = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
-    return Measured(wall, round(peak / 1024, 1), result)
+    return Measured(wall, round(peak / 1024, 1), round(cpu, 2), result)

@@ -106,6 +106,7 @@ def cofre_run(
     summary = json.loads(summary_path.read_text())
     return {
         "wall": measured.wall,
+        "cpu": measured.cpu,
         "peak_rss_mib": measured.peak_rss_mib,
         "spark_startup": summary.get("spark_startup_seconds", 0.0),
         "stages": {s["stage"]: s for s in summary["stages"]},
@@ -160,6 +161,7 @@ def plain_run(directory: Path, work: Path) -> dict:
     seconds = json.loads(measured.result.stdout.strip().splitlines()[-1])
     return {
         "wall": measured.wall,
+        "cpu": measured.cpu,
         "peak_rss_mib": measured.peak_rss_mib,
         "spark_startup": seconds["spark_startup"],
         "stages": {name: {"seconds": seconds[name]} for name in STAGES},
@@ -174,7 +176,7 @@ def baseline_run(directory: Path, work: Path) -> dict:
     measured = run_measured([*command, str(work / f"seed-{time.time_ns()}.db")], os.environ, ROOT)
     _check(measured, "seed baseline")
     out = json.loads(measured.result.stdout.strip().splitlines()[-1])
-    out.update(wall=measured.wall, peak_rss_mib=measured.peak_rss_mib)
+    out.update(wall=measured.wall, cpu=measured.cpu, peak_rss_mib=measured.peak_rss_mib)
     return out
 
 
@@ -337,6 +339,7 @@ def summarise(runs: dict, baselines: list[dict], masking: list[dict], truth: dic
             "runs": len(all_runs),
             "wall_median": _median(r["wall"] for r in mode_runs),
             "walls": [round(r["wall"], 2) for r in mode_runs],
+            "cpu_median": _median(r.get("cpu", 0.0) for r in mode_runs),
             "peak_rss_mib": max(r["peak_rss_mib"] for r in mode_runs),
             "spark_startup_median": _median(r["spark_startup"] for r in mode_runs),
             "stages": stages,
@@ -346,6 +349,7 @@ def summarise(runs: dict, baselines: list[dict], masking: list[dict], truth: dic
         steps = baselines[0]["timings"]
         out["seed_baseline"] = {
             "wall_median": _median(b["wall"] for b in baselines),
+            "cpu_median": _median(b.get("cpu", 0.0) for b in baselines),
             "peak_rss_mib": max(b["peak_rss_mib"] for b in baselines),
             "stages": {k: _median(b["timings"][k] for b in baselines) for k in steps},
             "inflated_totals": baselines[0]["totals"],
@@ -388,7 +392,8 @@ def to_markdown(results: dict) -> str:
                 lines += [f"**{mode}**: 0 of {m['runs']} runs completed", ""]
                 continue
             lines += [
-                f"**{mode}**: wall {m['wall_median']} s (median of {m['walls']}), peak RSS "
+                f"**{mode}**: wall {m['wall_median']} s (median of {m['walls']}), CPU "
+                f"{m.get('cpu_median', '—')} s, peak RSS "
                 f"{m['peak_rss_mib']} MiB, Spark start-up {m['spark_startup_median']} s",
                 "",
                 "| stage | seconds | rows out | rows/s | peak RSS (MiB) |",
@@ -413,7 +418,8 @@ def to_markdown(results: dict) -> str:
         if seed:
             reference = result["cofre"].get("server") or next(iter(result["cofre"].values()))
             lines += [
-                f"Seed's way: {seed['wall_median']} s, peak RSS {seed['peak_rss_mib']} MiB, "
+                f"Seed's way: {seed['wall_median']} s, CPU {seed.get('cpu_median', '—')} s, "
+                f"peak RSS {seed['peak_rss_mib']} MiB, "
                 f"stages {seed['stages']}; seed wall / Cofre wall = "
                 f"{seed['wall_median'] / reference['wall_median']:.2f} (above 1: Cofre faster).",
                 f"Seed's totals (fan-out): {seed['inflated_totals']}.",

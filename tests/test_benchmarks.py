@@ -31,6 +31,16 @@ def test_peak_rss_counts_the_whole_process_tree():
     assert 250 <= measured.peak_rss_mib < 600, measured.peak_rss_mib
 
 
+BUSY = "import time; end = time.process_time() + 0.6\nwhile time.process_time() < end: pass"
+BUSY_PARENT = f"import subprocess, sys; subprocess.run([sys.executable, '-c', {BUSY!r}])\n{BUSY}"
+
+
+def test_cpu_seconds_count_the_command_and_its_children():
+    measured = run_measured([sys.executable, "-c", BUSY_PARENT], {}, ROOT)
+    assert measured.result.returncode == 0, measured.result.stderr
+    assert 1.2 <= measured.cpu < 1.2 + 2.0, measured.cpu  # 0.6 s each, plus two interpreters
+
+
 def _run(wall: float, gold: float, spark: float) -> dict:
     stages = {
         "ingestion": {"seconds": 2.0, "rows_out": 1000, "peak_rss_mib": 300.0},
@@ -38,7 +48,8 @@ def _run(wall: float, gold: float, spark: float) -> dict:
         "gold": {"seconds": gold, "rows_out": 200, "peak_rss_mib": 950.0},
         "warehouse": {"seconds": 3.0, "rows_out": 200, "peak_rss_mib": 990.0},
     }
-    return {"wall": wall, "peak_rss_mib": 2000.0, "spark_startup": spark, "stages": stages}
+    return {"wall": wall, "cpu": wall * 1.5, "peak_rss_mib": 2000.0, "spark_startup": spark,
+            "stages": stages}  # fmt: skip
 
 
 def test_summary_takes_medians_and_splits_the_wall_time():
@@ -55,6 +66,7 @@ def test_summary_takes_medians_and_splits_the_wall_time():
     result = summarise(runs, baselines, masking, {"payment_value": 1.0})
     server = result["cofre"]["server"]
     assert server["wall_median"] == 44.0 and server["spark_startup_median"] == 9.0
+    assert server["cpu_median"] == 66.0
     assert server["stages"]["gold"]["seconds"] == 24.0
     assert server["stages"]["ingestion"]["rows_per_second"] == 500
     assert result["seed_baseline"]["wall_median"] == 84.0
@@ -64,6 +76,7 @@ def test_summary_takes_medians_and_splits_the_wall_time():
     assert "| server | 44.0 | 21.0 | 9.0 | 14.0 |" in rows
     text = to_markdown({"machine": "test", "scales": {"1x": result}})
     assert "seed wall / Cofre wall = 1.91" in text  # 84 / 44
+    assert "wall 44.0 s (median of [40.0, 44.0, 90.0]), CPU 66.0 s" in text
     assert "(10.0x)" in text  # masking 1.0 s / 0.1 s
 
 
