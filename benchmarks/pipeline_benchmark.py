@@ -339,7 +339,7 @@ def summarise(runs: dict, baselines: list[dict], masking: list[dict], truth: dic
             "runs": len(all_runs),
             "wall_median": _median(r["wall"] for r in mode_runs),
             "walls": [round(r["wall"], 2) for r in mode_runs],
-            "cpu_median": _median(r.get("cpu", 0.0) for r in mode_runs),
+            "cpu_median": _median(r["cpu"] for r in mode_runs),
             "peak_rss_mib": max(r["peak_rss_mib"] for r in mode_runs),
             "spark_startup_median": _median(r["spark_startup"] for r in mode_runs),
             "stages": stages,
@@ -349,7 +349,7 @@ def summarise(runs: dict, baselines: list[dict], masking: list[dict], truth: dic
         steps = baselines[0]["timings"]
         out["seed_baseline"] = {
             "wall_median": _median(b["wall"] for b in baselines),
-            "cpu_median": _median(b.get("cpu", 0.0) for b in baselines),
+            "cpu_median": _median(b["cpu"] for b in baselines),
             "peak_rss_mib": max(b["peak_rss_mib"] for b in baselines),
             "stages": {k: _median(b["timings"][k] for b in baselines) for k in steps},
             "inflated_totals": baselines[0]["totals"],
@@ -393,7 +393,7 @@ def to_markdown(results: dict) -> str:
                 continue
             lines += [
                 f"**{mode}**: wall {m['wall_median']} s (median of {m['walls']}), CPU "
-                f"{m.get('cpu_median', '—')} s, peak RSS "
+                f"{m['cpu_median']} s, peak RSS "
                 f"{m['peak_rss_mib']} MiB, Spark start-up {m['spark_startup_median']} s",
                 "",
                 "| stage | seconds | rows out | rows/s | peak RSS (MiB) |",
@@ -418,7 +418,7 @@ def to_markdown(results: dict) -> str:
         if seed:
             reference = result["cofre"].get("server") or next(iter(result["cofre"].values()))
             lines += [
-                f"Seed's way: {seed['wall_median']} s, CPU {seed.get('cpu_median', '—')} s, "
+                f"Seed's way: {seed['wall_median']} s, CPU {seed['cpu_median']} s, "
                 f"peak RSS {seed['peak_rss_mib']} MiB, "
                 f"stages {seed['stages']}; seed wall / Cofre wall = "
                 f"{seed['wall_median'] / reference['wall_median']:.2f} (above 1: Cofre faster).",

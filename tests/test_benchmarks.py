@@ -58,7 +58,7 @@ def test_summary_takes_medians_and_splits_the_wall_time():
         "plain": [_run(33.0, 18.0, 8.0), _run(35.0, 20.0, 8.0), _run(34.0, 19.0, 8.0)],
     }
     baselines = [
-        {"wall": w, "peak_rss_mib": 3000.0, "timings": {"read": 4.0, "warehouse": w - 4},
+        {"wall": w, "cpu": w, "peak_rss_mib": 3000.0, "timings": {"read": 4.0, "warehouse": w - 4},
          "totals": {"payment_value": 2.0}}
         for w in (80.0, 88.0, 84.0)
     ]  # fmt: skip
@@ -84,7 +84,9 @@ def test_targets_table_compares_each_figure_with_its_target():
     """The issue's targets table: a figure under its ceiling is met, over it missed, a
     ratio under its floor missed, and what was not run says so instead of passing."""
     masking = [{"seed": 1.0, "cofre_seed": 0.1, "cofre_default": 0.5, "rows": 10}]
-    seed = [{"wall": 60.0, "peak_rss_mib": 1.0, "timings": {"read": 1.0}, "totals": {}}]
+    seed = [
+        {"wall": 60.0, "cpu": 60.0, "peak_rss_mib": 1.0, "timings": {"read": 1.0}, "totals": {}}
+    ]
     one = summarise({"server": [_run(18.0, 2.5, 0.0)]}, [], masking, {})
     ten = summarise(
         {"server": [_run(80.0, 25.0, 4.0)], "postgres": [_run(90.0, 25.0, 4.0)],
