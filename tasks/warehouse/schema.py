@@ -3,7 +3,8 @@
 Every gold table has a warehouse table of the same name and columns. Version 1 creates the
 tables with their keys; version 2 adds the indexes the dashboard's filters use; version 3 puts
 PostgreSQL's text keys in byte order (C collation); version 4 adds `cofre_lineage`, the
-lineage of the loaded data (tasks/warehouse/lineage.py), replaced by every load. `migrate`
+lineage of the loaded data (tasks/warehouse/lineage.py), replaced by every load; version 5
+drops the facts' secondary indexes from the embedded SQLite warehouse (`FACT_INDEXES`). `migrate`
 applies what a database lacks, in order, recording each version in `dw.schema_version`, so
 an older warehouse is brought up to date without losing data.
 """
@@ -71,6 +72,15 @@ DASHBOARD_INDEXES = {
     "ix_fact_orders_date_key": ("fact_orders", ("date_key",)),
     "ix_fact_orders_customer_key": ("fact_orders", ("customer_key",)),
 }
+# The facts' indexes among them. SQLite drops them (version 5): its dashboard answers filters
+# from the facts in memory (panel_dashboard/snapshot.py, up to `MAX_ROWS` items), so no filter
+# reads them, while rebuilding them cost every 10x load about 5 of its 13 s (SQLite builds one
+# index at a time, each a full scan of the fact). On SQL over the facts (beyond `MAX_ROWS`)
+# they sped up only very selective filters, and slowed broad ones (docs/performance.md).
+# PostgreSQL keeps them: BI tools query it directly, and its load rebuilds them cheaply.
+FACT_INDEXES = tuple(
+    name for name, (table, _) in DASHBOARD_INDEXES.items() if table.startswith("fact_")
+)
 
 
 # Text keys (hash-like ids) compare byte-wise on PostgreSQL: the C collation makes index
@@ -168,6 +178,14 @@ def _byte_order_keys(conn: Connection, metadata: MetaData) -> None:
                 conn.execute(text(f'{alter} TYPE text COLLATE "C"'))
 
 
+def _sqlite_without_fact_indexes(conn: Connection, metadata: MetaData) -> None:
+    """Drop `FACT_INDEXES` from a SQLite warehouse (rows untouched; PostgreSQL keeps them)."""
+    if conn.dialect.name != "sqlite":
+        return
+    for name in FACT_INDEXES:
+        conn.execute(text(f"DROP INDEX IF EXISTS {name}"))
+
+
 MIGRATIONS = (
     Migration(1, "star schema and marts with keys", _create_tables),
     Migration(
@@ -175,6 +193,11 @@ MIGRATIONS = (
     ),
     Migration(3, "text keys in byte order (C collation) on PostgreSQL", _byte_order_keys),
     Migration(4, "cofre_lineage: the lineage of the loaded data", _lineage_table),
+    Migration(
+        5,
+        "SQLite: the facts' secondary indexes dropped (filters read the facts in memory)",
+        _sqlite_without_fact_indexes,
+    ),
 )
 LATEST = MIGRATIONS[-1].version
 
