@@ -32,6 +32,12 @@ S3A_SECRET_KEYS = ("fs.s3a.access.key", "fs.s3a.secret.key", "fs.s3a.session.tok
 # Sized for a laptop or a small VM. Shuffle partitions are not set here: the gold job sizes
 # them from silver's row counts (spark/gold_job.py), unless a caller or spark-submit sets them.
 LOG4J2_CONFIG = Path(__file__).with_name("log4j2.properties")
+# The C1 JIT only. With it the JVM also falls back to the client's code cache, 48 MiB in one
+# heap, where tiered compilation reserves 240 MiB: a long-lived driver (one session running
+# many jobs, as the test suite does) filled it and died with "Out of space in CodeCache for
+# adapters" (Spark then stops its context). Reserving what tiered compilation would is
+# address space, not memory: the cache only takes what is compiled into it.
+C1_ONLY_JIT = "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=240m"
 SMALL_MACHINE_CONF: dict[str, str] = {
     "spark.api.mode": "classic",  # the job uses the JVM (Hadoop FileSystem, S3A checks)
     "spark.default.parallelism": "8",
@@ -45,7 +51,7 @@ SMALL_MACHINE_CONF: dict[str, str] = {
     # of a 2-core VM (about a quarter of the driver's CPU time at real size). The log4j2
     # configuration keeps Spark's start-up banner off the console (spark/log4j2.properties).
     "spark.driver.extraJavaOptions": (
-        f"-XX:TieredStopAtLevel=1 -Dlog4j2.configurationFile={LOG4J2_CONFIG.as_uri()}"
+        f"{C1_ONLY_JIT} -Dlog4j2.configurationFile={LOG4J2_CONFIG.as_uri()}"
     ),
 }
 

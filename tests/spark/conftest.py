@@ -23,7 +23,7 @@ import pytest
 
 from spark.engine import DuckDBEngine
 from spark.gold_job import run_gold
-from spark.session import build_session
+from spark.session import C1_ONLY_JIT, build_session
 from tests.spark.gold_fixture import silver_frames, write_silver_dir
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,7 +33,7 @@ SPARK_SUBMIT = Path(pyspark.__file__).parent / "bin" / "spark-submit"
 TEST_CONF = {
     "spark.sql.shuffle.partitions": "2",
     "spark.default.parallelism": "2",
-    "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1",
+    "spark.driver.extraJavaOptions": C1_ONLY_JIT,
     "spark.sql.codegen.wholeStage": "false",
     "spark.sql.codegen.factoryMode": "NO_CODEGEN",
 }
