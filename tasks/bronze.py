@@ -77,6 +77,7 @@ def land_bronze(
     valid: bool = True,
     error: str | None = None,
     extra: dict[str, Any] | None = None,
+    sha256: tuple[str, int] | None = None,
 ) -> BronzeLanding:
     """Land raw bytes (in memory or a local file) in bronze with their manifest.
 
@@ -84,10 +85,17 @@ def land_bronze(
     while it is still the newest valid object of its file: the existing manifest is returned
     with `written=False`. Content that other content has superseded since (A, then B, then A
     again) lands anew, so that the newest object, which silver reads, is what was fetched last.
+
+    `sha256`: the local file's (sha256 hex, size) when the caller has just read it whole (the
+    Olist check does): the file is then read once more, to copy it, and the copy must have
+    those bytes (`Lake.put_file`).
     """
     if (data is None) == (local_path is None):
         raise ValueError("land_bronze needs exactly one of data= or local_path=")
-    digest, size = (sha256_bytes(data), len(data)) if data is not None else sha256_file(local_path)
+    if data is not None:
+        digest, size = sha256_bytes(data), len(data)
+    else:
+        digest, size = sha256 if sha256 is not None else sha256_file(local_path)
     known = find_by_sha256(lake, source, dataset, digest)
     if known is not None and (current := _current_landing(lake, known)) is not None:
         return BronzeLanding(current, written=False)
@@ -112,7 +120,7 @@ def land_bronze(
     if data is not None:
         lake.write_bytes(Layer.BRONZE, key, data)
     else:
-        lake.put_file(Layer.BRONZE, key, local_path)
+        lake.put_file(Layer.BRONZE, key, local_path, sha256=(digest, size))
     lake.write_bytes(Layer.BRONZE, manifest.manifest_key, manifest.to_json())
     if known is None:  # the index names the content's first landing (bronze is immutable)
         lake.write_bytes(Layer.BRONZE, _index_key(source, dataset, digest), manifest.to_json())

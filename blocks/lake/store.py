@@ -235,16 +235,33 @@ class Lake:
         return LakeObject(layer, key, self.url(layer, key), digest, len(data), written=True)
 
     def put_file(
-        self, layer: Layer, key: str, local_path: Path | str, *, immutable: bool | None = None
+        self,
+        layer: Layer,
+        key: str,
+        local_path: Path | str,
+        *,
+        immutable: bool | None = None,
+        sha256: tuple[str, int] | None = None,
     ) -> LakeObject:
-        """Atomically upload a local file, streaming it (large CSVs never sit in memory)."""
-        digest, size = sha256_file(local_path)
+        """Atomically upload a local file, streaming it (large CSVs never sit in memory).
+
+        `sha256`: the file's (sha256 hex, size) when the caller has just computed them. On a
+        local lake the file is then read once, hashed as it is copied, and the copy published
+        only if it has exactly those bytes; on S3 it is hashed and compared before the
+        upload. A file that changed since raises `LakeError` and nothing is written.
+        """
+        digest, size = sha256 if sha256 is not None else sha256_file(local_path)
         if self._unchanged(layer, key, digest, immutable):
             return LakeObject(layer, key, self.url(layer, key), digest, size, written=False)
         target = self.path(layer, key)
         if self.is_local:
-            self._local_atomic(target, lambda tmp: _copy_file(local_path, tmp), layer)
+            fill = (
+                _copy_file if sha256 is None else lambda src, dst: _copy_verified(src, dst, digest)
+            )
+            self._local_atomic(target, lambda tmp: fill(local_path, tmp), layer)
         else:
+            if sha256 is not None and sha256_file(local_path)[0] != digest:
+                raise _changed(local_path, self.url(layer, key))
             self.fs.put_file(str(local_path), target)
         return LakeObject(layer, key, self.url(layer, key), digest, size, written=True)
 
@@ -328,6 +345,24 @@ def _copy_file(source: Path | str, destination: str) -> None:
     with open(source, "rb") as src, open(destination, "wb") as dst:
         while chunk := src.read(CHUNK):
             dst.write(chunk)
+
+
+def _copy_verified(source: Path | str, destination: str, expected: str) -> None:
+    """Copy, hashing the bytes copied; raise unless they hash to `expected`."""
+    digest = hashlib.sha256()
+    with open(source, "rb") as src, open(destination, "wb") as dst:
+        while chunk := src.read(CHUNK):
+            digest.update(chunk)
+            dst.write(chunk)
+    if digest.hexdigest() != expected:
+        raise _changed(source, destination.rsplit(".tmp-", 1)[0])
+
+
+def _changed(source: Path | str, target: str) -> LakeError:
+    return LakeError(
+        f"{source} changed while it was being landed at {target} (its sha256 is no longer the "
+        "one checked): nothing was written. Re-run once nothing is writing to the file."
+    )
 
 
 def _is_temporary(path: str) -> bool:

@@ -60,6 +60,24 @@ def test_put_file_streams_a_local_file(lake, tmp_path):
     assert lake.size("bronze", "olist/big.csv") == source.stat().st_size
 
 
+def test_put_file_lands_only_the_bytes_the_caller_hashed(lake, tmp_path):
+    """With the caller's (sha256, size) the file is hashed as it is copied (one read on a
+    local lake): a file rewritten since it was hashed lands nothing, and says so."""
+    source = tmp_path / "orders.csv"
+    source.write_bytes(b"id\n1\n")
+    checked = (hashlib.sha256(b"id\n1\n").hexdigest(), 5)
+    source.write_bytes(b"id\n2\n")  # rewritten after the check, same size
+    with pytest.raises(LakeError, match=r"orders\.csv changed while it was being landed"):
+        lake.put_file("bronze", "olist/orders.csv", source, sha256=checked)
+    assert lake.keys("bronze") == []
+    if lake.is_local:  # no temporary file left behind either
+        assert not [p for p in (tmp_path / "lake").rglob("*") if p.is_file()]
+    source.write_bytes(b"id\n1\n")
+    landed = lake.put_file("bronze", "olist/orders.csv", source, sha256=checked)
+    assert (landed.sha256, landed.size, landed.written) == (*checked, True)
+    assert lake.read_bytes("bronze", "olist/orders.csv") == b"id\n1\n"
+
+
 def test_missing_object_names_its_url(lake):
     with pytest.raises(LakeError, match=r"nope\.csv"):
         lake.read_bytes("bronze", "nope.csv")

@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 
-from blocks.errors import InvalidSourceData
+from blocks.errors import InvalidSourceData, LakeError
 from blocks.lake import Lake
 from tasks.sources.olist.contract import OLIST_FILES, dataset_name
 from tasks.sources.olist.ingest import check_olist_dir, land_olist_file
@@ -121,3 +121,20 @@ def test_files_land_byte_for_byte_and_reingest_is_a_no_op(olist_dir, tmp_path, r
     again = [land_olist_file(lake, f, "run-2") for f in files]
     assert not any(landing.written for landing in again)
     assert not [k for k in lake.keys("bronze") if "run_id=run-2" in k]
+
+
+def test_a_file_rewritten_after_the_check_does_not_land(olist_dir, tmp_path):
+    """The check hashes each file as it reads it; landing copies it against that sha256, so
+    bronze never holds bytes other than the ones checked and counted."""
+    lake = Lake.from_url(str(tmp_path / "lake"))
+    files = check_olist_dir(olist_dir)
+    sellers = next(f for f in files if f.dataset == "sellers")
+    assert sellers.sha256 == (
+        hashlib.sha256(sellers.path.read_bytes()).hexdigest(),
+        sellers.path.stat().st_size,
+    )
+    with open(sellers.path, "ab") as handle:  # one more record, after the count
+        handle.write(b"extra,00000,somewhere,SP\n")
+    with pytest.raises(LakeError, match=r"olist_sellers_dataset\.csv changed while"):
+        land_olist_file(lake, sellers, "run-1")
+    assert not [k for k in lake.keys("bronze") if "sellers" in k]

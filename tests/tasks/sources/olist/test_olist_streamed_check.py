@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
 import tasks.sources.olist.ingest as olist
@@ -30,6 +32,8 @@ def test_piecewise_counts_equal_the_whole_file_split(generated, small_pieces):
         assert whole.reliable
         assert file.rows == whole.count, file.name
         assert file.rows_note is None
+        data = file.path.read_bytes()
+        assert file.sha256 == (hashlib.sha256(data).hexdigest(), len(data)), file.name
 
 
 def test_quoted_line_breaks_and_crlf_across_pieces_count_once(tmp_path, small_pieces):
@@ -37,9 +41,10 @@ def test_quoted_line_breaks_and_crlf_across_pieces_count_once(tmp_path, small_pi
     records = [b'%d,"line one\nline two, ""quoted""\nline three"\r\n' % i for i in range(2000)]
     path = tmp_path / "multi.csv"
     path.write_bytes(olist.BOM + header + b"".join(records) + b"\r\n")
-    bad_line, count = olist._scan(path)
-    assert bad_line is None
-    assert count == split_records(path.read_bytes(), path.name).count == 2000
+    scan = olist._scan(path)
+    assert scan.bad_line is None
+    assert scan.sha256 == (hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_size)
+    assert scan.count == split_records(path.read_bytes(), path.name).count == 2000
 
 
 def test_a_broken_quote_in_a_later_piece_falls_back_to_the_whole_file(tmp_path, small_pieces):
@@ -47,7 +52,9 @@ def test_a_broken_quote_in_a_later_piece_falls_back_to_the_whole_file(tmp_path, 
     lines[4000] = b'4000,na"me\n'  # a quote inside an unquoted field, far past the first piece
     path = tmp_path / "broken.csv"
     path.write_bytes(b"".join(lines))
-    assert olist._scan(path) == (None, None)  # no count: `_count_rows` names the break
+    scan = olist._scan(path)
+    assert (scan.bad_line, scan.count) == (None, None)  # no count: `_count_rows` names the break
+    assert scan.sha256 == (hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_size)
     rows, note = olist._count_rows(path)
     assert rows == split_records(path.read_bytes(), path.name).count
     assert note is not None and "line 4001" in note
@@ -58,4 +65,4 @@ def test_a_non_utf8_byte_is_reported_on_its_line(tmp_path, small_pieces):
     lines[2500] = b"2500,caf\xe9\n"
     path = tmp_path / "latin1.csv"
     path.write_bytes(b"".join(lines))
-    assert olist._scan(path) == (2501, None)
+    assert olist._scan(path) == olist._Scan(2501, None, None)
