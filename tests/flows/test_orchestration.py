@@ -113,7 +113,13 @@ def test_a_warehouse_load_kept_waiting_by_a_reader_is_retried_then_lands(
     url = postgres.url(postgres.create_database(f"wh_{uuid.uuid4().hex[:8]}"), with_password=False)
     wh = connect_warehouse(load_settings(), url)
     migrate(wh)
-    waiting = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+    # The transaction waiting for a lock, by its start time ('' when none waits): attempt 2
+    # may already wait when the reader next looks, so the reader waits for attempt 1's
+    # transaction to stop waiting, not for no transaction to wait.
+    waiting = (
+        "SELECT coalesce(min(xact_start)::text, '') FROM pg_stat_activity "
+        "WHERE wait_event_type = 'Lock'"
+    )
 
     def reader_until_one_load_gave_up(ready: threading.Event) -> None:
         with (
@@ -123,9 +129,11 @@ def test_a_warehouse_load_kept_waiting_by_a_reader_is_retried_then_lands(
             reader.execute("SELECT count(*) FROM dw.dim_seller").fetchone()  # holds the table
             ready.set()
             deadline = time.monotonic() + 60
-            while watch.execute(waiting).fetchone()[0] == 0 and time.monotonic() < deadline:
+            first = ""
+            while not first and time.monotonic() < deadline:
                 time.sleep(0.05)  # attempt 1 now waits for our lock ...
-            while watch.execute(waiting).fetchone()[0] > 0 and time.monotonic() < deadline:
+                first = watch.execute(waiting).fetchone()[0]
+            while watch.execute(waiting).fetchone()[0] == first and time.monotonic() < deadline:
                 time.sleep(0.05)  # ... and gives up at its lock timeout; then we leave
 
     ready = threading.Event()
