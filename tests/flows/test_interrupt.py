@@ -81,6 +81,13 @@ def _assert_gone(pids: set[int], output: str) -> None:
     assert not alive, f"left running after Ctrl-C: {alive}\n{output[-2000:]}"
 
 
+def _ended_by_ctrl_c(code: int) -> bool:
+    """Exit 130, or death by SIGINT itself (-2): a shell reports both as 130. The second was
+    seen twice in 2026-12 (CI, and once locally) after the one line and the audit were
+    written, with no traceback; what delivers the late SIGINT was not found."""
+    return code in (130, -signal.SIGINT)
+
+
 def _running(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -92,7 +99,7 @@ def _running(pid: int) -> bool:
 def test_ctrl_c_during_a_stage_ends_cleanly_and_publishes_nothing(tmp_path):
     home = tmp_path / "home"
     code, output = _interrupt_when("silver", home, tmp_path)
-    assert code == 130, output[-3000:]
+    assert _ended_by_ctrl_c(code), output[-3000:]
     closing = [line for line in output.splitlines() if line.startswith("Cofre ")]
     assert closing == ["Cofre interrupted (Ctrl-C) during silver; nothing was published"], output
     assert "Traceback" not in output, output[-3000:]
@@ -129,11 +136,12 @@ def test_an_interrupted_stage_flow_run_alone_names_its_stage(tmp_path):
     code, output = _interrupt_on(
         command, lambda line: "USING SYNTHETIC OLIST DATA" in line, home, tmp_path
     )
-    assert code == 130, output[-3000:]
+    assert _ended_by_ctrl_c(code), output[-3000:]
     closing = [line for line in output.splitlines() if line.startswith("Cofre ")]
     assert closing == ["Cofre interrupted (Ctrl-C) during ingestion; nothing was published"], (
         output[-3000:]
     )
+    assert "Traceback" not in output, output[-3000:]
     records = [json.loads(line) for line in (home / "audit" / "audit.jsonl").open()]
     ends = [r for r in records if r["action"] == "PIPELINE_RUN"]
     assert ends[-1]["details"]["event"] == "interrupted", ends[-1]
