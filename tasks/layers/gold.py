@@ -118,7 +118,7 @@ def read_gold_version(
         raise InvalidSourceData(
             f"Gold version {version} has no table {missing[0]} in its manifest; {RERUN}."
         )
-    # Two tables at a time: hashing and Parquet decoding release the GIL (10x: 0.68 -> 0.4 s).
+    # Two tables at a time: hashing and Parquet decoding release the GIL (10x: 0.58 -> 0.34 s).
     with ThreadPoolExecutor(READ_THREADS, thread_name_prefix="gold-read") as pool:
         reads = {
             table: pool.submit(_read_table, lake, version, table, manifest["tables"][table])
