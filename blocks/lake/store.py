@@ -255,10 +255,8 @@ class Lake:
             return LakeObject(layer, key, self.url(layer, key), digest, size, written=False)
         target = self.path(layer, key)
         if self.is_local:
-            fill = (
-                _copy_file if sha256 is None else lambda src, dst: _copy_verified(src, dst, digest)
-            )
-            self._local_atomic(target, lambda tmp: fill(local_path, tmp), layer)
+            expected = digest if sha256 is not None else None
+            self._local_atomic(target, lambda tmp: _copy_file(local_path, tmp, expected), layer)
         else:
             if sha256 is not None and sha256_file(local_path)[0] != digest:
                 raise _changed(local_path, self.url(layer, key))
@@ -341,20 +339,15 @@ def _link_no_clobber(tmp: str, target: str) -> None:
         ) from exc
 
 
-def _copy_file(source: Path | str, destination: str) -> None:
+def _copy_file(source: Path | str, destination: str, expected: str | None = None) -> None:
+    """Copy; with `expected`, hash the bytes copied and raise unless they hash to it."""
+    digest = hashlib.sha256() if expected is not None else None
     with open(source, "rb") as src, open(destination, "wb") as dst:
         while chunk := src.read(CHUNK):
+            if digest is not None:
+                digest.update(chunk)
             dst.write(chunk)
-
-
-def _copy_verified(source: Path | str, destination: str, expected: str) -> None:
-    """Copy, hashing the bytes copied; raise unless they hash to `expected`."""
-    digest = hashlib.sha256()
-    with open(source, "rb") as src, open(destination, "wb") as dst:
-        while chunk := src.read(CHUNK):
-            digest.update(chunk)
-            dst.write(chunk)
-    if digest.hexdigest() != expected:
+    if digest is not None and digest.hexdigest() != expected:
         raise _changed(source, destination.rsplit(".tmp-", 1)[0])
 
 
