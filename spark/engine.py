@@ -79,6 +79,7 @@ class DuckDBEngine:
     """DuckDB in this process: no JVM, every core, spills to disk past its memory limit."""
 
     name = "duckdb"
+    exports_while_building = True  # spark/gold_job.py: a table is written as the next is built
 
     def __init__(self, threads: int | None = None, memory_limit: str | None = None) -> None:
         import duckdb

@@ -3,6 +3,7 @@ part file swapped in whole, and a table that does not fit its declaration stops 
 
 from __future__ import annotations
 
+import time
 from datetime import date
 from pathlib import Path
 
@@ -10,6 +11,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from spark.engine import DuckDBEngine
+from spark.gold_job import run_gold
 from spark.gold_write import (
     PART,
     GoldWriteError,
@@ -90,3 +93,48 @@ def test_an_unwritable_gold_root_is_named(tmp_path):
     not_a_directory.write_text("a file where the gold root should be")
     with pytest.raises(GoldWriteError, match="Could not write gold table dim_seller"):
         write_part(conform("dim_seller", _sellers([])), not_a_directory, "dim_seller", "_st")
+
+
+class _TimedDuckDB(DuckDBEngine):
+    """The DuckDB engine, noting when each table was built and when each write began; a
+    write of `failing` raises as a table that does not fit its declaration would."""
+
+    def __init__(self, failing: str | None = None) -> None:
+        super().__init__()
+        self.failing, self.events = failing, []
+
+    def materialize(self, table: str, sql: str) -> None:
+        super().materialize(table, sql)
+        self.events.append(("built", table, time.monotonic()))
+
+    def to_arrow(self, table: str) -> pa.Table:
+        self.events.append(("write", table, time.monotonic()))
+        if table == self.failing:
+            raise GoldWriteError(f"Gold table {table}, column x: a planted failure.")
+        return super().to_arrow(table)
+
+
+def test_duckdb_writes_each_table_while_the_next_ones_are_built(silver_dir, tmp_path):
+    engine = _TimedDuckDB()
+    try:
+        rows = run_gold(engine, str(silver_dir), str(tmp_path / "gold"))
+    finally:
+        engine.close()
+    assert list(rows) == list(GOLD_TABLES)
+    for name in GOLD_TABLES:  # every table written, whole
+        assert pq.read_metadata(tmp_path / "gold" / name / PART).num_rows == rows[name]
+    when = {(kind, table): at for kind, table, at in engine.events}
+    last_built = when[("built", GOLD_TABLES[-1])]
+    assert when[("write", GOLD_TABLES[0])] < last_built  # before: every write came after
+    assert all(when[("write", t)] >= when[("built", t)] for t in GOLD_TABLES)
+
+
+def test_a_failed_write_stops_the_build_and_is_raised(silver_dir, tmp_path):
+    engine = _TimedDuckDB(failing=GOLD_TABLES[0])
+    try:
+        with pytest.raises(GoldWriteError, match="planted failure"):
+            run_gold(engine, str(silver_dir), str(tmp_path / "gold"))
+    finally:
+        engine.close()
+    built = [table for kind, table, _ in engine.events if kind == "built"]
+    assert len(built) < len(GOLD_TABLES)  # it stopped: the failure did not wait for the end
