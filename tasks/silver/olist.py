@@ -46,7 +46,9 @@ BUILD_ORDER = (
     "category_translation", "order_items",
 )  # fmt: skip
 LAST = frozenset({"order_items"})  # started once everything before it in BUILD_ORDER is clean
-FIRST_STARTED = ("geolocation", "orders", "products", "sellers")  # the longest path first
+# Started longest first, so no long dataset is left building alone at the end (10x: orders,
+# customers and reviews take 4-5 s each, the rest 2 s or less; items waited 1.5 s less).
+FIRST_STARTED = ("orders", "customers", "reviews", "payments", "geolocation", "products", "sellers")
 BUILD_THREADS = 3
 
 
