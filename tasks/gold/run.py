@@ -14,7 +14,9 @@ runs on this process's one SparkSession (tasks/gold/spark_session.py).
 
 from __future__ import annotations
 
+import contextvars
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,8 +103,14 @@ class GoldSummary:
         )
 
 
-def _gate(lake: Lake, gold: dict[str, pl.DataFrame], run_id: str) -> None:
-    silver = {name: read_silver(lake, name) for name in RECONCILED_INPUTS}
+def _read_reconciled(lake: Lake) -> dict[str, pl.DataFrame]:
+    """The silver datasets the gold gate reconciles with."""
+    return {name: read_silver(lake, name) for name in RECONCILED_INPUTS}
+
+
+def _gate(
+    lake: Lake, gold: dict[str, pl.DataFrame], silver: dict[str, pl.DataFrame], run_id: str
+) -> None:
     try:
         gold_gate(silver, gold)
     except QualityGateFailed as exc:
@@ -149,16 +157,19 @@ def _build_version(
     # are freed before the gate reads the version and silver back (peak 3.4 -> 2.3 GiB).
     engine.close()
     release_freed_memory()
-    complete_version(lake, ws, run_id)
-    manifest, digest = versions.seal_version(lake, run_id, run_id, inputs)
-    audit.record(
-        audit.Action.LAKE_WRITE,
-        lake.url("gold", versions.version_key(run_id)),
-        details={"run_id": run_id, "layer": "gold", "manifest_sha256": digest,
-                 "rows": {t: e["rows"] for t, e in manifest["tables"].items()}},
-    )  # fmt: skip
-    _, gold = read_gold_version(lake, run_id, digest)  # what readers will get
-    _gate(lake, gold, run_id)
+    # The silver the gate reconciles with is read while the version is sealed and read back.
+    with ThreadPoolExecutor(1, thread_name_prefix="gold-gate-silver") as pool:
+        silver = pool.submit(contextvars.copy_context().run, _read_reconciled, lake)
+        complete_version(lake, ws, run_id)
+        manifest, digest = versions.seal_version(lake, run_id, run_id, inputs)
+        audit.record(
+            audit.Action.LAKE_WRITE,
+            lake.url("gold", versions.version_key(run_id)),
+            details={"run_id": run_id, "layer": "gold", "manifest_sha256": digest,
+                     "rows": {t: e["rows"] for t, e in manifest["tables"].items()}},
+        )  # fmt: skip
+        _, gold = read_gold_version(lake, run_id, digest)  # what readers will get
+        _gate(lake, gold, silver.result(), run_id)
     return gold, digest
 
 
