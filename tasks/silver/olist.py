@@ -46,9 +46,6 @@ BUILD_ORDER = (
     "category_translation", "order_items",
 )  # fmt: skip
 LAST = frozenset({"order_items"})  # started once everything before it in BUILD_ORDER is clean
-# Started longest first, so no long dataset is left building alone at the end (10x: orders,
-# customers and reviews take 4-5 s each, the rest 2 s or less; items waited 1.5 s less).
-FIRST_STARTED = ("orders", "customers", "reviews", "payments", "geolocation", "products", "sellers")
 BUILD_THREADS = 3
 
 
@@ -70,15 +67,23 @@ class OlistSilver:
     notes: list[str] = field(default_factory=list)
 
 
-def latest_bronze(lake: Lake, source: str, dataset: str) -> tuple[BronzeManifest, bytes]:
-    """The newest valid bronze object of a dataset, with its bytes (checksum verified)."""
+def newest_bronze(lake: Lake, source: str, dataset: str) -> BronzeManifest | None:
+    """The newest valid bronze object of a dataset; None when there is none."""
     manifests = [m for m in list_manifests(lake, source, dataset) if m.valid]
-    if not manifests:
+    return manifests[-1] if manifests else None
+
+
+def latest_bronze(
+    lake: Lake, source: str, dataset: str, manifest: BronzeManifest | None = None
+) -> tuple[BronzeManifest, bytes]:
+    """The newest valid bronze object of a dataset (`manifest`, when the caller found it),
+    with its bytes (checksum verified)."""
+    manifest = manifest or newest_bronze(lake, source, dataset)
+    if manifest is None:
         raise InvalidSourceData(
             f"No valid bronze object for {source}/{dataset} in {lake.url(Layer.BRONZE)}. Run the "
             "ingestion stage first: python -m flows.ingestion"
         )
-    manifest = manifests[-1]
     data = read_landed(lake, manifest)
     if hashlib.sha256(data).hexdigest() != manifest.sha256:
         raise InvalidSourceData(
@@ -145,13 +150,14 @@ def _pii_failures(dataset: str, masked: pl.DataFrame) -> pl.DataFrame:
 def _build_one(
     lake: Lake,
     name: str,
+    bronze: BronzeManifest | None,
     clean: dict[str, pl.DataFrame],
     policy: MaskingPolicy,
     key: bytes,
     max_share: float,
     cache: dict,
 ) -> SilverDataset:
-    manifest, data = latest_bronze(lake, "olist", dataset_name(source_file(name)))
+    manifest, data = latest_bronze(lake, "olist", dataset_name(source_file(name)), bronze)
     text, malformed, lines = read_text_frame(data, name)  # raises MalformedCsv on a break
     typed, parse_failures = type_frame(text, name)
     rows_in = text.height + malformed.height
@@ -194,6 +200,15 @@ def _build_one(
     return SilverDataset(name, masked, gate, report, manifest, quarantine)
 
 
+def start_order(bronze: dict[str, BronzeManifest | None]) -> list[str]:
+    """The datasets before `LAST`, largest bronze object first (ties in `BUILD_ORDER`), so no
+    long one is left building alone at the end: at 1x the geolocation file is the largest,
+    at 10x orders, reviews and customers (4-5 s each there, the rest 2 s or less). A dataset
+    with nothing landed goes last; its build raises."""
+    size = {name: manifest.bytes if manifest else -1 for name, manifest in bronze.items()}
+    return sorted((n for n in BUILD_ORDER if n not in LAST), key=lambda n: -size[n])
+
+
 def build_olist_silver(
     lake: Lake,
     policy: MaskingPolicy,
@@ -211,19 +226,18 @@ def build_olist_silver(
     """
     clean: dict[str, pl.DataFrame] = {}
     tokens: dict = {}  # values that repeat across tables are HMAC'd once (masking.py)
+    bronze = {n: newest_bronze(lake, "olist", dataset_name(source_file(n))) for n in BUILD_ORDER}
 
     def submit(pool: ThreadPoolExecutor, name: str) -> Future:
         # A copy of the caller's context per thread keeps logs in the Prefect run's logger.
         return pool.submit(
             contextvars.copy_context().run,
             _build_one,
-            *(lake, name, clean, policy, masking_key, max_share, tokens),
+            *(lake, name, bronze[name], clean, policy, masking_key, max_share, tokens),
         )
 
     with ThreadPoolExecutor(max_workers=BUILD_THREADS, thread_name_prefix="silver") as pool:
-        futures = {name: submit(pool, name) for name in FIRST_STARTED}
-        rest = [name for name in BUILD_ORDER if name not in futures and name not in LAST]
-        futures |= {name: submit(pool, name) for name in rest}
+        futures = {name: submit(pool, name) for name in start_order(bronze)}
         datasets = {}
         try:
             for name in BUILD_ORDER:

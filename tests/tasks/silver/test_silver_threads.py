@@ -16,7 +16,9 @@ from blocks.errors import MalformedCsv
 from blocks.lake import Lake
 from tasks.silver.masking import get_policy, hmac_token_series, keyed_hash, pseudonym
 from tasks.silver.olist import build_olist_silver
+from tasks.sources.olist.contract import dataset_name
 from tasks.sources.olist.ingest import check_olist_dir, land_olist_file
+from tasks.sources.olist.parse import source_file
 from tasks.sources.olist.synthetic import generate_olist
 
 KEY = b"k" * 32
@@ -94,6 +96,21 @@ def test_the_first_failure_in_build_order_is_the_one_raised(source, tmp_path, mo
     lake = _lake(broken, tmp_path / "lake")
     with pytest.raises(MalformedCsv, match=r"olist_orders_dataset\.csv"):
         _build(lake, 3, monkeypatch)
+
+
+def test_datasets_start_largest_bronze_object_first(source, tmp_path):
+    lake = _lake(source, tmp_path / "lake")
+    bronze = {
+        name: silver_module.newest_bronze(lake, "olist", dataset_name(source_file(name)))
+        for name in silver_module.BUILD_ORDER
+    }
+    order = silver_module.start_order(bronze)
+    sizes = [bronze[name].bytes for name in order]
+    assert sizes == sorted(sizes, reverse=True) and len(set(sizes)) > 3
+    assert order[0] == "geolocation"  # the largest file of the 1x-shaped synthetic set
+    assert "order_items" not in order  # started once the tables it references are clean
+    bronze["sellers"] = None  # nothing landed: last, where its build raises
+    assert silver_module.start_order(bronze)[-1] == "sellers"
 
 
 def test_vectorised_tokens_keep_nulls_and_equal_per_value_hmac():
