@@ -9,6 +9,7 @@ Cofre created under the home is owner-only. `prefect.yaml`'s deployments carry a
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import sqlite3
@@ -23,11 +24,16 @@ import httpx
 import polars as pl
 import pytest
 
+from blocks.lake.home_lock import LOCK_FILE
+
 ROOT = Path(__file__).resolve().parents[2]
 ORDERS = 300
 
 
-def start_pipeline(home: Path, api_url: str, seed: int, wait_seconds: float) -> subprocess.Popen:
+def start_pipeline(
+    home: Path, api_url: str, seed: int, wait_seconds: float, output: Path | None = None
+) -> subprocess.Popen:
+    """The pipeline in a child process; its stdout and stderr piped, or both into `output`."""
     env = {
         **os.environ,
         "COFRE_HOME": str(home),
@@ -38,6 +44,10 @@ def start_pipeline(home: Path, api_url: str, seed: int, wait_seconds: float) -> 
     }
     command = [sys.executable, "-m", "flows.full_pipeline", "--synthetic-orders", str(ORDERS),
                "--seed", str(seed), "--sources", "snapshot"]  # fmt: skip
+    if output is not None:
+        env["PYTHONUNBUFFERED"] = "1"  # the caller reads the file while the run goes on
+        with output.open("w") as sink:
+            return subprocess.Popen(command, cwd=ROOT, env=env, stdout=sink, stderr=sink)
     return subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
@@ -108,9 +118,30 @@ def test_different_seeds_started_together_one_refuses_and_the_warehouse_holds_on
 
 @pytest.fixture(scope="module")
 def identical_runs(prefect_api, tmp_path_factory) -> dict:
+    """Two identical runs started while this test holds the home's lock, let go once both say
+    they wait. (Merely started together, one 300-order run could end before the other, slower
+    to start on a busy machine, reached the lock: CI saw it once.)"""
     home = tmp_path_factory.mktemp("identical") / "home"
+    home.mkdir(mode=0o700)
+    logs = [home.parent / f"run-{n}.log" for n in (1, 2)]
     started = time.monotonic()
-    results = run_together(home, prefect_api.url, (42, 42), wait=1200)
+    lock = os.open(home / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        processes = [start_pipeline(home, prefect_api.url, 42, 1200, log) for log in logs]
+        deadline = time.monotonic() + 600
+        while not all("Waiting for COFRE_HOME" in log.read_text() for log in logs):
+            assert time.monotonic() < deadline, [log.read_text()[-2000:] for log in logs]
+            assert all(p.poll() is None for p in processes), [log.read_text() for log in logs]
+            time.sleep(0.2)
+    finally:
+        os.close(lock)  # lets go of the lock: one run takes it, the other waits for that one
+    results = []
+    for process, log in zip(processes, logs, strict=True):
+        process.wait(timeout=1500)
+        out = log.read_text()
+        results.append({"seed": 42, "pid": process.pid, "rc": process.returncode,
+                        "out": out, "err": out})  # fmt: skip
     return {"home": home, "results": results, "seconds": time.monotonic() - started}
 
 
