@@ -1,10 +1,12 @@
-"""Two real `python -m flows.full_pipeline` processes on one COFRE_HOME, started together.
+"""Two real `python -m flows.full_pipeline` processes on one COFRE_HOME, contending for it.
 
-Different seeds with no wait (a 300-order run holds the lock for only a few seconds, so any
-wait could let the second run in after the first): one run completes, the other refuses naming
-the holder, and the warehouse holds the winner's seed exactly. Identical inputs with a long
-wait: the second runs after the first and lands nothing new in bronze. After the runs every file
-Cofre created under the home is owner-only. `prefect.yaml`'s deployments carry a concurrency limit.
+A 300-order run holds the home for only a few seconds, so two runs merely started together
+may not meet (CI saw both cases fail that way once). Different seeds with no wait: the first
+run is paused once it holds the home, the second refuses naming the holder, and the warehouse
+holds the first's seed exactly. Identical inputs with a long wait: both start while the test
+holds the home, both wait, then one runs after the other and the second lands nothing new in
+bronze. After the runs every file Cofre created under the home is owner-only. `prefect.yaml`'s
+deployments carry a concurrency limit.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import signal
 import sqlite3
 import stat
 import subprocess
@@ -24,7 +27,7 @@ import httpx
 import polars as pl
 import pytest
 
-from blocks.lake.home_lock import LOCK_FILE
+from blocks.lake.home_lock import HOLDER_FILE, LOCK_FILE
 
 ROOT = Path(__file__).resolve().parents[2]
 ORDERS = 300
@@ -53,14 +56,38 @@ def start_pipeline(
     )
 
 
-def run_together(home: Path, api_url: str, seeds: tuple[int, int], wait: float) -> list[dict]:
-    processes = [start_pipeline(home, api_url, seed, wait) for seed in seeds]
-    results = []
-    for seed, process in zip(seeds, processes, strict=True):
-        out, err = process.communicate(timeout=1500)
-        results.append({"seed": seed, "pid": process.pid, "rc": process.returncode,
-                        "out": out, "err": err})  # fmt: skip
-    return results
+def holder_pid(home: Path) -> int | None:
+    """The pid in the home's holder record (None: no record, or one being written)."""
+    try:
+        return json.loads((home / HOLDER_FILE).read_text()).get("pid")
+    except (OSError, ValueError):
+        return None
+
+
+def run_while_the_first_holds(
+    home: Path, api_url: str, seeds: tuple[int, int], wait: float
+) -> list[dict]:
+    """The first run, paused (SIGSTOP) once it holds the home; the second run meanwhile; then
+    the first resumed. Merely started together, a 300-order run could end before the other
+    reached the lock (CI saw it once): this way they always contend, and the first holds."""
+    first = start_pipeline(home, api_url, seeds[0], wait)
+    deadline = time.monotonic() + 600
+    while holder_pid(home) != first.pid:
+        assert first.poll() is None and time.monotonic() < deadline, first.communicate()
+        time.sleep(0.05)
+    os.kill(first.pid, signal.SIGSTOP)
+    try:
+        second = start_pipeline(home, api_url, seeds[1], wait)
+        second_out, second_err = second.communicate(timeout=1500)
+    finally:
+        os.kill(first.pid, signal.SIGCONT)
+    first_out, first_err = first.communicate(timeout=1500)
+    return [
+        {"seed": seeds[0], "pid": first.pid, "rc": first.returncode, "out": first_out,
+         "err": first_err},
+        {"seed": seeds[1], "pid": second.pid, "rc": second.returncode, "out": second_out,
+         "err": second_err},
+    ]  # fmt: skip
 
 
 def synthetic_csv(home: Path, seed: int, name: str) -> Path:
@@ -98,7 +125,7 @@ def test_different_seeds_started_together_one_refuses_and_the_warehouse_holds_on
     prefect_api, tmp_path
 ):
     home = tmp_path / "home"
-    results = run_together(home, prefect_api.url, (42, 7), wait=0)
+    results = run_while_the_first_holds(home, prefect_api.url, (42, 7), wait=0)
     won = [r for r in results if r["rc"] == 0]
     lost = [r for r in results if r["rc"] != 0]
     assert len(won) == 1 and len(lost) == 1, [(r["rc"], r["err"][-2000:]) for r in results]
