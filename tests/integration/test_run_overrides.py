@@ -21,6 +21,7 @@ import pytest
 from blocks import audit
 from blocks.env_settings import EnvOnlySettings
 from tests.listeners import Listener
+from tests.prefect_rest import api_call
 from tests.services import _prefect, start_prefect_server, start_worker, stop_process_group
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,10 +52,10 @@ def stack(tmp_path_factory):
         locked = _deployment(server.url, "ipca-monthly")
         copied = {k: locked[k] for k in ("flow_id", "entrypoint", "path", "pull_steps",
                                           "job_variables", "parameter_openapi_schema")}  # fmt: skip
-        response = httpx.post(f"{server.url}/deployments/", json={
+        response = api_call("post", f"{server.url}/deployments/", json={
             **copied, "name": "ipca-open", "work_pool_name": OPEN, "work_queue_name": "default",
             "parameters": {"only": ["ipca"], "sources": "snapshot"},
-        }, timeout=30)  # fmt: skip
+        })  # fmt: skip
         response.raise_for_status()
         for pool in (LOCKED, OPEN):
             workers.append(start_worker(server, pool, ROOT, base / f"{pool}.log", env=env))
@@ -74,7 +75,7 @@ def _cli(env: dict, *args: str) -> None:
 
 
 def _deployment(url: str, name: str) -> dict:
-    found = httpx.post(f"{url}/deployments/filter", json={}, timeout=30).json()
+    found = api_call("post", f"{url}/deployments/filter", json={}).json()
     return next(d for d in found if d["name"] == name)
 
 
@@ -82,7 +83,7 @@ def _wait(url: str, flow_run_id: str, timeout: float = 300) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            run = httpx.get(f"{url}/flow_runs/{flow_run_id}", timeout=30).json()
+            run = api_call("get", f"{url}/flow_runs/{flow_run_id}").json()
         except httpx.TimeoutException:  # the server's SQLite busy under a loaded CI machine
             continue  # (measured once: a 30 s stall); the run's state is what is tested
         if run["state_type"] in FINAL:
@@ -115,9 +116,9 @@ def _attack_env(listener: Listener) -> dict[str, str]:
 def test_a_plain_run_of_a_deployment_on_the_locked_pool_completes(stack):
     """The lock and the frame's check leave a run without overrides alone (parameters may
     narrow a run), in the project directory the deployment declares."""
-    run = httpx.post(
+    run = api_call("post",
         f"{stack['url']}/deployments/{stack['locked']['id']}/create_flow_run",
-        json={"parameters": {"only": ["ipca"], "sources": "snapshot"}}, timeout=30,
+        json={"parameters": {"only": ["ipca"], "sources": "snapshot"}},
     )  # fmt: skip
     assert run.status_code == 201, run.text
     finished = _wait(stack["url"], run.json()["id"])
@@ -133,9 +134,9 @@ def test_the_locked_pool_refuses_a_per_run_command_or_env(stack, tmp_path):
             {"env": _attack_env(listener)},
             {"env.PGHOST": "127.0.0.1"},
         ):
-            response = httpx.post(
+            response = api_call("post",
                 f"{stack['url']}/deployments/{stack['locked']['id']}/create_flow_run",
-                json={"job_variables": job_variables}, timeout=30,
+                json={"job_variables": job_variables},
             )  # fmt: skip
             assert response.status_code == 422, response.text
             assert "Additional properties are not allowed" in response.text
@@ -151,14 +152,14 @@ def test_a_command_and_env_that_reach_the_locked_pool_are_ignored_and_refused(st
     marker = tmp_path / "MARKER"
     locked = stack["locked"]
     with closing(Listener()) as listener:
-        response = httpx.post(f"{stack['url']}/flow_runs/", json={
+        response = api_call("post", f"{stack['url']}/flow_runs/", json={
             "flow_id": locked["flow_id"], "deployment_id": locked["id"],
             "work_pool_name": LOCKED, "work_queue_name": "default",
             "parameters": {"only": ["ipca"], "sources": "snapshot"},
             "job_variables": {"command": f"sh -c 'touch {marker}'",
                               "env": _attack_env(listener)},
             "state": {"type": "SCHEDULED"},
-        }, timeout=30)  # fmt: skip
+        })  # fmt: skip
         assert response.status_code == 201, response.text
         finished = _wait(stack["url"], response.json()["id"])
         assert not marker.exists()
@@ -177,9 +178,9 @@ def test_on_an_open_pool_undeclared_env_is_refused_before_any_secret_is_read(sta
     """Without the frame's check, this run would open the S3 lake at the listener with the
     worker's AWS keys (the listener would see a signed request)."""
     with closing(Listener()) as listener:
-        response = httpx.post(
+        response = api_call("post",
             f"{stack['url']}/deployments/{stack['open']['id']}/create_flow_run",
-            json={"job_variables": {"env": _attack_env(listener)}}, timeout=30,
+            json={"job_variables": {"env": _attack_env(listener)}},
         )  # fmt: skip
         assert response.status_code == 201, response.text  # an open pool takes any env
         finished = _wait(stack["url"], response.json()["id"])
@@ -200,16 +201,16 @@ def test_on_an_open_pool_a_per_run_command_runs_on_the_worker(stack, tmp_path):
     """What the threat model says an open pool allows: code on the worker, before any flow
     code (so no check inside Cofre's flows can stop it). The locked pool is the answer."""
     marker = tmp_path / "MARKER"
-    response = httpx.post(
+    response = api_call("post",
         f"{stack['url']}/deployments/{stack['open']['id']}/create_flow_run",
-        json={"job_variables": {"command": f"sh -c 'touch {marker}'"}}, timeout=30,
+        json={"job_variables": {"command": f"sh -c 'touch {marker}'"}},
     )  # fmt: skip
     assert response.status_code == 201, response.text
     deadline = time.monotonic() + 120
     while not marker.exists() and time.monotonic() < deadline:
         time.sleep(1)
     assert marker.exists()
-    httpx.post(
+    api_call("post",
         f"{stack['url']}/flow_runs/{response.json()['id']}/set_state",
-        json={"state": {"type": "CANCELLED"}, "force": True}, timeout=30,
+        json={"state": {"type": "CANCELLED"}, "force": True},
     )  # fmt: skip
