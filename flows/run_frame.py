@@ -42,6 +42,7 @@ from blocks.errors import AuditIntegrityError, RunInterrupted
 from blocks.lake import Lake
 from blocks.lake.home_lock import apply_umask, hold_home, is_held, uses_s3
 from blocks.runtime.ctrl_c import raise_if_ctrl_c
+from blocks.runtime.heartbeat import run_heartbeat
 from blocks.runtime.parameter_guard import refuse_secret_parameters
 from blocks.runtime.prefect_home import where_to_see_run
 from blocks.runtime.requester import run_request
@@ -131,7 +132,10 @@ def cofre_run(fn: F | None = None, *, closes_itself: bool = False) -> Any:
         )
         token = _RUN.set(frame)
         try:
-            with hold_home(settings, _s3_lake(frame), run_id=frame.run_id, command=command):
+            with (
+                run_heartbeat(),  # also while waiting for the home
+                hold_home(settings, _s3_lake(frame), run_id=frame.run_id, command=command),
+            ):
                 if not outermost:
                     return fn(*args, **kwargs)
                 return _audited(frame, command, fn, (args, kwargs), closes_itself)

@@ -128,6 +128,7 @@ def _run_flow(stage: str, options: PipelineOptions, extras: dict[str, Any]) -> N
         module = importlib.import_module(f"flows.{stage}")
     except KeyboardInterrupt:
         raise RunInterrupted("start-up") from None
+    from blocks.runtime.heartbeat import engine_heartbeat_replaced
     from blocks.runtime.prefect_noise import quiet_task_completions
     from flows.cli_exit import debug_requested, quiet_tracebacks_on_console
     from tasks.console import live_progress
@@ -140,7 +141,8 @@ def _run_flow(stage: str, options: PipelineOptions, extras: dict[str, Any]) -> N
         with live_progress(stage.replace("_", " ")):  # on a terminal only
             if before_run is not None:
                 before_run(options)
-            getattr(module, stage)(**options.for_stage(stage), **extras)
+            with engine_heartbeat_replaced():  # ours stops at once (blocks/runtime/heartbeat.py)
+                getattr(module, stage)(**options.for_stage(stage), **extras)
             raise_if_ctrl_c()
     except RunInterrupted:
         raise
