@@ -19,6 +19,7 @@ line, or 130 with one `Cofre interrupted (Ctrl-C) during <stage>; ...` line.
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import sys
 from collections.abc import Callable
@@ -134,6 +135,9 @@ def _run_flow(stage: str, options: PipelineOptions, extras: dict[str, Any]) -> N
     from tasks.console import live_progress
 
     quiet_task_completions()  # Prefect's console handler exists now
+    # What the imports built lives as long as the process: out of the collector's full passes
+    # (each walked ~280,000 objects; 10x: 9 passes, 0.9 s on the main thread).
+    gc.freeze()
     if not debug_requested():
         quiet_tracebacks_on_console()
     before_run = getattr(module, "before_run", None)
