@@ -40,7 +40,7 @@ class Warehouse:
 NEW_FILE_PAGE_SIZE = 65536  # bytes: SQLite's largest page
 
 
-def _sqlite_engine(url: str) -> Engine:
+def sqlite_engine(url: str) -> Engine:
     engine = create_engine(
         url, execution_options={"schema_translate_map": {WAREHOUSE_SCHEMA: None}}
     )
@@ -90,14 +90,14 @@ def connect_warehouse(settings: CofreSettings, url: str | None = None) -> Wareho
         if parsed.drivername in ("postgresql", "postgres"):
             parsed = parsed.set(drivername="postgresql+psycopg")
         if parsed.drivername.startswith("sqlite"):
-            return Warehouse(_sqlite_engine(parsed.render_as_string()), str(parsed))
+            return Warehouse(sqlite_engine(parsed.render_as_string()), str(parsed))
         return _reachable(
             Warehouse(create_engine(parsed), parsed.render_as_string(hide_password=True)),
             "the URL (--warehouse or COFRE_WAREHOUSE_URL)",
         )
     path = (settings.home / "warehouse.db").resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
-    return Warehouse(_sqlite_engine(f"sqlite:///{path}"), f"sqlite:///{path}")
+    return Warehouse(sqlite_engine(f"sqlite:///{path}"), f"sqlite:///{path}")
 
 
 def _reachable(warehouse: Warehouse, configured_by: str) -> Warehouse:

@@ -61,9 +61,13 @@ LOCK_TIMEOUT_SECONDS = 30
 
 
 def load_tables(
-    warehouse: Warehouse, metadata: MetaData, frames: Mapping[str, pl.DataFrame]
+    warehouse: Warehouse,
+    metadata: MetaData,
+    frames: Mapping[str, pl.DataFrame],
+    new_file: bool = False,
 ) -> dict[str, int]:
-    """Replace every table in `frames` in one transaction; return row counts loaded."""
+    """Replace every table in `frames` in one transaction; return row counts loaded.
+    `new_file`: a SQLite warehouse being built aside (`tasks/warehouse/new_file.py`)."""
     tables = [t for t in metadata.sorted_tables if t.name in frames]
     unknown = set(frames) - {t.name for t in tables}
     if unknown:
@@ -74,11 +78,11 @@ def load_tables(
             with warehouse.engine.begin() as conn:
                 _load_postgres(conn, tables, prepared)
         else:
-            path = _sqlite_file(warehouse)
+            path = sqlite_file(warehouse)
             # The load's driver has its own copy of SQLite: no connection of this process may
             # stay open on the file beside it (tasks/warehouse/sqlite_load.py).
             warehouse.engine.dispose()
-            load_sqlite(path, tables, prepared, int(LOCK_TIMEOUT_SECONDS * 1000))
+            load_sqlite(path, tables, prepared, int(LOCK_TIMEOUT_SECONDS * 1000), new_file)
     except Exception as error:
         if _is_lock_timeout(error):
             raise WarehouseBusy(
@@ -91,7 +95,7 @@ def load_tables(
     return {name: frame.height for name, frame in prepared.items()}
 
 
-def _sqlite_file(warehouse: Warehouse) -> str:
+def sqlite_file(warehouse: Warehouse) -> str:
     database = warehouse.engine.url.database
     if not database or database == ":memory:" or database.startswith("file:"):
         raise ConfigurationError(

@@ -19,6 +19,7 @@ from tasks.runlog import run_logger
 from tasks.warehouse.connection import Warehouse, connect_warehouse
 from tasks.warehouse.lineage import build_lineage, lineage_frame
 from tasks.warehouse.load import load_tables
+from tasks.warehouse.new_file import aside_for, discard, publish
 from tasks.warehouse.schema import LINEAGE_TABLE, METADATA, migrate
 from validation.catalog import GOLD_TABLES, Layer
 
@@ -75,9 +76,6 @@ def _load(
     log = run_logger(__name__)
     version = manifest["version"]
     summary = WarehouseSummary(warehouse.description, gold_version=version)
-    summary.migrations_applied = migrate(warehouse)
-    if summary.migrations_applied:
-        log.info("Warehouse schema migrated: versions %s applied.", summary.migrations_applied)
     loaded = {t: frames[t] for t in GOLD_TABLES}
     pointer = read_pointer(lake) or {}  # the home lock keeps it the one read above
     digest = pointer.get("manifest_sha256") if pointer.get("version") == version else None
@@ -87,7 +85,7 @@ def _load(
     )  # fmt: skip
     loaded[LINEAGE_TABLE] = lineage_frame(summary.lineage)  # replaced with the data it describes
     try:
-        summary.rows = load_tables(warehouse, METADATA, loaded)
+        summary.migrations_applied, summary.rows = migrate_and_load(warehouse, loaded)
     except Exception as exc:
         audit.record(
             audit.Action.WAREHOUSE_LOAD,
@@ -97,6 +95,8 @@ def _load(
             outcome="failure",
         )  # fmt: skip
         raise
+    if summary.migrations_applied:
+        log.info("Warehouse schema migrated: versions %s applied.", summary.migrations_applied)
     del summary.rows[LINEAGE_TABLE]  # the load's own record, not a gold table
     summary.seconds = time.perf_counter() - started
     audit.record(
@@ -114,3 +114,19 @@ def _load(
         summary.seconds,
     )
     return summary
+
+
+def migrate_and_load(warehouse: Warehouse, frames: dict) -> tuple[list[int], dict[str, int]]:
+    """Migrate, then load `frames` in one transaction: a new SQLite warehouse in a file of its
+    own, published whole once loaded (tasks/warehouse/new_file.py), any other in place."""
+    aside = aside_for(warehouse)
+    if aside is not None:
+        try:
+            applied = migrate(aside)
+            rows = load_tables(aside, METADATA, frames, new_file=True)
+        except BaseException:
+            discard(aside)
+            raise
+        if publish(aside, warehouse):
+            return applied, rows
+    return migrate(warehouse), load_tables(warehouse, METADATA, frames)
