@@ -36,6 +36,12 @@ SCRUB_PATTERNS: tuple[tuple[str, str], ...] = (
     (r"(?:\+?55\s?)?(?:\(?\d{2}\)?\s?)?9?\d{4}[-\s]?\d{4}\b", "[TELEFONE]"),
 )
 PII_IN_TEXT = "|".join(f"(?:{pattern})" for pattern, _ in SCRUB_PATTERNS)
+# Every pattern above needs an "@" (e-mail) or three digits in a row (CPF and CNPJ groups,
+# phone numbers): a value with neither holds nothing they match, before or after another
+# pattern's tag went in. The patterns (dear: `\b` keeps polars' regex off its fast engine)
+# run only on the values this scan finds (10x reviews: 0.03 s against 0.45 s a pass).
+# `\d` is Unicode here as in the patterns; tests/tasks/silver/test_masking.py holds the rule.
+MAY_HOLD_PII = r"@|\d{3}"
 
 
 @dataclass(frozen=True)
@@ -201,11 +207,22 @@ def _masked_column(
     if rule.method == "generalise":
         return series.str.zfill(5).str.slice(0, rule.keep_chars).alias(column)
     if rule.method == "scrub":
-        scrubbed = series
-        for pattern, tag in SCRUB_PATTERNS:
-            scrubbed = scrubbed.str.replace_all(pattern, tag)
-        return scrubbed.alias(column)
+        return _scrubbed(series).alias(column)
     raise ValueError(f"masking method {rule.method!r} has no column transform")
+
+
+def _scrubbed(series: pl.Series) -> pl.Series:
+    """Each `SCRUB_PATTERNS` match replaced by its tag, pattern after pattern, in the values
+    that may hold one (`MAY_HOLD_PII`); every other value is returned as it is."""
+    candidates = series.str.contains(MAY_HOLD_PII).fill_null(False)
+    if not candidates.any():
+        return series
+    scrubbed = series.filter(candidates)
+    for pattern, tag in SCRUB_PATTERNS:
+        scrubbed = scrubbed.str.replace_all(pattern, tag)
+    result = series.clone()
+    result.scatter(candidates.arg_true(), scrubbed)
+    return result
 
 
 def apply_masking(
@@ -250,6 +267,12 @@ def apply_masking(
 def text_has_pii(column: str) -> pl.Expr:
     """True where a free-text column still holds an e-mail, phone, CPF or CNPJ."""
     return pl.col(column).fill_null("").str.contains(PII_IN_TEXT)
+
+
+def text_may_hold_pii(column: str) -> pl.Expr:
+    """False where a free-text column holds nothing `text_has_pii` could find (a cheap scan:
+    filter by it first, then look with `text_has_pii`)."""
+    return pl.col(column).str.contains(MAY_HOLD_PII).fill_null(False)
 
 
 def resolve_masking_key(settings) -> tuple[bytes, str]:

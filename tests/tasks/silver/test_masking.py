@@ -85,3 +85,66 @@ def test_scrub_replaces_emails_phones_cpf_and_cnpj():
 def test_unknown_policy_is_a_clear_error():
     with pytest.raises(ValueError, match="default, seed"):
         get_policy("strict")
+
+
+def _texts() -> list[str | None]:
+    """Free text around the scrub patterns: matches, near misses, tags, Unicode digits."""
+    pieces = ["a@b.com", "x@y", "@", "12", "123", "1234", "123.456.789-09", "12345678909",
+              "12.345.678/0001-90", "(11) 98765-4321", "+55 11 987654321", "9876-5432",
+              "٣٤٥", "１２３", "x١٢٣٤٥٦٧٨٩٠١y", "[EMAIL]", "[CPF]", "ótimo", "ação12", "é",
+              "...", "-", "/", " ", "\n", ""]  # fmt: skip
+    import random
+
+    rng = random.Random(20261207)
+    texts: list[str | None] = [None, "", "produto ótimo, chegou antes do prazo"]
+    texts += pieces
+    texts += ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 6))) for _ in range(3000)]
+    texts += ["".join(rng.choice("0123456789.-/@ ab()+é٣") for _ in range(rng.randint(1, 24)))
+              for _ in range(3000)]  # fmt: skip
+    return texts
+
+
+def test_only_text_with_an_at_sign_or_three_digits_can_hold_pii():
+    """The rule `MAY_HOLD_PII` rests on: whatever a scrub pattern finds, the scan finds too."""
+    from tasks.silver.masking import MAY_HOLD_PII, PII_IN_TEXT, SCRUB_PATTERNS
+
+    texts = pl.Series("t", _texts())
+    may = texts.str.contains(MAY_HOLD_PII).fill_null(False)
+    for pattern in (PII_IN_TEXT, *(p for p, _ in SCRUB_PATTERNS)):
+        found = texts.str.contains(pattern).fill_null(False)
+        assert not (found & ~may).any(), texts.filter(found & ~may).to_list()[:5]
+    assert found.sum() > 100 and (~may).sum() > 100  # both kinds were tried
+
+
+def test_scrubbing_the_candidates_alone_equals_scrubbing_every_value():
+    from tasks.silver.masking import SCRUB_PATTERNS
+
+    texts = _texts()
+    frame = pl.DataFrame({"review_comment_message": texts, "review_comment_title": texts[::-1]})
+    masked, _ = apply_masking(frame, "reviews", get_policy("default"), KEY)
+    for column in frame.columns:
+        every = frame[column]
+        for pattern, tag in SCRUB_PATTERNS:
+            every = every.str.replace_all(pattern, tag)
+        assert masked[column].equals(every), column
+    assert frame["review_comment_message"].to_list() == texts  # the input is left as it was
+
+
+def test_free_text_left_with_pii_is_found_in_the_candidates_as_in_every_row():
+    """Silver's check after masking looks only where the scan says PII may be: the same
+    failures, in the same order, as looking in every row."""
+    from tasks.silver.olist import _pii_failures
+    from validation.gate import ROW, row_failures
+
+    texts = _texts()
+    unmasked = pl.DataFrame(
+        {ROW: range(1, len(texts) + 1), "review_comment_title": texts[::-1],
+         "review_comment_message": texts}
+    )  # fmt: skip
+    everywhere = pl.concat(
+        [row_failures(unmasked, text_has_pii(c), "no_pii_in_free_text", c)
+         for c in ("review_comment_title", "review_comment_message")]
+    )  # fmt: skip
+    found = _pii_failures("reviews", unmasked)
+    assert found.height > 100
+    assert found.equals(everywhere)
