@@ -9,9 +9,10 @@ else can open the file while it is built, so the load needs no write-ahead log
 checkpoint (10x: about 1.2 s of a 6 s load). The file is synced once, before its link.
 
 When a file appeared under the name meanwhile (a dashboard that connected and so created an
-empty one), the link fails, the aside is removed and the caller loads the way it loads an
-existing warehouse. A build that fails leaves no file behind; an aside whose process died
-(a crash, a kill) is removed by the next build of the same warehouse.
+empty one), or the file system has no hard links, the link fails, the aside is removed and
+the caller loads the way it loads an existing warehouse. A build that fails leaves no file
+behind; an aside whose process died (a crash, a kill) is removed by the next build of the
+same warehouse.
 """
 
 from __future__ import annotations
@@ -42,14 +43,16 @@ def aside_for(warehouse: Warehouse) -> Warehouse | None:
 
 def publish(aside: Warehouse, warehouse: Warehouse) -> bool:
     """Sync the built file and give it the warehouse's name; the aside name goes either way.
-    False when a file took that name meanwhile (nothing published: load that one instead)."""
+    False when nothing was published: a file took that name meanwhile, or the file system
+    has no hard links (load in place instead)."""
     aside.dispose()
     source, target = Path(sqlite_file(aside)), Path(sqlite_file(warehouse))
     try:
         _fsync(source)
-        os.link(source, target)  # never replaces a file, unlike a rename
-    except FileExistsError:
-        return False
+        try:
+            os.link(source, target)  # never replaces a file, unlike a rename
+        except OSError:  # FileExistsError; EPERM / ENOTSUP where links are not supported
+            return False
     finally:
         discard(aside)
     _fsync(target.parent)  # the new name survives a power cut
