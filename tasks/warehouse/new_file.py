@@ -22,6 +22,7 @@ import os
 import uuid
 from pathlib import Path
 
+from blocks.audit.trail_file import fsync_directory
 from tasks.warehouse.connection import Warehouse, sqlite_engine
 from tasks.warehouse.load import sqlite_file
 
@@ -48,14 +49,15 @@ def publish(aside: Warehouse, warehouse: Warehouse) -> bool:
     aside.dispose()
     source, target = Path(sqlite_file(aside)), Path(sqlite_file(warehouse))
     try:
-        _fsync(source)
+        with open(source, "rb") as handle:
+            os.fsync(handle.fileno())
         try:
             os.link(source, target)  # never replaces a file, unlike a rename
         except OSError:  # FileExistsError; EPERM / ENOTSUP where links are not supported
             return False
     finally:
         discard(aside)
-    _fsync(target.parent)  # the new name survives a power cut
+    fsync_directory(target.parent)  # the new name survives a power cut
     return True
 
 
@@ -88,11 +90,3 @@ def _alive(pid: int) -> bool:
     except PermissionError:  # another user's process
         return True
     return True
-
-
-def _fsync(path: Path) -> None:
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
