@@ -103,7 +103,7 @@ def split_records(data: bytes, file: str) -> CsvRecords:
     size = len(data)
     raw = np.frombuffer(data, dtype=np.uint8)
     quotes = _positions(raw, _QUOTE)
-    quotes = quotes[quotes >= begin]
+    quotes = quotes[int(np.searchsorted(quotes, begin)) :]  # none in the BOM; a view, no copy
     newlines = _positions(raw, _LF)
     at = np.flatnonzero(np.searchsorted(quotes, newlines) % 2 == 0)  # boundary line feeds
     # pyarrow also ends rows at a lone CR: any CR not in a CRLF counts as multi-line too.
@@ -171,22 +171,41 @@ def split_records(data: bytes, file: str) -> CsvRecords:
     )
 
 
-def _positions(raw: np.ndarray, byte: int, chunk: int = 1 << 26) -> np.ndarray:
-    """Offsets of `byte` in `raw`, 64 MiB at a time (bounded temporary memory)."""
-    if raw.size <= chunk:
-        return np.flatnonzero(raw == byte)
-    found = [np.flatnonzero(raw[i : i + chunk] == byte) + i for i in range(0, raw.size, chunk)]
-    return np.concatenate(found)
+# Work on the large arrays goes a slice at a time: temporaries of a few MiB stay in the CPU's
+# cache and in the allocator's reused memory, where whole-file temporaries took fresh pages
+# from the kernel (zeroed) on every call. The nine 10x files, each split in a fresh process:
+# 1.6-1.9 s -> 1.2-1.5 s (with int32 offsets and field counts over multi-line records only).
+_SLICE = 1 << 23  # bytes of the file, or entries of a positions array
+
+
+def _offsets_dtype(raw: np.ndarray) -> type[np.signedinteger]:
+    """int32 offsets for files under 2 GiB (half the memory and bandwidth), else int64."""
+    return np.int32 if raw.size < np.iinfo(np.int32).max else np.int64
+
+
+def _positions(raw: np.ndarray, byte: int, low: int = 0, high: int | None = None) -> np.ndarray:
+    """Offsets of `byte` in `raw[low:high]` (offsets in `raw`), in ascending order."""
+    dtype = _offsets_dtype(raw)
+    high = raw.size if high is None else high
+    found = [
+        np.flatnonzero(raw[i : min(i + _SLICE, high)] == byte).astype(dtype) + dtype(i)
+        for i in range(low, high, _SLICE)
+    ]
+    return np.concatenate(found) if found else np.empty(0, dtype=dtype)
 
 
 def _field_counts(
     raw: np.ndarray, quotes: np.ndarray, starts: np.ndarray, ends: np.ndarray
 ) -> np.ndarray:
-    """Fields per record: commas outside quotes (an even number of quotes before) + 1."""
+    """Fields per record: commas outside quotes (an even number of quotes before) + 1.
+    The records (`starts`, `ends`) must not overlap."""
     if not starts.size:
         return np.empty(0, dtype=np.int64)
-    low, high = int(starts.min()), int(ends.max())
-    commas = _positions(raw[low:high], _COMMA) + low
+    commas = _positions(raw, _COMMA, int(starts.min()), int(ends.max()))
+    if starts.size > 1:  # only the commas inside the records (few: the multi-line ones)
+        order = np.argsort(starts, kind="stable")
+        record = np.searchsorted(starts[order], commas, side="right") - 1
+        commas = commas[commas < ends[order][record]]  # each comma is at or after a start
     outside = commas[np.searchsorted(quotes, commas) % 2 == 0]
     return np.searchsorted(outside, ends) - np.searchsorted(outside, starts) + 1
 
@@ -201,14 +220,19 @@ def _first_break(
 ) -> tuple[int | None, QuoteBreak | None]:
     """The segment index where quoting first goes wrong, and what is wrong."""
     size = raw.size
-    opening, closing = quotes[0::2], quotes[1::2]
-    bad_open = opening[(opening > begin) & ~_MAY_PRECEDE[raw[np.maximum(opening - 1, 0)]]]
-    bad_close = closing[(closing < size - 1) & ~_MAY_FOLLOW[raw[np.minimum(closing + 1, size - 1)]]]
     candidates = []
-    if bad_open.size:
-        candidates.append((int(bad_open[0]), "a quote inside an unquoted field"))
-    if bad_close.size:
-        candidates.append((int(bad_close[0]), "text follows the closing quote"))
+    for i in range(0, quotes.size, _SLICE):  # an even step: openings stay at even indexes
+        opening, closing = quotes[i : i + _SLICE : 2], quotes[i + 1 : i + _SLICE : 2]
+        bad_open = opening[(opening > begin) & ~_MAY_PRECEDE[raw[np.maximum(opening - 1, 0)]]]
+        bad_close = closing[
+            (closing < size - 1) & ~_MAY_FOLLOW[raw[np.minimum(closing + 1, size - 1)]]
+        ]
+        if bad_open.size:
+            candidates.append((int(bad_open[0]), "a quote inside an unquoted field"))
+        if bad_close.size:
+            candidates.append((int(bad_close[0]), "text follows the closing quote"))
+        if candidates:  # later slices hold later quotes only
+            break
     if quotes.size % 2:
         candidates.append((int(quotes[-1]), "the file ends inside this quoted field"))
     if not candidates:

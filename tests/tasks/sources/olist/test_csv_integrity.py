@@ -312,3 +312,35 @@ def test_pipeline_message_for_a_multi_file_input_error_keeps_every_file_and_colu
     assert "olist_order_items_dataset.csv: header lacks column(s) price" in stopped
     assert f"{PAYMENTS}: header lacks column(s) payment_value" in stopped
     assert "Fix or replace these files" in stopped
+
+
+def _records_as_lists(records) -> tuple:
+    bad, counts = records.bad_field_count()
+    return (records.starts.tolist(), records.ends.tolist(), records.lines.tolist(),
+            records.broken, records.count, records.multiline, records.header,
+            bad.tolist(), counts.tolist())  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        b'a,b,c\n"1","x,y",3\n"2","line\nbreak",4\n5,6,7\n',  # quoted commas, a multi-line field
+        b'\xef\xbb\xbf"a","b"\n"1","2"\r\n"3","4"\r\n',  # BOM, CRLF
+        b'a,b\n1,2\n3,"4\n5",6\n7,8\n',  # a multi-line record with a field too many: a break
+        b'a,b\n1,2\n3,x"y\n4,5\n' + b"6,7\n" * 40,  # a quote inside an unquoted field
+        b'a,b\n1,2\n"3"x,4\n' + b'"5","6"\n' * 40,  # text after a closing quote
+        b"a,b\n1,2\n" + b'"3","4"\n' * 40 + b'"5,6\n',  # the file ends inside a quoted field
+        b'a,b\n1,2,3\n"4","5"\n' + b'"6",""""\n' * 40,  # a record too long; escaped quotes
+    ],
+)
+def test_splitting_a_slice_at_a_time_finds_what_splitting_at_once_finds(text, monkeypatch):
+    """The splitter scans its arrays a slice at a time; slices of 64 bytes or entries (many
+    per file here, breaks falling anywhere) give what one slice for the whole file gives."""
+    import tasks.sources.olist.csv_records as csv_records
+
+    whole = _records_as_lists(split_records(text, "t.csv"))
+    assert whole[0]  # records found (before any break)
+    monkeypatch.setattr(csv_records, "_SLICE", 64)
+    assert _records_as_lists(split_records(text, "t.csv")) == whole
+    monkeypatch.setattr(csv_records, "_SLICE", 2)
+    assert _records_as_lists(split_records(text, "t.csv")) == whole
