@@ -168,6 +168,7 @@ def _build_one(
 ) -> SilverDataset:
     manifest, data = latest_bronze(lake, "olist", dataset_name(source_file(name)), bronze)
     text, malformed, lines = read_text_frame(data, name)  # raises MalformedCsv on a break
+    del data  # the file's bytes, parsed: not held while the frames are built (10x: 420 MiB)
     typed, parse_failures = type_frame(text, name)
     rows_in = text.height + malformed.height
     prior = [malformed, parse_failures]
