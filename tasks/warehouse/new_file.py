@@ -1,7 +1,7 @@
 """A new SQLite warehouse is built aside and published whole.
 
 The first load into a warehouse file that does not exist yet (a new `COFRE_HOME`, a new
-`sqlite:///` path) migrates and loads a file of its own beside it, `.NAME.new-PID-HEX`, then
+`sqlite:///` path) migrates and loads a file of its own beside it, `.NAME.new-HOST-PID-HEX`, then
 gives it its name with a hard link, which never replaces a file: readers find either no
 warehouse or the loaded one, never a half-built file and never "database is locked". Nobody
 else can open the file while it is built, so the load needs no write-ahead log
@@ -12,13 +12,16 @@ When a file appeared under the name meanwhile (a dashboard that connected and so
 empty one), or the file system has no hard links, the link fails, the aside is removed and
 the caller loads the way it loads an existing warehouse. A build that fails leaves no file
 behind; an aside whose process died (a crash, a kill) is removed by the next build of the
-same warehouse.
+same warehouse on the same machine (HOST tags the machine: on a shared directory, another
+machine's process ids say nothing here, so its asides are left alone).
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
+import socket
 import uuid
 from pathlib import Path
 
@@ -27,6 +30,7 @@ from tasks.warehouse.connection import Warehouse, sqlite_engine
 from tasks.warehouse.load import sqlite_file
 
 _MARK = ".new-"
+_HOST = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]  # no "-" in it
 
 
 def aside_for(warehouse: Warehouse) -> Warehouse | None:
@@ -38,7 +42,8 @@ def aside_for(warehouse: Warehouse) -> Warehouse | None:
     _remove_dead_asides(path)
     if path.exists():
         return None
-    aside = path.with_name(f".{path.name}{_MARK}{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    name = f".{path.name}{_MARK}{_HOST}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    aside = path.with_name(name)
     return Warehouse(sqlite_engine(f"sqlite:///{aside}"), warehouse.description)
 
 
@@ -71,7 +76,7 @@ def discard(aside: Warehouse) -> None:
 
 
 def _remove_dead_asides(path: Path) -> None:
-    prefix = f".{path.name}{_MARK}"
+    prefix = f".{path.name}{_MARK}{_HOST}-"  # this machine's
     with contextlib.suppress(FileNotFoundError):
         for leftover in path.parent.iterdir():
             if not leftover.name.startswith(prefix):

@@ -113,11 +113,17 @@ def test_a_file_that_appeared_while_building_is_kept_and_loaded_in_place(tmp_pat
 
 
 def test_an_aside_whose_process_died_is_removed_and_a_live_ones_kept(tmp_path):
+    import os
+
+    from tasks.warehouse.new_file import _HOST
+
     finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                               capture_output=True, text=True, check=True)  # fmt: skip
-    dead = tmp_path / f".warehouse.db.new-{finished.stdout.strip()}-0123abcd"
-    live = tmp_path / f".warehouse.db.new-{__import__('os').getpid()}-4567cdef"
-    for leftover in (dead, live):
+    gone = finished.stdout.strip()
+    dead = tmp_path / f".warehouse.db.new-{_HOST}-{gone}-0123abcd"
+    live = tmp_path / f".warehouse.db.new-{_HOST}-{os.getpid()}-4567cdef"
+    elsewhere = tmp_path / f".warehouse.db.new-0000beef-{gone}-89abcdef"  # another machine's
+    for leftover in (dead, live, elsewhere):
         leftover.write_bytes(b"half a warehouse")
     wh = _warehouse(tmp_path)
     try:
@@ -128,3 +134,4 @@ def test_an_aside_whose_process_died_is_removed_and_a_live_ones_kept(tmp_path):
         wh.dispose()
     assert not dead.exists()
     assert live.exists()
+    assert elsewhere.exists()
