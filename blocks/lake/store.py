@@ -340,15 +340,44 @@ def _link_no_clobber(tmp: str, target: str) -> None:
 
 
 def _copy_file(source: Path | str, destination: str, expected: str | None = None) -> None:
-    """Copy; with `expected`, hash the bytes copied and raise unless they hash to it."""
-    digest = hashlib.sha256() if expected is not None else None
+    """Copy; with `expected`, read the copy back and raise unless it hashes to it.
+
+    The bytes move inside the kernel where it can (`_copy_in_kernel`), else through this
+    process. The copy is hashed, not the source as it is read: the check is on what landed.
+    """
     with open(source, "rb") as src, open(destination, "wb") as dst:
-        while chunk := src.read(CHUNK):
-            if digest is not None:
-                digest.update(chunk)
+        _copy_in_kernel(src.fileno(), dst.fileno())
+        while chunk := src.read(CHUNK):  # what the kernel did not copy, if anything
             dst.write(chunk)
-    if digest is not None and digest.hexdigest() != expected:
+    if expected is not None and sha256_file(destination)[0] != expected:
         raise _changed(source, destination.rsplit(".tmp-", 1)[0])
+
+
+# Bytes per `copy_file_range` call (the call may copy fewer; it is repeated to the end).
+_KERNEL_CHUNK = 1 << 30
+
+
+def _copy_in_kernel(source: int, destination: int) -> None:
+    """Copy from the file descriptor `source` to `destination`, both at their offsets, with
+    `os.copy_file_range` (Linux): no trip through user space, and shared blocks on file
+    systems that can (XFS, Btrfs). At the 10x Olist set's landing, 1.0 s and 1.5 CPU-s ->
+    0.5 s and 0.7 CPU-s (docs/performance.md). Stops early, leaving both offsets where it
+    stopped, when the call is missing or refused (another OS, two file systems on an old
+    kernel, a file system without it): the caller copies the rest."""
+    copy_range = getattr(os, "copy_file_range", None)
+    if copy_range is None:
+        return
+    copied = 0
+    while True:
+        try:
+            moved = copy_range(source, destination, _KERNEL_CHUNK)
+        except OSError:
+            if copied:  # a real failure halfway (a full disk, an I/O error)
+                raise
+            return
+        if not moved:  # the end (or a file system that reports none: the caller reads on)
+            return
+        copied += moved
 
 
 def _changed(source: Path | str, target: str) -> LakeError:

@@ -228,3 +228,57 @@ def test_same_endpoint(first, second, same):
 
     assert same_endpoint(first, second) is same
     assert same_endpoint(second, first) is same
+
+
+@pytest.mark.parametrize("size", [0, 1, 5_000_001])
+@pytest.mark.parametrize("kernel", ["whole", "in pieces", "refused", "missing"])
+def test_a_local_landing_copies_every_byte_however_the_kernel_helps(
+    tmp_path, monkeypatch, size, kernel
+):
+    """The bytes move with `os.copy_file_range` when the kernel offers it; in pieces when it
+    copies less than asked; through this process when it refuses (two file systems on an old
+    kernel, one without the call) or on a system without it. The copy is hashed either way."""
+    import blocks.lake.store as store
+
+    if kernel == "in pieces":
+        monkeypatch.setattr(store, "_KERNEL_CHUNK", 65_537)
+    elif kernel == "refused":
+
+        def refuse(*_args):
+            raise OSError(18, "Invalid cross-device link")
+
+        monkeypatch.setattr(os, "copy_file_range", refuse)
+    elif kernel == "missing":
+        monkeypatch.delattr(os, "copy_file_range", raising=False)
+    data = os.urandom(size)
+    source = tmp_path / "orders.csv"
+    source.write_bytes(data)
+    lake = Lake.from_url(str(tmp_path / "lake"))
+    checked = (hashlib.sha256(data).hexdigest(), size)
+    landed = lake.put_file("bronze", "olist/orders.csv", source, sha256=checked)
+    assert (landed.sha256, landed.size, landed.written) == (*checked, True)
+    assert lake.read_bytes("bronze", "olist/orders.csv") == data
+    lake.copy_between(Layer.BRONZE, Layer.COLD, "olist/orders.csv")
+    assert lake.read_bytes("cold", "olist/orders.csv") == data
+
+
+def test_a_kernel_copy_failing_halfway_lands_nothing(tmp_path, monkeypatch):
+    """A failure after the first bytes moved (a full disk, an I/O error) is not retried
+    through this process: it raises, and no object or temporary file is left."""
+    real = os.copy_file_range
+    calls = []
+
+    def fail_second(source, destination, count):
+        calls.append(count)
+        if len(calls) > 1:
+            raise OSError(28, "No space left on device")
+        return real(source, destination, 1000)
+
+    monkeypatch.setattr(os, "copy_file_range", fail_second)
+    source = tmp_path / "orders.csv"
+    source.write_bytes(os.urandom(10_000))
+    lake = Lake.from_url(str(tmp_path / "lake"))
+    with pytest.raises(OSError, match="No space left"):
+        lake.put_file("bronze", "olist/orders.csv", source)
+    assert len(calls) == 2
+    assert not [p for p in (tmp_path / "lake").rglob("*") if p.is_file()]
