@@ -79,6 +79,32 @@ def test_non_utf8_file_names_the_line(olist_dir):
         check_olist_dir(olist_dir)
 
 
+@pytest.mark.parametrize(
+    ("tail", "bad_line"),
+    [
+        ("ã".encode(), None),  # a two-byte character split by the chunk's end: valid
+        ("ã".encode()[:1], 3),  # only its first byte, then ASCII: not UTF-8
+        (b"\xe3", 3),  # a Latin-1 "ã" at the chunk's end
+    ],
+)
+def test_utf8_is_checked_across_chunks_that_are_plain_ascii(tmp_path, monkeypatch, tail, bad_line):
+    """Chunks that are all ASCII are not decoded, unless a character began in the chunk
+    before: a character cut by a chunk's end is still checked, and a bad one still found."""
+    import tasks.sources.olist.ingest as ingest
+
+    monkeypatch.setattr(ingest, "_CHUNK", 16)
+    monkeypatch.setattr(ingest, "_PIECE", 16)
+    head = b"id,city\n1,Recife\n2,"  # the chunk is 16 bytes: the character starts at 20
+    head = head + b"x" * (32 - len(head) - len(tail[:1])) + tail[:1]
+    data = head + tail[1:] + b"o Paulo\n" + b"3,Natal\n" * 10  # then ASCII chunks only
+    path = tmp_path / "cities.csv"
+    path.write_bytes(data)
+    scan = ingest._scan(path)
+    assert scan.bad_line == bad_line
+    if bad_line is None:
+        assert (scan.count, scan.sha256) == (12, (hashlib.sha256(data).hexdigest(), len(data)))
+
+
 def test_every_problem_is_listed_at_once(olist_dir):
     (olist_dir / "olist_orders_dataset.csv").unlink()
     (olist_dir / "olist_sellers_dataset.csv").write_bytes(b"")
