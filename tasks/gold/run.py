@@ -35,7 +35,6 @@ from spark.gold_job import run_gold
 from tasks.gold import versions
 from tasks.gold.spark_session import cancel_spark_jobs, get_spark
 from tasks.gold.workspace import Workspace, complete_version, open_workspace, scratch_root
-from tasks.layers.gold import read_gold_version
 from tasks.layers.silver import read_silver, silver_inputs
 from tasks.memory import release_freed_memory
 from tasks.reports import StageReport
@@ -161,14 +160,15 @@ def _build_version(
     with ThreadPoolExecutor(1, thread_name_prefix="gold-gate-silver") as pool:
         silver = pool.submit(contextvars.copy_context().run, _read_reconciled, lake)
         complete_version(lake, ws, run_id)
-        manifest, digest = versions.seal_version(lake, run_id, run_id, inputs)
+        # Sealed and read back in one read: the frames gated are decoded from the bytes
+        # whose sha256 the manifest holds, the bytes every reader of the version must get.
+        manifest, digest, gold = versions.seal_and_read_version(lake, run_id, run_id, inputs)
         audit.record(
             audit.Action.LAKE_WRITE,
             lake.url("gold", versions.version_key(run_id)),
             details={"run_id": run_id, "layer": "gold", "manifest_sha256": digest,
                      "rows": {t: e["rows"] for t, e in manifest["tables"].items()}},
         )  # fmt: skip
-        _, gold = read_gold_version(lake, run_id, digest)  # what readers will get
         _gate(lake, gold, silver.result(), run_id)
     return gold, digest
 

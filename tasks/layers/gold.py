@@ -151,14 +151,19 @@ def _read_table(lake: Lake, version: str, table: str, entry: dict) -> pl.DataFra
                 f"Gold table {table}: {lake.url(Layer.GOLD, item['key'])} does not match its "
                 f"sha256 in version {version}'s manifest (changed or truncated); {RERUN}."
             )
-        parts.append(pl.read_parquet(io.BytesIO(data)))
-    frame = pl.concat(parts, how="vertical_relaxed")
+        parts.append(data)
+    frame = decode_parts(parts)
     if frame.height != entry["rows"]:
         raise InvalidSourceData(
             f"Gold table {table} of version {version} has {frame.height} rows, its manifest "
             f"says {entry['rows']}; {RERUN}."
         )
     return frame
+
+
+def decode_parts(parts: list[bytes]) -> pl.DataFrame:
+    """One gold table from the bytes of its part files, in order."""
+    return pl.concat([pl.read_parquet(io.BytesIO(data)) for data in parts], how="vertical_relaxed")
 
 
 def _incident(lake: Lake, key: str, version: str, reason: str) -> None:
