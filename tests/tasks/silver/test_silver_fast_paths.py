@@ -143,3 +143,27 @@ def test_dedupe_keeps_the_same_rows_in_the_same_order_as_unique():
         deduped, removed = _dedupe(sample)
         assert deduped.equals(expected)
         assert removed == sample.height - expected.height
+
+
+@pytest.mark.parametrize("key", [("id",), ("id", "city"), ("city",), ("unique",)])
+def test_dedupe_by_a_key_removes_what_dedupe_by_every_column_removes(key):
+    """With the dataset's key, rows are compared whole only when a key repeats: the same rows
+    go, in the same order, whether the key repeats (with equal or different rows) or not."""
+    frame = pl.DataFrame(
+        {
+            ROW: range(1, 10),
+            "id": [1, 2, 3, 3, 4, 5, 5, None, None],
+            "city": ["a", "b", "c", "c", "d", "e", "f", None, None],
+            "lat": [0.5, 1.0, 2.0, 2.0, None, 3.0, 3.0, None, None],
+            "unique": range(9),
+        }
+    )
+    for sample in (frame, frame.reverse(), frame.drop("unique"), frame.head(0)):
+        if not set(key) <= set(sample.columns):
+            continue
+        expected, removed = _dedupe(sample)
+        deduped, removed_by_key = _dedupe(sample, key)
+        assert deduped.equals(expected) and removed_by_key == removed
+    same, removed = _dedupe(frame, ("unique",))  # no key repeats: nothing is compared
+    assert same is frame and removed == 0
+    assert _dedupe(frame.drop("unique"), ("id",))[1] == 2  # rows 4 and 9
