@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import threading
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -58,6 +59,14 @@ class MaskingPolicy:
 
     def for_dataset(self, dataset: str) -> Mapping[str, ColumnRule]:
         return self.rules.get(dataset, {})
+
+    def shared_columns(self) -> frozenset[tuple[str, Method]]:
+        """(column, method) masked alike in more than one dataset (orders' and customers'
+        `customer_id`): `apply_masking` keeps such a column's tokens for the next dataset."""
+        uses = Counter(
+            (column, rule.method) for rules in self.rules.values() for column, rule in rules.items()
+        )
+        return frozenset(use for use, n in uses.items() if n > 1)
 
 
 _PSEUDONYM = ColumnRule("pseudonym")
@@ -168,16 +177,21 @@ def hmac_token_series(values: pl.Series, key: bytes, method: str) -> pl.Series:
     return hexed.str.slice(0, _LENGTHS[method])
 
 
-def _hmac_column(series: pl.Series, key: bytes, method: str, cache: TokenCache) -> pl.Series:
+def _hmac_column(
+    series: pl.Series, key: bytes, method: str, cache: TokenCache, shared: bool = False
+) -> pl.Series:
     """HMAC every value of an id column; HMAC each distinct value of any other column once
     (shared across tables through `cache`) and join the tokens back.
 
     Looking a million ids up in a token table (`unique`, `is_in` and a join on strings) costs
     more than hashing them again, so values that rarely repeat are hashed directly; the first
     `_DISTINCT_SAMPLE` values tell which kind a column is. Both ways give the same tokens.
+    An id column masked alike in several datasets (`shared`) goes by `_shared_ids`.
     """
     head = series.head(_DISTINCT_SAMPLE)
     if head.n_unique() * 2 > head.len():
+        if shared:
+            return _shared_ids(series, key, method, cache)
         return hmac_token_series(series, key, method)
     distinct = series.drop_nulls().unique()
     with _CACHE_LOCK:
@@ -194,16 +208,42 @@ def _hmac_column(series: pl.Series, key: bytes, method: str, cache: TokenCache) 
     return joined["token"]
 
 
+def _shared_ids(series: pl.Series, key: bytes, method: str, cache: TokenCache) -> pl.Series:
+    """The tokens of an id column that another dataset masks alike: the first dataset to get
+    here hashes its ids and keeps them with their tokens in `cache`; a later one joins its ids
+    to them (polars, in parallel, without the GIL) and hashes only the ids not found. Orders'
+    and customers' `customer_id` at 10x: one of the two million HMACs (0.6 s holding the GIL)
+    becomes a join (0.13 s). Datasets built at once may both hash: the tokens are the same."""
+    name = f"{method}:{series.name}"
+    with _CACHE_LOCK:
+        known = cache.get(name)
+    if known is None:
+        tokens = hmac_token_series(series, key, method)
+        table = pl.DataFrame({"value": series, "token": tokens}).drop_nulls("value")
+        with _CACHE_LOCK:
+            cache.setdefault(name, table.unique("value"))
+        return tokens
+    found = series.to_frame("value").join(known, on="value", how="left", maintain_order="left")
+    tokens = found["token"].alias(series.name).clone()
+    missing = tokens.is_null() & series.is_not_null()
+    if missing.any():
+        tokens.scatter(missing.arg_true(), hmac_token_series(series.filter(missing), key, method))
+    return tokens
+
+
 def _masked_column(
-    frame: pl.DataFrame, column: str, rule: ColumnRule, key: bytes, cache: TokenCache
+    frame: pl.DataFrame,
+    column: str,
+    rule: ColumnRule,
+    key: bytes,
+    cache: TokenCache,
+    shared: bool = False,
 ) -> pl.Series:
     series = frame[column].cast(pl.String)
     if rule.method == "static":
         return pl.Series(column, [rule.literal] * frame.height, dtype=pl.String).set_sorted()
-    if rule.method == "keyed_hash":
-        return _hmac_column(series, key, "keyed_hash", cache).alias(column)
-    if rule.method == "pseudonym":
-        return _hmac_column(series, key, "pseudonym", cache).alias(column)
+    if rule.method in ("keyed_hash", "pseudonym"):
+        return _hmac_column(series, key, rule.method, cache, shared).alias(column)
     if rule.method == "generalise":
         return series.str.zfill(5).str.slice(0, rule.keep_chars).alias(column)
     if rule.method == "scrub":
@@ -253,7 +293,8 @@ def apply_masking(
             dropped.append(column)
             changed += frame[column].is_not_null().sum()
             continue
-        masked = _masked_column(frame, column, rule, key, cache)
+        shared = (column, rule.method) in policy.shared_columns()
+        masked = _masked_column(frame, column, rule, key, cache, shared)
         original = frame[column].cast(pl.String)
         changed += int((original.ne_missing(masked)).sum())
         replacements.append(masked)

@@ -148,3 +148,28 @@ def test_free_text_left_with_pii_is_found_in_the_candidates_as_in_every_row():
     found = _pii_failures("reviews", unmasked)
     assert found.height > 100
     assert found.equals(everywhere)
+
+
+def test_an_id_masked_in_two_datasets_gets_the_same_tokens_hashed_once_or_looked_up():
+    """Orders' and customers' `customer_id` are masked alike: the second dataset takes the
+    tokens the first kept and hashes only ids it has not seen; every token is the id's own
+    pseudonym, nulls stay null, and a column masked in one dataset only is not kept."""
+    policy = get_policy("default")
+    assert policy.shared_columns() == {("customer_id", "pseudonym")}
+    ids = [f"c{i}" for i in range(30)]
+    orders = pl.DataFrame({"order_id": [f"o{i}" for i in range(32)],
+                           "customer_id": [*ids, None, "c3"]})  # fmt: skip
+    customers = CUSTOMERS.with_columns(pl.Series("customer_id", ["c3", "new", None]))
+    cache: dict = {}
+    first, _ = apply_masking(orders, "orders", policy, KEY, cache)
+    assert list(cache) == ["pseudonym:customer_id"]
+    kept = cache["pseudonym:customer_id"]
+    assert kept.height == 30 and kept["value"].null_count() == 0  # each id once
+    second, report = apply_masking(customers, "customers", policy, KEY, cache)
+    expected = [pseudonym(i, KEY) for i in ids] + [None, pseudonym("c3", KEY)]
+    assert first["customer_id"].to_list() == expected
+    assert second["customer_id"].to_list() == [pseudonym("c3", KEY), pseudonym("new", KEY), None]
+    assert report.values_changed == 2 + 3 + 3 + 3  # ids (not the null), unique ids, zip, city
+    assert set(cache) == {"pseudonym:customer_id"}  # customer_unique_id: customers only
+    alone, _ = apply_masking(customers, "customers", policy, KEY)
+    assert alone.equals(second)
