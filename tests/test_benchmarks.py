@@ -152,3 +152,17 @@ def test_jvm_thread_profile_reads_proc_and_reports_per_step_deltas():
     lines = thread_table([("start", zero), ("cold", cpu), ("warm", later)])
     assert lines[0] == "| JVM CPU seconds | cold | warm |"
     assert lines[-1] == f"| JVM total | {cpu['JVM total']:.1f} | 1.5 |"
+
+
+def test_a_finished_runs_home_and_database_are_removed(tmp_path):
+    """Each benchmark run starts on a disk and page cache without the earlier runs' homes."""
+    from benchmarks.pipeline_benchmark import _remove
+
+    home, database = tmp_path / "home-1", tmp_path / "seed-1.db"
+    (home / "lake" / "bronze").mkdir(parents=True)
+    (home / "lake" / "bronze" / "orders.csv").write_bytes(b"id\n1\n")
+    database.write_bytes(b"SQLite format 3\0")
+    _remove(home)
+    _remove(database)
+    _remove(tmp_path / "never-made")
+    assert list(tmp_path.iterdir()) == []
