@@ -30,7 +30,12 @@ from tasks.silver.masking import (
     text_has_pii,
     text_may_hold_pii,
 )
-from tasks.silver.sales import SalesReconciliation, consolidate_sales
+from tasks.silver.sales import (
+    SalesReconciliation,
+    consolidate_sales,
+    latest_review_scores,
+    payments_per_order,
+)
 from tasks.sources.olist.contract import dataset_name
 from tasks.sources.olist.parse import TYPES, read_text_frame, source_file, type_frame
 from validation.catalog import SILVER, Layer, silver_key, silver_manifest_key
@@ -258,6 +263,7 @@ def build_olist_silver(
             *(lake, name, bronze[name], clean, policy, masking_key, max_share, tokens),
         )
 
+    prepared: dict[str, Future] = {}
     with ThreadPoolExecutor(max_workers=BUILD_THREADS, thread_name_prefix="silver") as pool:
         futures = {name: submit(pool, name) for name in start_order(bronze)}
         datasets = {}
@@ -270,6 +276,15 @@ def build_olist_silver(
                     tokens.clear()
                     release_freed_memory()
                     futures[name] = submit(pool, name)
+                    # What the consolidation needs of payments and reviews alone is computed
+                    # while order items are parsed, when a core is free (10x: 0.45 s off
+                    # the consolidation, which runs alone).
+                    prepared = {
+                        "per_order": pool.submit(payments_per_order, datasets["payments"].frame),
+                        "latest_reviews": pool.submit(
+                            latest_review_scores, datasets["reviews"].frame
+                        ),
+                    }
                 datasets[name] = futures[name].result()
         except BaseException:
             for future in futures.values():
@@ -288,6 +303,7 @@ def build_olist_silver(
         frames["customers"],
         frames["products"],
         frames["reviews"],
+        **{part: future.result() for part, future in prepared.items()},
     )
     return OlistSilver(datasets, sales, reconciliation)
 

@@ -90,10 +90,10 @@ def allocate_payments_to_items(
 
 def latest_review_scores(reviews: pl.DataFrame) -> pl.DataFrame:
     """One score per order: the most recent review (by creation, then answer time)."""
+    columns = ("order_id", "review_creation_date", "review_answer_timestamp", "review_score")
     return (
-        reviews.sort(
-            ["order_id", "review_creation_date", "review_answer_timestamp"], nulls_last=False
-        )
+        reviews.select(columns)  # the columns it needs sorted, not every column
+        .sort(["order_id", "review_creation_date", "review_answer_timestamp"], nulls_last=False)
         .group_by("order_id", maintain_order=True)
         .last()
         .select("order_id", "review_score")
@@ -125,15 +125,25 @@ def consolidate_sales(
     customers: pl.DataFrame,
     products: pl.DataFrame,
     reviews: pl.DataFrame,
+    *,
+    per_order: pl.DataFrame | None = None,
+    latest_reviews: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, SalesReconciliation]:
-    """The seed's consolidated columns, one row per order item, totals reconciled."""
-    per_order = payments_per_order(payments)  # allocation and reconciliation share it
+    """The seed's consolidated columns, one row per order item, totals reconciled.
+
+    `per_order`, `latest_reviews`: `payments_per_order(payments)` and
+    `latest_review_scores(reviews)` when the caller has them (silver computes them while
+    order items are parsed)."""
+    if per_order is None:  # allocation and reconciliation share it
+        per_order = payments_per_order(payments)
+    if latest_reviews is None:
+        latest_reviews = latest_review_scores(reviews)
     allocated = allocate_payments_to_items(items, payments, per_order)
     sales = (
         allocated.join(orders.select(*_ORDER_COLUMNS), on="order_id", how="inner")
         .join(customers.select(*_CUSTOMER_COLUMNS), on="customer_id", how="left")
         .join(products.select("product_id", "product_category_name"), on="product_id", how="left")
-        .join(latest_review_scores(reviews), on="order_id", how="left")
+        .join(latest_reviews, on="order_id", how="left")
         .select(*CONSOLIDATED_COLUMNS)
         .sort("order_id", "order_item_id")
     )

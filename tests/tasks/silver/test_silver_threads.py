@@ -67,9 +67,9 @@ def test_the_datasets_are_handed_over_final_before_sales_are_consolidated(
     handed: dict[str, pl.DataFrame] = {}
     consolidate = silver_module.consolidate_sales
 
-    def consolidate_after_handover(*frames):
+    def consolidate_after_handover(*frames, **prepared):
         assert handed, "consolidation started before the datasets were handed over"
-        return consolidate(*frames)
+        return consolidate(*frames, **prepared)
 
     monkeypatch.setattr(silver_module, "consolidate_sales", consolidate_after_handover)
     silver = build_olist_silver(
