@@ -53,7 +53,13 @@ def weather_snapshots(lake: Lake, manifests: list[BronzeManifest]) -> pl.DataFra
         )
         for m in manifests
     ]
-    return pl.concat(frames).unique(["city_id", "collected_at"], keep="last").sort("collected_at")
+    # Sorted by the whole key: observations of one time (each snapshot city's) came out of
+    # `unique` in any order, and silver's bytes and row numbers changed from run to run.
+    return (
+        pl.concat(frames)
+        .unique(["city_id", "collected_at"], keep="last")
+        .sort("collected_at", "city_id")
+    )
 
 
 # dataset -> (its builder, the bronze source and dataset whose valid objects it reads)

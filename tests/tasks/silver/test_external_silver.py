@@ -48,6 +48,12 @@ def test_weather_is_one_row_per_state_and_day_and_labelled_synthetic(lake):
     assert daily["synthetic"].all()  # the bundled sample is not real weather
     snapshots = results["weather_snapshots"].clean
     assert snapshots["city_id"].n_unique() == 5 and snapshots["synthetic"].all()
+    # One observation time for the five cities: the rows (and their numbers) in key order,
+    # the same in every run.
+    assert snapshots["collected_at"].n_unique() == 1
+    assert snapshots["city_id"].to_list() == sorted(snapshots["city_id"])
+    for _ in range(5):
+        assert build_source_silver(lake)["weather_snapshots"].clean.equals(snapshots)
 
 
 def test_an_absurd_ipca_value_fails_the_gate(tmp_path):
