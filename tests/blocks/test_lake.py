@@ -282,3 +282,27 @@ def test_a_kernel_copy_failing_halfway_lands_nothing(tmp_path, monkeypatch):
         lake.put_file("bronze", "olist/orders.csv", source)
     assert len(calls) == 2
     assert not [p for p in (tmp_path / "lake").rglob("*") if p.is_file()]
+
+
+def test_a_kernel_copy_that_does_not_hash_right_is_done_again_through_python(tmp_path, monkeypatch):
+    """Kernels have had copy_file_range bugs that wrote zeros: a kernel copy whose hash is
+    wrong is redone through this process before the source is said to have changed."""
+    real = os.copy_file_range
+
+    def zeros(source, destination, count):
+        moved = real(source, destination, count)
+        if moved:
+            os.pwrite(destination, b"\0" * moved, 0)
+        return moved
+
+    monkeypatch.setattr(os, "copy_file_range", zeros)
+    data = os.urandom(100_000)
+    source = tmp_path / "orders.csv"
+    source.write_bytes(data)
+    lake = Lake.from_url(str(tmp_path / "lake"))
+    checked = (hashlib.sha256(data).hexdigest(), len(data))
+    assert lake.put_file("bronze", "olist/orders.csv", source, sha256=checked).written
+    assert lake.read_bytes("bronze", "olist/orders.csv") == data
+    source.write_bytes(os.urandom(100_000))  # now the source did change: still refused
+    with pytest.raises(LakeError, match="changed while it was being landed"):
+        lake.put_file("bronze", "olist/other.csv", source, sha256=checked)
