@@ -21,12 +21,11 @@ from typing import Any
 import fsspec
 
 from blocks.errors import ConfigurationError, ImmutableObjectError, LakeError
+from blocks.lake.files import CHUNK, changed_error, copy_file, sha256_bytes, sha256_file
 from blocks.secrets.input_authority import refuse_unsealed_lake
 from blocks.secrets.sealed_authority import authorised_s3_endpoint, endpoint_shown, same_endpoint
 from blocks.settings import CofreSettings
 from validation.catalog import IMMUTABLE_LAYERS, LAYERS, Layer
-
-CHUNK = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -39,20 +38,6 @@ class LakeObject:
     sha256: str
     size: int
     written: bool
-
-
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def sha256_file(path: Path | str) -> tuple[str, int]:
-    """Stream a local file; return (sha256 hex, size in bytes)."""
-    digest, size = hashlib.sha256(), 0
-    with open(path, "rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
 
 
 class Lake:
@@ -256,10 +241,10 @@ class Lake:
         target = self.path(layer, key)
         if self.is_local:
             expected = digest if sha256 is not None else None
-            self._local_atomic(target, lambda tmp: _copy_file(local_path, tmp, expected), layer)
+            self._local_atomic(target, lambda tmp: copy_file(local_path, tmp, expected), layer)
         else:
             if sha256 is not None and sha256_file(local_path)[0] != digest:
-                raise _changed(local_path, self.url(layer, key))
+                raise changed_error(local_path, self.url(layer, key))
             self.fs.put_file(str(local_path), target)
         return LakeObject(layer, key, self.url(layer, key), digest, size, written=True)
 
@@ -267,7 +252,7 @@ class Lake:
         """Copy an object to the same key in another layer (server-side on S3)."""
         source, target = self.path(source_layer, key), self.path(target_layer, key)
         if self.is_local:
-            self._local_atomic(target, lambda tmp: _copy_file(source, tmp), target_layer)
+            self._local_atomic(target, lambda tmp: copy_file(source, tmp), target_layer)
         else:
             self.fs.copy(source, target)
 
@@ -337,67 +322,6 @@ def _link_no_clobber(tmp: str, target: str) -> None:
             f"{target} was created by another writer while this one was writing; re-run to "
             "compare checksums."
         ) from exc
-
-
-def _copy_file(source: Path | str, destination: str, expected: str | None = None) -> None:
-    """Copy; with `expected`, read the copy back and raise unless it hashes to it.
-
-    The bytes move inside the kernel where it can (`_copy_in_kernel`), else through this
-    process. The copy is hashed, not the source as it is read: the check is on what landed.
-    A kernel copy that does not hash right is done again through this process before the
-    file is said to have changed (kernels have had copy_file_range bugs that wrote zeros).
-    """
-    in_kernel = _copy(source, destination, kernel=True)
-    if expected is None or sha256_file(destination)[0] == expected:
-        return
-    if in_kernel:
-        _copy(source, destination, kernel=False)
-        if sha256_file(destination)[0] == expected:
-            return
-    raise _changed(source, destination.rsplit(".tmp-", 1)[0])
-
-
-def _copy(source: Path | str, destination: str, kernel: bool) -> bool:
-    """Copy `source` over `destination`; True when the kernel moved some of the bytes."""
-    with open(source, "rb") as src, open(destination, "wb") as dst:
-        moved = _copy_in_kernel(src.fileno(), dst.fileno()) if kernel else 0
-        while chunk := src.read(CHUNK):  # what the kernel did not copy, if anything
-            dst.write(chunk)
-    return moved > 0
-
-
-# Bytes per `copy_file_range` call (the call may copy fewer; it is repeated to the end).
-_KERNEL_CHUNK = 1 << 30
-
-
-def _copy_in_kernel(source: int, destination: int) -> int:
-    """Copy from the file descriptor `source` to `destination`, both at their offsets, with
-    `os.copy_file_range` (Linux): no trip through user space, and shared blocks on file
-    systems that can (XFS, Btrfs). At the 10x Olist set's landing, 1.0 s and 1.5 CPU-s ->
-    0.5 s and 0.7 CPU-s (docs/performance.md). Returns the bytes copied. Stops early, leaving
-    both offsets where it stopped, when the call is missing or refused (another OS, two file
-    systems on an old kernel, a file system without it): the caller copies the rest."""
-    copy_range = getattr(os, "copy_file_range", None)
-    if copy_range is None:
-        return 0
-    copied = 0
-    while True:
-        try:
-            moved = copy_range(source, destination, _KERNEL_CHUNK)
-        except OSError:
-            if copied:  # a real failure halfway (a full disk, an I/O error)
-                raise
-            return 0
-        if not moved:  # the end (or a file system that reports none: the caller reads on)
-            return copied
-        copied += moved
-
-
-def _changed(source: Path | str, target: str) -> LakeError:
-    return LakeError(
-        f"{source} changed while it was being landed at {target} (its sha256 is no longer the "
-        "one checked): nothing was written. Re-run once nothing is writing to the file."
-    )
 
 
 def _is_temporary(path: str) -> bool:

@@ -238,10 +238,10 @@ def test_a_local_landing_copies_every_byte_however_the_kernel_helps(
     """The bytes move with `os.copy_file_range` when the kernel offers it; in pieces when it
     copies less than asked; through this process when it refuses (two file systems on an old
     kernel, one without the call) or on a system without it. The copy is hashed either way."""
-    import blocks.lake.store as store
+    import blocks.lake.files as files
 
     if kernel == "in pieces":
-        monkeypatch.setattr(store, "_KERNEL_CHUNK", 65_537)
+        monkeypatch.setattr(files, "_KERNEL_CHUNK", 65_537)
     elif kernel == "refused":
 
         def refuse(*_args):
