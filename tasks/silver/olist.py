@@ -277,8 +277,8 @@ def build_olist_silver(
                     release_freed_memory()
                     futures[name] = submit(pool, name)
                     # What the consolidation needs of payments and reviews alone is computed
-                    # while order items are parsed, when a core is free (10x: 0.45 s off
-                    # the consolidation, which runs alone).
+                    # while order items are parsed, when a core is free (10x: 0.3 s off the
+                    # consolidation, which runs alone).
                     prepared = {
                         "per_order": pool.submit(payments_per_order, datasets["payments"].frame),
                         "latest_reviews": pool.submit(
