@@ -139,7 +139,9 @@ class MaskingReport:
         )
 
 
-TokenCache = dict[str, pl.DataFrame]  # method -> (value, token) frame, for one key
+# (value, token) frames for one key: by method (values that repeat, `_hmac_column`), and by
+# "method:column" (ids masked alike in several datasets, `_shared_ids`).
+TokenCache = dict[str, pl.DataFrame]
 
 _PREFIXES = {"keyed_hash": b"", "pseudonym": b"pseudonym:"}
 _LENGTHS = {"keyed_hash": 64, "pseudonym": PSEUDONYM_LENGTH}
@@ -284,6 +286,7 @@ def apply_masking(
             f"Masking policy {policy.name!r} names missing {dataset} column(s) {missing}"
         )
     changed = 0
+    shared_columns = policy.shared_columns()
     replacements: list[pl.Series] = []
     dropped: list[str] = []
     for column, rule in rules.items():
@@ -293,7 +296,7 @@ def apply_masking(
             dropped.append(column)
             changed += frame[column].is_not_null().sum()
             continue
-        shared = (column, rule.method) in policy.shared_columns()
+        shared = (column, rule.method) in shared_columns
         masked = _masked_column(frame, column, rule, key, cache, shared)
         original = frame[column].cast(pl.String)
         changed += int((original.ne_missing(masked)).sum())
