@@ -17,6 +17,7 @@ import polars as pl
 from pandera.errors import SchemaError, SchemaErrors
 
 from blocks.errors import QualityGateFailed
+from validation.unique import validate
 
 ROW = "_row"
 FAILURE_COLUMNS = {ROW: pl.Int64, "_check": pl.String, "_column": pl.String, "_value": pl.String}
@@ -70,7 +71,7 @@ class GateResult:
 def pandera_failures(frame: pl.DataFrame, schema: pa.DataFrameSchema) -> pl.DataFrame:
     """Row-level Pandera failures as failure records; dataset-level ones raise."""
     try:
-        schema.validate(frame.drop(ROW), lazy=True)
+        validate(schema, frame.drop(ROW))
         return empty_failures()
     except SchemaErrors as errors:
         cases = errors.failure_cases

@@ -15,6 +15,7 @@ from pandera.errors import SchemaError, SchemaErrors
 
 from validation.catalog import GOLD_KEYS, GOLD_TABLES, ORDER_BUCKETS, gold_columns
 from validation.schemas import MAX_PRICE, ORDER_STATUSES, PAYMENT_TYPES, UFS
+from validation.unique import validate
 
 WEEKDAYS = (
     "segunda-feira", "terça-feira", "quarta-feira", "quinta-feira", "sexta-feira", "sábado",
@@ -134,7 +135,7 @@ GOLD_SCHEMAS: dict[str, pa.DataFrameSchema] = {table: gold_schema(table) for tab
 def schema_problems(name: str, frame: pl.DataFrame) -> list[str]:
     """Every Pandera failure of one gold table, one line per (check, column)."""
     try:
-        GOLD_SCHEMAS[name].validate(frame, lazy=True)
+        validate(GOLD_SCHEMAS[name], frame)
         return []
     except SchemaErrors as errors:
         cases = errors.failure_cases

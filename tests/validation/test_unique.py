@@ -1,0 +1,99 @@
+"""Uniqueness answered by a count first (validation/unique.py): same failures as Pandera's own
+checks, and Pandera's duplicate search skipped only when no key repeats."""
+
+from __future__ import annotations
+
+import pandera.polars as pa
+import polars as pl
+import pytest
+from pandera.backends.polars.components import ColumnBackend
+from pandera.errors import SchemaErrors
+
+from validation.gold_schemas import GOLD_SCHEMAS
+from validation.schemas import OLIST_SCHEMAS, SOURCE_SCHEMAS
+from validation.unique import unique_keys, validate, without_unique
+
+SCHEMA = pa.DataFrameSchema(
+    {
+        "id": pa.Column(pl.String, nullable=True, unique=True),
+        "a": pa.Column(pl.Int64, pa.Check.ge(0), nullable=True),
+        "b": pa.Column(pl.String, nullable=True),
+    },
+    unique=["a", "b"],
+    strict=True,
+    name="sample",
+)
+
+
+def _cases(schema: pa.DataFrameSchema, frame: pl.DataFrame, how) -> pl.DataFrame | None:
+    try:
+        how(schema, frame)
+    except SchemaErrors as errors:
+        return errors.failure_cases.sort(pl.all(), nulls_last=True)
+    return None
+
+
+def _pandera(schema: pa.DataFrameSchema, frame: pl.DataFrame) -> None:
+    schema.validate(frame, lazy=True)
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        pl.DataFrame({"id": ["x", "y", "z"], "a": [1, 2, 3], "b": ["p", "q", "r"]}),
+        pl.DataFrame({"id": ["x", "y", "z"], "a": [1, -2, 3], "b": ["p", "q", "r"]}),  # a check
+        pl.DataFrame({"id": ["x", "x", "z"], "a": [1, -2, 3], "b": ["p", "q", "r"]}),  # id twice
+        pl.DataFrame({"id": [None, None, "z"], "a": [1, 2, 3], "b": ["p", "q", "r"]}),  # 2 nulls
+        pl.DataFrame({"id": [None, "y", "z"], "a": [1, 2, 3], "b": ["p", "q", "r"]}),  # 1 null
+        pl.DataFrame({"id": ["x", "y", "z"], "a": [1, 1, 3], "b": ["p", "p", "r"]}),  # pair twice
+        pl.DataFrame({"id": ["x", "y", "z"], "a": [None, None, 3], "b": ["p", "p", "r"]}),
+        pl.DataFrame({"id": ["x", "y"], "a": [1, 2]}),  # a key column missing
+        pl.DataFrame(schema={"id": pl.String, "a": pl.Int64, "b": pl.String}),  # no rows
+    ],
+)
+def test_failures_are_pandera_s_own(frame):
+    ours, theirs = _cases(SCHEMA, frame, validate), _cases(SCHEMA, frame, _pandera)
+    assert (ours is None) == (theirs is None)
+    if ours is not None:
+        assert ours.equals(theirs)
+
+
+def test_a_repeated_key_is_still_reported_with_its_rows():
+    frame = pl.DataFrame({"id": ["x", "x", "z"], "a": [1, 2, 3], "b": ["p", "q", "r"]})
+    cases = _cases(SCHEMA, frame, validate)
+    assert cases is not None
+    duplicates = cases.filter(pl.col("check") == "field_uniqueness")
+    assert duplicates["index"].to_list() == [0, 1]
+
+
+def test_pandera_s_duplicate_search_runs_only_when_a_key_repeats(monkeypatch):
+    searched: list[bool] = []
+    original = ColumnBackend.check_unique
+
+    def spy(self, check_obj, schema):
+        searched.append(bool(schema.unique))
+        return original(self, check_obj, schema)
+
+    monkeypatch.setattr(ColumnBackend, "check_unique", spy)
+    validate(SCHEMA, pl.DataFrame({"id": ["x", "y"], "a": [1, 2], "b": ["p", "q"]}))
+    assert not any(searched)
+    with pytest.raises(SchemaErrors):
+        validate(SCHEMA, pl.DataFrame({"id": ["x", "x"], "a": [1, 2], "b": ["p", "q"]}))
+    assert any(searched)
+
+
+@pytest.mark.parametrize(
+    "schema", [*OLIST_SCHEMAS.values(), *SOURCE_SCHEMAS.values(), *GOLD_SCHEMAS.values()],
+    ids=lambda s: s.name,
+)  # fmt: skip
+def test_the_copy_drops_only_uniqueness(schema):
+    stripped = without_unique(schema)
+    assert unique_keys(schema) and not unique_keys(stripped)
+    assert stripped is without_unique(schema)  # made once
+    assert (stripped.name, stripped.strict, stripped.ordered) == (
+        schema.name, schema.strict, schema.ordered)  # fmt: skip
+    assert [c.name for c in stripped.checks] == [c.name for c in schema.checks]
+    for name, column in schema.columns.items():
+        copy = stripped.columns[name]
+        assert (copy.dtype, copy.nullable, [c.name for c in copy.checks]) == (
+            column.dtype, column.nullable, [c.name for c in column.checks])  # fmt: skip
