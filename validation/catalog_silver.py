@@ -160,7 +160,8 @@ SILVER_DECLARED: dict[str, SilverDataset] = {
                 ("price", "money", "R$"),
                 ("freight_value", "money", "R$"),
                 ("product_category_name", "str?", "the product's category"),
-                ("review_score", "int8?", "the order's latest review; null: none"),
+                ("review_score", "int8?", "the order's latest review (ties: the higher score); "
+                 "null: none"),
             ), reads=("orders", "order_items", "payments", "customers", "products", "reviews")),
         SilverDataset("ipca_monthly", "month", ("month",), columns(
             ("month", "date", "first day of the month"),

@@ -119,6 +119,25 @@ def _order_fact_problems(
         fact_orders_count,
         money=False,
     )
+    # Each item carries its order's latest review score (silver picks it for fact_sales,
+    # gold for fact_orders, by one rule): the items' scores add up to each order's score
+    # times its items, and as many items have one.
+    reviewed = orders.filter(pl.col("review_score").is_not_null())
+    scores = gold["fact_sales"]["review_score"]
+    _equal(
+        problems,
+        "Σ fact_sales.review_score vs Σ fact_orders.review_score × items",
+        int(scores.cast(pl.Int64).sum()),
+        int(reviewed.select(pl.col("review_score").cast(pl.Int64) * pl.col("items")).sum().item()),
+        money=False,
+    )
+    _equal(
+        problems,
+        "fact_sales items with a review score vs items of fact_orders with one",
+        scores.count(),
+        int(reviewed["items"].sum()),
+        money=False,
+    )
     panels = gold["order_status_summary"].filter(pl.col("bucket") != "total")
     by_bucket = orders.group_by("status_bucket").agg(
         pl.len().alias("n"), cents("paid_value").sum().alias("c")

@@ -89,11 +89,14 @@ def allocate_payments_to_items(
 
 
 def latest_review_scores(reviews: pl.DataFrame) -> pl.DataFrame:
-    """One score per order: the most recent review (by creation, then answer time)."""
-    columns = ("order_id", "review_creation_date", "review_answer_timestamp", "review_score")
+    """One score per order: the most recent review (by creation, then answer time, nulls
+    oldest); between reviews as recent, the higher score. Gold's `fact_orders` picks by the
+    same rule (spark/models/facts.py), so an order's score is one number in every table; rows
+    tied on all four columns give the same score, whichever comes last."""
+    columns = ["order_id", "review_creation_date", "review_answer_timestamp", "review_score"]
     return (
         reviews.select(columns)  # the columns it needs sorted, not every column
-        .sort(["order_id", "review_creation_date", "review_answer_timestamp"], nulls_last=False)
+        .sort(columns, nulls_last=False)  # the pick comes last in its order
         .group_by("order_id", maintain_order=True)
         .last()
         .select("order_id", "review_score")

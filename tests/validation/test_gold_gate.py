@@ -58,6 +58,26 @@ def test_a_payment_lost_from_the_fact_breaks_the_payment_reconciliation():
     assert any(p.startswith("Σ sales_monthly.revenue vs") for p in problems)
 
 
+def test_an_item_with_another_score_than_its_order_is_caught():
+    reviewed = _fact().filter(pl.col("review_score").is_not_null())["order_id"][0]
+    fact = _fact().with_columns(
+        pl.when(pl.col("order_id") == reviewed).then(pl.col("review_score") % 5 + 1)
+        .otherwise("review_score").alias("review_score")
+    )  # fmt: skip
+    assert any(
+        p.startswith("Σ fact_sales.review_score vs Σ fact_orders.review_score × items")
+        for p in _problems(fact_sales=fact)
+    )
+    unscored = _fact().with_columns(
+        pl.when(pl.col("order_id") == reviewed).then(None).otherwise("review_score")
+        .alias("review_score")
+    )  # fmt: skip
+    assert any(
+        p.startswith("fact_sales items with a review score vs items of fact_orders with one")
+        for p in _problems(fact_sales=unscored)
+    )
+
+
 def test_a_duplicated_item_is_caught_by_schema_and_reconciliation():
     problems = _problems(fact_sales=pl.concat([_fact(), _fact().head(1)]))
     assert any(

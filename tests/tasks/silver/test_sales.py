@@ -92,9 +92,58 @@ def test_latest_review_wins():
                 datetime(2018, 1, 1),
             ],
             "review_answer_timestamp": [None, None, None],
+            "review_id": ["r1", "r2", "r3"],
         }
     )
     assert dict(latest_review_scores(reviews).iter_rows()) == {"a": 5, "b": 3}
+
+
+def _gold_pick(rows: list[tuple]) -> dict[str, int | None]:
+    """Gold's rule (spark/models/facts.py, `ranked_reviews`) by hand: creation, then answer
+    time, latest first, nulls last; then the higher score (nulls last); then the smaller id."""
+
+    def rank(row):
+        _order, created, answered, score, review = row
+        return (
+            (created is None, -(created.timestamp()) if created else 0),
+            (answered is None, -(answered.timestamp()) if answered else 0),
+            (score is None, -(score or 0)),
+            (review is None, review or ""),
+        )
+
+    picked: dict[str, tuple] = {}
+    for row in rows:
+        if row[0] not in picked or rank(row) < rank(picked[row[0]]):
+            picked[row[0]] = row
+    return {order: row[3] for order, row in picked.items()}
+
+
+def test_reviews_as_recent_pick_the_higher_score_in_any_row_order():
+    import random
+    from datetime import datetime
+
+    day, later = datetime(2018, 1, 1), datetime(2018, 1, 2)
+    rows = [  # order, created, answered, score, review id
+        ("tie-score", day, later, 2, "r9"), ("tie-score", day, later, 4, "r1"),
+        ("tie-score", day, later, None, "r0"),
+        ("tie-id", day, None, 3, "r7"), ("tie-id", day, None, 3, "r2"),
+        ("tie-id", day, None, 3, "r5"),
+        ("answer", day, day, 5, "a1"), ("answer", day, later, 1, "a2"),
+        ("answer", day, None, 4, "a3"),
+        ("null-created", None, later, 5, "n1"), ("null-created", day, None, 2, "n2"),
+        ("all-null", None, None, None, "x2"), ("all-null", None, None, 1, "x3"),
+    ]  # fmt: skip
+    expected = _gold_pick(rows)
+    assert expected == {"tie-score": 4, "tie-id": 3, "answer": 1, "null-created": 2,
+                        "all-null": 1}  # fmt: skip
+    schema = {"order_id": pl.String, "review_creation_date": pl.Datetime("us"),
+              "review_answer_timestamp": pl.Datetime("us"), "review_score": pl.Int8,
+              "review_id": pl.String}  # fmt: skip
+    shuffled = random.Random(7)
+    for _ in range(30):
+        shuffled.shuffle(rows)
+        frame = pl.DataFrame(rows, schema=schema, orient="row")
+        assert dict(latest_review_scores(frame).iter_rows()) == expected
 
 
 @pytest.mark.parametrize("value", [0.0])
