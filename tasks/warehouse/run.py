@@ -19,7 +19,7 @@ from tasks.runlog import run_logger
 from tasks.warehouse.connection import Warehouse, connect_warehouse
 from tasks.warehouse.lineage import build_lineage, lineage_frame
 from tasks.warehouse.load import load_tables
-from tasks.warehouse.new_file import aside_for, discard, publish
+from tasks.warehouse.new_file import aside_for, discard, publish, written_back
 from tasks.warehouse.schema import LINEAGE_TABLE, METADATA, migrate
 from validation.catalog import GOLD_TABLES, Layer
 
@@ -123,7 +123,8 @@ def migrate_and_load(warehouse: Warehouse, frames: dict) -> tuple[list[int], dic
     if aside is not None:
         try:
             applied = migrate(aside)
-            rows = load_tables(aside, METADATA, frames, new_file=True)
+            with written_back(aside):
+                rows = load_tables(aside, METADATA, frames, new_file=True)
         except BaseException:
             discard(aside)
             raise

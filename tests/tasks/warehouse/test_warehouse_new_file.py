@@ -4,6 +4,7 @@ appeared meanwhile is loaded in place, and an aside whose process died is cleare
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import subprocess
 import sys
@@ -135,3 +136,69 @@ def test_an_aside_whose_process_died_is_removed_and_a_live_ones_kept(tmp_path):
     assert not dead.exists()
     assert live.exists()
     assert elsewhere.exists()
+
+
+def _fd_paths() -> set[str]:
+    fds = Path("/proc/self/fd")
+    paths = set()
+    for fd in fds.iterdir():
+        with contextlib.suppress(OSError):  # a descriptor closed meanwhile
+            paths.add(str(fd.readlink()))
+    return paths
+
+
+def test_a_new_file_is_synced_while_it_loads_and_no_descriptor_outlives_the_load(
+    tmp_path, monkeypatch
+):
+    import os
+    import threading
+
+    import tasks.warehouse.new_file as new_file
+
+    synced = []
+    real_fsync = os.fsync
+
+    def spy(fd):
+        synced.append((threading.current_thread().name, os.readlink(f"/proc/self/fd/{fd}")))
+        return real_fsync(fd)
+
+    monkeypatch.setattr(new_file, "WRITE_BACK_SECONDS", 0.001)
+    monkeypatch.setattr(os, "fsync", spy)
+    wh = _warehouse(tmp_path)
+    try:
+        migrate_and_load(wh, gold_frames())
+    finally:
+        wh.dispose()
+    during = [path for thread, path in synced if thread == "warehouse-write-back"]
+    assert during and all(".warehouse.db.new-" in path for path in during)
+    assert not [p for p in _fd_paths() if ".new-" in p]  # closed, once the load was done
+    assert (tmp_path / "warehouse.db").exists()
+
+
+def test_a_sync_that_fails_while_loading_fails_the_load_and_publishes_nothing(
+    tmp_path, monkeypatch
+):
+    import errno
+    import os
+    import threading
+
+    import tasks.warehouse.new_file as new_file
+
+    real_fsync = os.fsync
+
+    def failing(fd):
+        if threading.current_thread().name == "warehouse-write-back":
+            raise OSError(errno.EIO, "Input/output error")
+        return real_fsync(fd)
+
+    monkeypatch.setattr(new_file, "WRITE_BACK_SECONDS", 0.001)
+    monkeypatch.setattr(os, "fsync", failing)
+    wh = _warehouse(tmp_path)
+    try:
+        with pytest.raises(OSError, match=r"Writing the new warehouse file .* failed") as caught:
+            migrate_and_load(wh, gold_frames())
+    finally:
+        wh.dispose()
+    assert caught.value.errno == errno.EIO
+    assert not [p.name for p in tmp_path.iterdir() if "warehouse" in p.name]
+    assert not [p for p in _fd_paths() if ".new-" in p]
