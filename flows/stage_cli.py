@@ -93,7 +93,7 @@ def run_stage_cli(stage: str, description: str | None, argv: list[str] | None = 
     catch_ctrl_c()  # a Ctrl-C is remembered, even where native code swallows its raise
     # No collection while the modules load: nearly all of their ~250,000 objects live as long
     # as the process, and the collector's passes over them took a fifth of the imports
-    # (1.33 -> 1.10 s). `_run_flow` freezes what the imports built and turns the collector
+    # (1.33 -> 1.10 s). `import_stage` freezes what the imports built and turns the collector
     # back on; so does any way out of here.
     gc.disable()
     try:

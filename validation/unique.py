@@ -22,7 +22,8 @@ _WITHOUT_UNIQUE: dict[int, tuple[pa.DataFrameSchema, pa.DataFrameSchema]] = {}
 
 def validate(schema: pa.DataFrameSchema, frame: pl.DataFrame) -> None:
     """`schema.validate(frame, lazy=True)`, raising what it raises, with a cheaper pass."""
-    if _keys_unique(schema, frame):
+    keys = unique_keys(schema)
+    if keys and _keys_unique(keys, frame):
         schema = without_unique(schema)
     schema.validate(frame, lazy=True)
 
@@ -42,16 +43,13 @@ def without_unique(schema: pa.DataFrameSchema) -> pa.DataFrameSchema:
     entry = _WITHOUT_UNIQUE.get(id(schema))
     if entry is None or entry[0] is not schema:
         unique = {name: {"unique": False} for name, c in schema.columns.items() if c.unique}
-        stripped = schema.update_columns(unique) if unique else schema.update_columns({})
+        stripped = schema.update_columns(unique)  # a copy, even of no columns
         stripped.unique = None
         entry = _WITHOUT_UNIQUE[id(schema)] = (schema, stripped)
     return entry[1]
 
 
-def _keys_unique(schema: pa.DataFrameSchema, frame: pl.DataFrame) -> bool:
-    keys = unique_keys(schema)
-    if not keys:
-        return True
+def _keys_unique(keys: list[list[str]], frame: pl.DataFrame) -> bool:
     if not isinstance(frame, pl.DataFrame) or any(c not in frame.columns for k in keys for c in k):
         return False  # Pandera reports the missing column
     try:
