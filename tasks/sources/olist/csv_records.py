@@ -107,9 +107,7 @@ def split_records(data: bytes, file: str) -> CsvRecords:
     newlines = _positions(raw, _LF)
     at = np.flatnonzero(np.searchsorted(quotes, newlines) % 2 == 0)  # boundary line feeds
     # pyarrow also ends rows at a lone CR: any CR not in a CRLF counts as multi-line too.
-    multiline = bool(at.size < newlines.size) or (
-        b"\r" in data and data.count(b"\r") != data.count(b"\r\n")
-    )
+    multiline = bool(at.size < newlines.size) or _lone_cr(raw, b"\r" in data)
     seg_starts = np.concatenate(([begin], newlines[at] + 1))
     seg_ends = np.concatenate((newlines[at], [size]))
     start_lines = np.concatenate(([1], at + 2))  # line feed k ends line k + 1
@@ -192,6 +190,15 @@ def _positions(raw: np.ndarray, byte: int, low: int = 0, high: int | None = None
         for i in range(low, high, _SLICE)
     ]
     return np.concatenate(found) if found else np.empty(0, dtype=dtype)
+
+
+def _lone_cr(raw: np.ndarray, has_cr: bool) -> bool:
+    """Whether a CR in `raw` is not followed by a line feed. numpy, not two `bytes.count`
+    calls, which held the GIL from the other threads' parsing (10x reviews: 0.14 s)."""
+    if not has_cr:
+        return False
+    after = _positions(raw, _CR) + 1
+    return bool(after[-1] >= raw.size or (raw[after] != _LF).any())
 
 
 def _field_counts(

@@ -80,6 +80,8 @@ CSVS = {
     "crlf": HEADER.replace(b"\n", b"\r\n") + b"o1,1,credit_card,2,10.5\r\no2,1,boleto,1,3\r\n",
     "quoted_lf": HEADER + b'o1,1,"credit\ncard",2,10.5\no2,1,boleto,1,3\n',
     "quoted_cr": HEADER + b'o1,1,"credit\rcard",2,10.5\no2,1,boleto,1,3\n',
+    "cr_then_crlf": HEADER + b'o1,1,"credit\r\r\ncard",2,10.5\r\n',
+    "cr_at_the_end": HEADER + b"o1,1,credit_card,2,10.5\r",
     "bad_fields": HEADER + b"o1,1,credit_card,2\no2,1,boleto,1,3\no3,1,x,1,2,9\n",
     # Over pyarrow's 1 MB block: parsed without newlines in values, these raise mid-file.
     "big_quoted_lf": HEADER + b"".join(b'o%d,1,"a\nb",2,10.5\n' % i for i in range(120_000)),
@@ -110,6 +112,8 @@ def test_parsing_without_newlines_in_values_gives_the_same_frames(name, monkeypa
         ("crlf", False),
         ("quoted_lf", True),
         ("quoted_cr", True),
+        ("cr_then_crlf", True),
+        ("cr_at_the_end", True),
     ],
 )
 def test_the_splitter_says_when_a_line_break_sits_inside_quotes(name, multiline):

@@ -66,3 +66,25 @@ def test_a_non_utf8_byte_is_reported_on_its_line(tmp_path, small_pieces):
     path = tmp_path / "latin1.csv"
     path.write_bytes(b"".join(lines))
     assert olist._scan(path) == olist._Scan(2501, None, None)
+
+
+def test_a_quoted_field_longer_than_a_piece_counts_once(tmp_path, small_pieces):
+    # No record boundary in several pieces in a row: they are carried over, header in front.
+    long_text = b"\n".join(b"line %d, with a comma" % i for i in range(2000))  # ~ 45 KiB
+    lines = [b'id,"text"\n'] + [b'%d,"short"\n' % i for i in range(1000)]
+    lines[500] = b'500,"' + long_text + b'"\n'
+    path = tmp_path / "long.csv"
+    path.write_bytes(b"".join(lines))
+    scan = olist._scan(path)
+    assert scan.count == split_records(path.read_bytes(), path.name).count == 1000
+
+
+def test_a_bad_byte_in_a_later_chunk_and_a_cut_character_at_the_end_name_their_lines(
+    tmp_path, small_pieces
+):
+    lines = [b"id,name\n"] + [b"%d,caf\xc3\xa9 %d\n" % (i, i) for i in range(3000)]
+    path = tmp_path / "late.csv"
+    path.write_bytes(b"".join(lines[:2900]) + b"2899,\xff\n" + b"".join(lines[2901:]))
+    assert olist._scan(path) == olist._Scan(2901, None, None)
+    path.write_bytes(b"".join(lines) + b"3000,caf\xc3")  # the file ends inside a character
+    assert olist._scan(path) == olist._Scan(3002, None, None)
