@@ -112,18 +112,20 @@ def _run_stage_cli(stage: str, description: str | None, argv: list[str] | None) 
     extras = {n: v for n, v in vars(args).items() if n not in OPTION_NAMES and n != "debug"}
     with stop_on_cofre_error():
         try:
-            check_command_line(args, options, stage)
+            settings = check_command_line(args, options, stage)
         except KeyboardInterrupt:
             raise RunInterrupted("start-up") from None
+        check_olist_ahead(stage, options, extras, settings)
         _run_flow(stage, options, extras)
     raise SystemExit(0)
 
 
-def check_command_line(args: argparse.Namespace, options: PipelineOptions, stage: str) -> None:
+def check_command_line(args: argparse.Namespace, options: PipelineOptions, stage: str) -> Any:
     """What every `python -m flows.*` checks before a flow run exists: no secret in its
     arguments (Prefect would store it as a parameter), the umask (before Prefect or Cofre
     creates a file), the settings, paths and URLs (flows/preflight.py) and the audit key
-    against the trail (a wrong key costs a second, and writes nothing)."""
+    against the trail (a wrong key costs a second, and writes nothing). Returns the settings
+    checked."""
     from blocks.audit.incident import check_trail_before_run
     from blocks.lake.home_lock import apply_umask
     from blocks.runtime.parameter_guard import refuse_secret_parameters
@@ -133,6 +135,25 @@ def check_command_line(args: argparse.Namespace, options: PipelineOptions, stage
     apply_umask()
     settings = check_before_start(options, stage)
     check_trail_before_run(settings)
+    return settings
+
+
+def check_olist_ahead(
+    stage: str, options: PipelineOptions, extras: dict[str, Any], settings: Any
+) -> None:
+    """Start the ingestion's check of a real Olist directory in a child process, to run while
+    the flow's modules load (tasks/sources/olist/precheck.py; 10x: 0.8 s off the ingestion).
+    Only where the preflight checked that directory (not synthetic, not a `--resume`, olist
+    among `--only`'s sources), so it reads nothing the run would not."""
+    if stage not in ("ingestion", "full_pipeline") or options.resume:
+        return
+    if options.synthetic_orders or not settings.olist_dir:
+        return
+    if "olist" not in (extras.get("only") or ["olist"]):
+        return
+    from tasks.sources.olist.precheck import start_precheck
+
+    start_precheck(settings.olist_dir)
 
 
 def import_stage(stage: str) -> ModuleType:

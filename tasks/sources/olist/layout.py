@@ -1,7 +1,7 @@
 """The Olist directory's layout, checked before a pipeline starts: the 9 files are there,
 none empty, each header with every column. Standard library only, so `python -m flows.*`
 checks it in a second, before Prefect or polars are imported (flows/preflight.py); the
-ingestion's full check of every byte is `check_olist_dir` (tasks/sources/olist/ingest.py)."""
+ingestion's full check of every byte is `check_olist_dir` (tasks/sources/olist/check.py)."""
 
 from __future__ import annotations
 

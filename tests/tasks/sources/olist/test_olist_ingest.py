@@ -90,7 +90,7 @@ def test_non_utf8_file_names_the_line(olist_dir):
 def test_utf8_is_checked_across_chunks_that_are_plain_ascii(tmp_path, monkeypatch, tail, bad_line):
     """Chunks that are all ASCII are not decoded, unless a character began in the chunk
     before: a character cut by a chunk's end is still checked, and a bad one still found."""
-    import tasks.sources.olist.ingest as ingest
+    import tasks.sources.olist.check as ingest
 
     monkeypatch.setattr(ingest, "_CHUNK", 16)
     monkeypatch.setattr(ingest, "_PIECE", 16)

@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-import tasks.sources.olist.ingest as olist
+import tasks.sources.olist.check as olist
 from tasks.sources.olist.csv_records import split_records
 from tasks.sources.olist.synthetic import generate_olist
 
