@@ -9,7 +9,6 @@ import io
 import json
 import logging
 import os
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -40,13 +39,6 @@ def pristine(tmp_path_factory):
     directory = tmp_path_factory.mktemp("olist-integrity")
     generate_olist(directory, orders=1500, seed=42)
     return directory
-
-
-@pytest.fixture
-def olist_dir(pristine, tmp_path):
-    copy = tmp_path / "olist"
-    shutil.copytree(pristine, copy)
-    return copy
 
 
 def _csv_records(data: bytes) -> list[tuple[int, list[str]]]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import shutil
 
 import pytest
 
@@ -13,21 +12,6 @@ from blocks.errors import InvalidSourceData, LakeError
 from blocks.lake import Lake
 from tasks.sources.olist.contract import OLIST_FILES, dataset_name
 from tasks.sources.olist.ingest import check_olist_dir, land_olist_file
-from tasks.sources.olist.synthetic import generate_olist
-
-
-@pytest.fixture(scope="module")
-def pristine(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("olist")
-    generate_olist(directory, orders=500, seed=3)
-    return directory
-
-
-@pytest.fixture
-def olist_dir(pristine, tmp_path):
-    copy = tmp_path / "olist"
-    shutil.copytree(pristine, copy)
-    return copy
 
 
 def test_a_complete_directory_checks_out_with_row_counts(olist_dir):

@@ -8,14 +8,6 @@ import pytest
 
 import tasks.sources.olist.check as olist
 from tasks.sources.olist.csv_records import split_records
-from tasks.sources.olist.synthetic import generate_olist
-
-
-@pytest.fixture(scope="module")
-def generated(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("olist")
-    generate_olist(directory, orders=800, seed=5)
-    return directory
 
 
 @pytest.fixture
@@ -25,8 +17,8 @@ def small_pieces(monkeypatch):
     monkeypatch.setattr(olist, "_PIECE", 3 * 4096)
 
 
-def test_piecewise_counts_equal_the_whole_file_split(generated, small_pieces):
-    files = olist.check_olist_dir(generated)
+def test_piecewise_counts_equal_the_whole_file_split(pristine, small_pieces):
+    files = olist.check_olist_dir(pristine)
     for file in files:
         whole = split_records(file.path.read_bytes(), file.name)
         assert whole.reliable
