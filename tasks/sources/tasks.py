@@ -13,7 +13,7 @@ from prefect.cache_policies import NO_CACHE
 
 from tasks.sources.external import retry_on_fetch_failure
 from tasks.sources.ipca.ingest import ingest_ipca
-from tasks.sources.olist.ingest import check_olist_dir, land_olist_file, resolve_olist_dir
+from tasks.sources.olist.ingest import checked_olist_dir, land_olist_file, resolve_olist_dir
 from tasks.sources.open_meteo.ingest import ingest_open_meteo
 from tasks.sources.openweather.ingest import ingest_openweather
 
@@ -42,7 +42,7 @@ ingest_openweather_task = task(
 )
 
 resolve_olist_dir_task = task(resolve_olist_dir, name="resolve-olist-source", cache_policy=NO_CACHE)
-check_olist_dir_task = task(check_olist_dir, name="check-olist-files", cache_policy=NO_CACHE)
+check_olist_dir_task = task(checked_olist_dir, name="check-olist-files", cache_policy=NO_CACHE)
 land_olist_file_task = task(
     land_olist_file,
     name="land-olist-file",

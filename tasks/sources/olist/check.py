@@ -65,15 +65,8 @@ def check_olist_dir(directory: Path | str) -> list[OlistFile]:
     """Check that `directory` holds the 9 Olist CSVs, readable, UTF-8, with every column.
 
     Raises `InvalidSourceData` listing every problem found (file and columns named), so one
-    run tells the user everything to fix. Extra files are ignored with a warning. Takes the
-    answer of a check started ahead by `python -m flows.*` when it still holds
-    (tasks/sources/olist/precheck.py).
+    run tells the user everything to fix. Extra files are ignored with a warning.
     """
-    from tasks.sources.olist.precheck import take_precheck
-
-    ahead = take_precheck(directory)
-    if ahead is not None:
-        return ahead
     directory = Path(directory)
     present = present_files(directory)
     for extra in sorted(present - set(OLIST_FILES) - {COMPLETE_MARKER}):

@@ -16,10 +16,17 @@ from blocks.settings import CofreSettings
 from tasks.bronze import BronzeLanding, land_bronze
 from tasks.runlog import run_logger
 from tasks.sources.olist.check import COMPLETE_MARKER, OlistFile, check_olist_dir
+from tasks.sources.olist.precheck import take_precheck
 from tasks.sources.olist.synthetic import generate_olist
 from validation.catalog import Layer
 
-__all__ = ["OlistFile", "check_olist_dir", "land_olist_file", "resolve_olist_dir"]
+__all__ = [
+    "OlistFile",
+    "check_olist_dir",
+    "checked_olist_dir",
+    "land_olist_file",
+    "resolve_olist_dir",
+]
 
 SOURCE = "olist"
 
@@ -54,6 +61,14 @@ def resolve_olist_dir(settings: CofreSettings, synthetic_requested: bool = False
         "!" * 78,
     )
     return synthetic_olist_dir(settings.home, orders, seed)
+
+
+def checked_olist_dir(directory: Path | str) -> list[OlistFile]:
+    """`check_olist_dir(directory)`: the answer of the same check that `python -m flows.*`
+    started ahead in a child process, while it still holds (tasks/sources/olist/precheck.py),
+    else the check run here."""
+    ahead = take_precheck(directory)
+    return ahead if ahead is not None else check_olist_dir(directory)
 
 
 def land_olist_file(lake: Lake, file: OlistFile, run_id: str) -> BronzeLanding:

@@ -5,7 +5,8 @@ the ingestion's first step. Before it can start, the command line spends about 1
 Prefect, polars and the flows and creating the flow run, on one core, holding the GIL: a
 thread could not check beside that (each of its numpy calls waits for the GIL), a process can.
 So `flows/stage_cli.py` starts `python -m tasks.sources.olist.precheck DIR` once the command
-line's checks have passed, and the ingestion's `check_olist_dir` takes its answer.
+line's checks have passed, and the ingestion's check task (`checked_olist_dir`,
+tasks/sources/olist/ingest.py) takes its answer.
 
 What keeps this the same check:
 
