@@ -50,22 +50,26 @@ def check_before_start(options: PipelineOptions, stage: str) -> CofreSettings:
     settings = options.settings()  # a malformed COFRE_* variable is named here
     check_prefect_api()
     # The sealed lake and Olist roots, before any input is read (blocks/secrets/input_authority.py).
-    reads_olist = stage in ("ingestion", "full_pipeline") and not options.synthetic_orders
-    refuse_unsealed_inputs(settings, reads_olist=reads_olist and bool(settings.olist_dir))
+    olist_dir = olist_dir_read(options, stage, settings)
+    refuse_unsealed_inputs(settings, reads_olist=olist_dir is not None)
     if stage in ("ingestion", "silver", "gold", "warehouse", "lifecycle", "full_pipeline"):
         check_lake(settings)
-    if (
-        stage in ("ingestion", "full_pipeline")
-        and settings.olist_dir
-        and not (options.synthetic_orders)
-    ):
-        check_olist_files(Path(settings.olist_dir))
+    if olist_dir is not None:
+        check_olist_files(Path(olist_dir))
     if stage in ("warehouse", "full_pipeline"):
         check_warehouse_url(settings)
     if stage in ("gold", "full_pipeline"):
         check_spark_master(settings.spark_master)
     check_named_blocks(settings, stage)
     return settings
+
+
+def olist_dir_read(options: PipelineOptions, stage: str, settings: CofreSettings) -> Path | None:
+    """The real Olist directory `stage` reads with these options; None for a synthetic set or
+    a stage that reads no Olist input."""
+    if stage in ("ingestion", "full_pipeline") and not options.synthetic_orders:
+        return settings.olist_dir or None
+    return None
 
 
 def check_resume(options: PipelineOptions) -> PipelineOptions:

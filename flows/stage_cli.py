@@ -145,15 +145,15 @@ def check_olist_ahead(
     the flow's modules load (tasks/sources/olist/precheck.py; 10x: 0.8 s off the ingestion).
     Only where the preflight checked that directory (not synthetic, not a `--resume`, olist
     among `--only`'s sources), so it reads nothing the run would not."""
-    if stage not in ("ingestion", "full_pipeline") or options.resume:
-        return
-    if options.synthetic_orders or not settings.olist_dir:
-        return
-    if "olist" not in (extras.get("only") or ["olist"]):
-        return
-    from tasks.sources.olist.precheck import start_precheck
+    from flows.preflight import olist_dir_read
 
-    start_precheck(settings.olist_dir)
+    if options.resume or "olist" not in (extras.get("only") or ["olist"]):
+        return
+    directory = olist_dir_read(options, stage, settings)
+    if directory is not None:
+        from tasks.sources.olist.precheck import start_precheck
+
+        start_precheck(directory)
 
 
 def import_stage(stage: str) -> ModuleType:
