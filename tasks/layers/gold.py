@@ -68,6 +68,18 @@ def read_current_gold(lake: Lake) -> tuple[dict, dict[str, pl.DataFrame]]:
     version, or a checksum or row count disagrees with the manifest. Old-layout gold
     (`gold/<table>/`, no pointer) is refused too.
     """
+    pointer = _current_pointer(lake)
+    return read_gold_version(lake, pointer["version"], pointer["manifest_sha256"])
+
+
+def read_current_manifest(lake: Lake) -> dict:
+    """The current version's manifest, checked against the pointer's sha256 (its tables are
+    not read: see `read_current_gold`). Raises `InvalidSourceData` as `read_current_gold`."""
+    pointer = _current_pointer(lake)
+    return _read_manifest(lake, pointer["version"], pointer["manifest_sha256"])
+
+
+def _current_pointer(lake: Lake) -> dict:
     pointer = read_pointer(lake)
     if pointer is None:
         old = [t for t in GOLD_TABLES if lake.keys(Layer.GOLD, f"{t}/")]
@@ -81,7 +93,7 @@ def read_current_gold(lake: Lake) -> tuple[dict, dict[str, pl.DataFrame]]:
             f"No current gold version in {lake.url(Layer.GOLD)} (no {POINTER}): run the gold "
             "stage first (python -m flows.gold)."
         )
-    return read_gold_version(lake, pointer["version"], pointer["manifest_sha256"])
+    return pointer
 
 
 def _read_manifest(lake: Lake, version: str, expected_sha256: str | None) -> dict:
@@ -159,6 +171,40 @@ def _read_table(lake: Lake, version: str, table: str, entry: dict) -> pl.DataFra
             f"says {entry['rows']}; {RERUN}."
         )
     return frame
+
+
+def read_table_as_listed(lake: Lake, version: str, table: str) -> tuple[list[dict], pl.DataFrame]:
+    """`table`'s part files in `version` as the lake lists them now, each `{"key", "sha256",
+    "bytes"}` as a manifest lists it, and the frame decoded from those very bytes: what a
+    reader may take for the manifest's table once `differs_from_manifest` finds no difference.
+    """
+    files, parts = [], []
+    for key in version_parts(lake, version, table):
+        data = lake.read_bytes(Layer.GOLD, key)
+        files.append({"key": key, "sha256": sha256_bytes(data), "bytes": len(data)})
+        parts.append(data)
+    return files, decode_parts(parts)
+
+
+def differs_from_manifest(
+    lake: Lake, manifest: dict, table: str, files: list[dict], rows: int
+) -> str | None:
+    """Why `files` and `rows` (`read_table_as_listed`) are not `manifest`'s table, or None
+    when they are: the same part files in the same order, each with the manifest's sha256
+    and size, the manifest's row count, and no other part in the lake (`_read_table`'s
+    checks)."""
+    entry = manifest["tables"].get(table)
+    if entry is None:
+        return f"the manifest has no table {table}"
+    listed = [{k: f[k] for k in ("key", "sha256", "bytes")} for f in entry["files"]]
+    if files != listed:
+        return f"{table}'s files differ from the manifest's"
+    if rows != entry["rows"]:
+        return f"{table} has {rows} rows, the manifest says {entry['rows']}"
+    extra = sorted(set(version_parts(lake, manifest["version"], table)) - {f["key"] for f in files})
+    if extra:
+        return f"{table} has a part file the manifest does not list ({extra[0]})"
+    return None
 
 
 def decode_parts(parts: list[bytes]) -> pl.DataFrame:

@@ -23,7 +23,8 @@ from tasks.warehouse.pg_copy import binary_copy_stream
 from tasks.warehouse.sqlite_load import load_sqlite
 
 
-def _frame_for(table: Table, frame: pl.DataFrame) -> pl.DataFrame:
+def frame_for(table: Table, frame: pl.DataFrame) -> pl.DataFrame:
+    """`frame`'s columns in `table`'s order; `ConfigurationError` naming any it lacks."""
     columns = [c.name for c in table.columns]
     missing = [c for c in columns if c not in frame.columns]
     if missing:
@@ -72,7 +73,7 @@ def load_tables(
     unknown = set(frames) - {t.name for t in tables}
     if unknown:
         raise ConfigurationError(f"No warehouse table for gold table(s) {sorted(unknown)}.")
-    prepared = {t.name: _frame_for(t, frames[t.name]) for t in tables}
+    prepared = {t.name: frame_for(t, frames[t.name]) for t in tables}
     try:
         if warehouse.dialect == "postgresql":
             with warehouse.engine.begin() as conn:

@@ -29,6 +29,8 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    func,
+    inspect,
     select,
     text,
 )
@@ -200,6 +202,16 @@ MIGRATIONS = (
     ),
 )
 LATEST = MIGRATIONS[-1].version
+
+
+def schema_version(warehouse: Warehouse) -> int | None:
+    """The latest migration `warehouse` has (None: none, not even the version table)."""
+    version_table = METADATA.tables[f"{SCHEMA}.schema_version"]
+    schema = SCHEMA if warehouse.dialect == "postgresql" else None
+    with warehouse.engine.connect() as conn:
+        if not inspect(conn).has_table(version_table.name, schema=schema):
+            return None
+        return conn.execute(select(func.max(version_table.c.version))).scalar()
 
 
 def migrate(warehouse: Warehouse, upto: int = LATEST) -> list[int]:

@@ -53,30 +53,64 @@ def load_sqlite(
     busy_timeout_ms: int,
     new_file: bool = False,
 ) -> None:
-    """Replace `tables` in the SQLite file at `path` with `frames`, in one transaction.
+    """Replace `tables` in the SQLite file at `path` with `frames`, in one transaction
+    (`SqliteLoad`, which says what happens to keys, indexes and journals).
 
-    `new_file`: the file is a new warehouse no other connection can see yet (built aside,
-    `tasks/warehouse/new_file.py`). The load then runs with a rollback journal, which holds
-    almost nothing on a new file, so the rows are written once (with the WAL they are
-    written to the log, then again by the checkpoint), and nothing is synced (the file is,
-    once, before it is published); the file is back in WAL mode when the load returns.
-
-    Foreign keys are off on the load's connection and checked set-wise before COMMIT; the
-    secondary indexes are dropped and re-created around the inserts. Any failure, a dangling
-    key included, rolls everything back. Raises `InvalidSourceData` naming the dangling keys,
-    and the driver's `OperationalError` ("database is locked") when another writer kept the
-    file for longer than `busy_timeout_ms`. No other connection of this process may be open
-    on `path` meanwhile (see the module docstring).
+    Raises `InvalidSourceData` naming the dangling keys, and the driver's `OperationalError`
+    ("database is locked") when another writer kept the file for longer than
+    `busy_timeout_ms`. No other connection of this process may be open on `path` meanwhile
+    (see the module docstring).
     """
-    import adbc_driver_sqlite.dbapi
-
-    connection = adbc_driver_sqlite.dbapi.connect(path, autocommit=True)  # BEGIN is ours
     # Each table is put in SQLite's forms in a thread, in load order, while the ones before it
     # are inserted (polars and the driver release the GIL; 10x: about 0.5 s off the load).
     converter = ThreadPoolExecutor(1, thread_name_prefix="warehouse-ready")
     ready = {t.name: converter.submit(sqlite_ready, frames[t.name]) for t in tables}
     try:
-        cursor = connection.cursor()
+        with SqliteLoad(path, tables, busy_timeout_ms, new_file) as load:
+            for table in tables:
+                load.check_keys(table.name, frames[table.name])
+                load.insert(table.name, ready[table.name].result())
+            load.commit()
+    finally:
+        converter.shutdown(cancel_futures=True)
+
+
+class SqliteLoad:
+    """One load transaction on a SQLite file, in steps: open it (the write lock taken, the
+    loaded tables emptied and their secondary indexes dropped), `insert` each table's rows and
+    `check_keys` on its frame as the rows become available, then `commit`; leaving the `with`
+    block without a commit rolls everything back.
+
+    `new_file`: the file is a new warehouse no other connection can see yet (built aside,
+    `tasks/warehouse/new_file.py`). The load then runs with a rollback journal, which holds
+    almost nothing on a new file, so the rows are written once (with the WAL they are
+    written to the log, then again by the checkpoint), and nothing is synced (the file is,
+    once, before it is published); the file is back in WAL mode once committed.
+
+    Foreign keys are off on the load's connection and checked set-wise before COMMIT: in the
+    frames given to `check_keys` (in a thread, once a child and its parents are all there),
+    and by SQLite for tables not loaded. Any failure, a dangling key included, rolls back.
+    All calls come from one thread at a time; the connection is closed on leaving the block.
+    """
+
+    def __init__(
+        self, path: str, tables: list[Table], busy_timeout_ms: int, new_file: bool = False
+    ) -> None:
+        import adbc_driver_sqlite.dbapi
+
+        self.tables = {t.name: t for t in tables}
+        self.new_file = new_file
+        self._rolls_back = False  # set once the transaction is ours to roll back
+        self._connection = adbc_driver_sqlite.dbapi.connect(path, autocommit=True)  # BEGIN: ours
+        try:
+            self._cursor = self._connection.cursor()
+            self._begin(busy_timeout_ms)
+        except BaseException:
+            self._connection.close()
+            raise
+
+    def _begin(self, busy_timeout_ms: int) -> None:
+        cursor = self._cursor
         for pragma in (
             "foreign_keys = OFF",  # checked set-wise below, once, instead of per row
             f"busy_timeout = {busy_timeout_ms}",  # another writer
@@ -88,31 +122,53 @@ def load_sqlite(
             # Index builds: 7.5 -> 6.0 CPU-s at 10x.
         ):
             cursor.execute(f"PRAGMA {pragma}")
-        if new_file:
+        if self.new_file:
             _rows(cursor, "PRAGMA journal_mode = DELETE")
             cursor.execute("PRAGMA synchronous = OFF")
         cursor.execute("BEGIN IMMEDIATE")  # take the write lock now, not halfway through
         try:
-            keys = _foreign_keys(cursor)
-            with ThreadPoolExecutor(1, thread_name_prefix="warehouse-keys") as pool:
-                in_frames = pool.submit(
-                    lambda: _dangling_in_loaded_frames(
-                        keys, {n: f.result() for n, f in ready.items()}
-                    )
-                )
-                _replace_rows(cursor, tables, ready)
-                dangling, by_sql = in_frames.result()
-            _check_foreign_keys(cursor, dangling, by_sql)
+            self._keys = KeyCheck(_foreign_keys(cursor), set(self.tables))
+            self._indexes = _drop_indexes(cursor, set(self.tables))
+            for name in reversed(self.tables):
+                cursor.execute(f'DELETE FROM "{name}"')  # noqa: S608 (our own metadata)
         except BaseException:
             cursor.execute("ROLLBACK")
             raise
+        self._rolls_back = True
+
+    def __enter__(self) -> SqliteLoad:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        try:
+            self._keys.close()
+            if self._rolls_back:
+                self._cursor.execute("ROLLBACK")
+            self._cursor.close()
+        finally:
+            self._connection.close()  # a transaction still open (a failed COMMIT) rolls back
+
+    def check_keys(self, name: str, frame: pl.DataFrame) -> None:
+        """Count `frame`'s dangling foreign keys once its parents are there (in a thread)."""
+        self._keys.add(name, frame)
+
+    def insert(self, name: str, frame: pl.DataFrame) -> None:
+        """Append `frame` (in SQLite's forms, `sqlite_ready`) to table `name`, in frame order:
+        the same rowids as one INSERT per row would give. The driver's INSERT names the
+        frame's columns; a frame without rows inserts nothing."""
+        self._cursor.adbc_ingest(name, frame.to_arrow(), mode="append")
+
+    def commit(self) -> None:
+        """Rebuild the dropped indexes, check every foreign key, COMMIT."""
+        cursor = self._cursor
+        for definition in self._indexes:
+            cursor.execute(definition)
+        counts, by_sql = self._keys.result()
+        _check_foreign_keys(cursor, counts, by_sql)
+        self._rolls_back = False
         cursor.execute("COMMIT")
-        if new_file:  # as every warehouse file: readers keep reading during later loads
+        if self.new_file:  # as every warehouse file: readers keep reading during later loads
             _rows(cursor, "PRAGMA journal_mode = WAL")
-        cursor.close()
-    finally:
-        converter.shutdown(cancel_futures=True)
-        connection.close()
 
 
 def _rows(cursor, statement: str) -> list[tuple]:
@@ -120,8 +176,8 @@ def _rows(cursor, statement: str) -> list[tuple]:
     return cursor.fetchall()
 
 
-def _replace_rows(cursor, tables: list[Table], frames: dict[str, Future[pl.DataFrame]]) -> None:
-    loaded = {t.name for t in tables}
+def _drop_indexes(cursor, loaded: set[str]) -> list[str]:
+    """Drop the secondary indexes of the `loaded` tables; return their definitions."""
     indexes = [
         (name, definition)
         for name, table, definition in _rows(
@@ -133,14 +189,7 @@ def _replace_rows(cursor, tables: list[Table], frames: dict[str, Future[pl.DataF
     ]
     for name, _ in indexes:
         cursor.execute(f'DROP INDEX "{name}"')
-    for table in reversed(tables):
-        cursor.execute(f'DELETE FROM "{table.name}"')  # noqa: S608 (our own metadata)
-    for table in tables:
-        # In frame order: the same rowids as one INSERT per row would give. The driver's
-        # INSERT names the frame's columns; a frame without rows inserts nothing.
-        cursor.adbc_ingest(table.name, frames[table.name].result().to_arrow(), mode="append")
-    for _, definition in indexes:
-        cursor.execute(definition)
+    return [definition for _, definition in indexes]
 
 
 # -- foreign keys -------------------------------------------------------------------------
@@ -180,28 +229,79 @@ def _dangling_in_frames(
     return keys.join(targets, on=columns, how="anti", nulls_equal=False).height
 
 
-def _dangling_in_loaded_frames(
-    keys: dict[str, list[tuple[str, list[str], list[str]]]], frames: dict[str, pl.DataFrame]
-) -> tuple[dict[tuple[str, str], int], list[str]]:
-    """Dangling keys counted in the frames: ({(child, parent): rows}, the children SQLite
-    must check instead: not loaded, a parent not loaded, or keys of other types)."""
-    counts: dict[tuple[str, str], int] = {}
-    by_sql: list[str] = []
-    for child, child_keys in keys.items():
-        if child not in frames:
-            by_sql.append(child)
-            continue
-        for parent, columns, parent_columns in child_keys:
-            if parent not in frames or None in parent_columns:
-                by_sql.append(child)
-                break
-            missing = _dangling_in_frames(frames[child], frames[parent], columns, parent_columns)
-            if missing is None:
-                by_sql.append(child)
-                break
-            if missing:
-                counts[(child, parent)] = counts.get((child, parent), 0) + missing
-    return counts, by_sql
+class KeyCheck:
+    """The foreign keys of the loaded tables counted in their frames, each child as soon as it
+    and its parents have been added (in a thread: polars releases the GIL), keeping of each
+    frame only the key columns still needed. `result()`: ({(child, parent): dangling rows},
+    the children SQLite must check instead: not loaded, a parent not loaded, or keys of
+    other types)."""
+
+    def __init__(self, keys: dict[str, list[tuple[str, list[str], list[str]]]], loaded: set[str]):
+        self._keys = {child: ks for child, ks in keys.items() if child in loaded}
+        self.by_sql = [child for child in keys if child not in loaded]
+        for child, child_keys in self._keys.items():
+            if any(p not in loaded or None in pc for p, _, pc in child_keys):
+                self.by_sql.append(child)
+        for child in self.by_sql:
+            self._keys.pop(child, None)
+        self._needed = {p: set() for ks in self._keys.values() for p, _, _ in ks}
+        for child_keys in self._keys.values():
+            for parent, _, parent_columns in child_keys:
+                self._needed[parent].update(parent_columns)
+        self._frames: dict[str, pl.DataFrame] = {}
+        self._counts: list[Future] = []
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="warehouse-keys")
+
+    def add(self, name: str, frame: pl.DataFrame) -> None:
+        columns = set(self._needed.get(name, ()))
+        for _, child_columns, _ in self._keys.get(name, ()):
+            columns.update(child_columns)
+        if columns:
+            self._frames[name] = frame.select(sorted(columns))
+        for child in [c for c in self._keys if c in self._frames]:
+            if all(p in self._frames for p, _, _ in self._keys[child]):
+                child_keys = self._keys.pop(child)
+                frames = {n: self._frames[n] for n in (child, *(p for p, _, _ in child_keys))}
+                self._counts.append(self._pool.submit(_count_child, child, child_keys, frames))
+        self._drop_unneeded()
+
+    def _drop_unneeded(self) -> None:
+        wanted = set(self._keys) | {p for ks in self._keys.values() for p, _, _ in ks}
+        for name in set(self._frames) - wanted:
+            del self._frames[name]  # its submitted counts hold what they need
+
+    def result(self) -> tuple[dict[tuple[str, str], int], list[str]]:
+        try:
+            counts: dict[tuple[str, str], int] = {}
+            by_sql = list(self.by_sql) + list(self._keys)  # a child whose frames never came
+            for future in self._counts:
+                child, found, unchecked = future.result()
+                if unchecked:
+                    by_sql.append(child)
+                    continue
+                for pair, n in found.items():
+                    counts[pair] = counts.get(pair, 0) + n
+            return counts, by_sql
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self._pool.shutdown(cancel_futures=True)
+        self._frames.clear()
+
+
+def _count_child(
+    child: str, child_keys: list[tuple[str, list[str], list[str]]], frames: dict[str, pl.DataFrame]
+) -> tuple[str, dict[tuple[str, str], int], bool]:
+    """(child, {(child, parent): dangling rows}, whether SQLite must check it instead)."""
+    found: dict[tuple[str, str], int] = {}
+    for parent, columns, parent_columns in child_keys:
+        missing = _dangling_in_frames(frames[child], frames[parent], columns, parent_columns)
+        if missing is None:
+            return child, {}, True
+        if missing:
+            found[(child, parent)] = found.get((child, parent), 0) + missing
+    return child, found, False
 
 
 def _check_foreign_keys(cursor, counts: dict[tuple[str, str], int], by_sql: list[str]) -> None:

@@ -48,6 +48,8 @@ def test_flow_lands_nine_bronze_objects_with_manifests(prefect_api, cofre_home):
     # Every stage ran, and the warehouse holds exactly the source's items and payments.
     assert [s["stage"] for s in result["stages"]] == ["ingestion", "silver", "gold", "warehouse"]
     assert {s["status"] for s in result["stages"]} == {"completed"}
+    # The warehouse's load began while gold ran (tasks/warehouse/early.py): a new file here.
+    assert "begun while gold ran" in result["stages"][-1]["note"]
     # Spark's JVM ended after gold: the warehouse load ran without it beside it.
     from pyspark import SparkContext
 
@@ -63,6 +65,8 @@ def test_flow_lands_nine_bronze_objects_with_manifests(prefect_api, cofre_home):
     # A second run finds every object already landed and writes nothing new.
     again = full_pipeline(synthetic_orders=2000, seed=11, sources="snapshot")
     assert {row["written"] for row in again["bronze"]} == {False}
+    assert "begun while gold ran" in again["stages"][-1]["note"]  # in place, this time
+    _assert_warehouse_matches(cofre_home / "warehouse.db", items, payments)
     assert len(_bronze_data_files(cofre_home / "lake")) == 9
 
 
