@@ -49,6 +49,11 @@ from tasks.warehouse.sqlite_load import SqliteLoad, sqlite_ready
 from validation.catalog import GOLD_TABLES
 
 POLL_SECONDS = 0.05  # how often the thread looks for the next table gold has written
+# Memory: the load runs beside gold's own peak, so it keeps little of its own. SQLite's page
+# cache (KiB) is small: rows arrive in key order and only three small indexes are rebuilt.
+# A table's rows go in by slices, each converted to SQLite's forms (and to Arrow) on its own.
+CACHE_KIB = 64 * 1024
+INSERT_ROWS = 200_000
 
 _started: dict[str, EarlyLoad] = {}  # run id -> the early load this process started for it
 _started_lock = threading.Lock()
@@ -106,7 +111,7 @@ class EarlyLoad:
             timeout_ms = int(LOCK_TIMEOUT_SECONDS * 1000)
             new_file = self.aside is not None
             load = stack.enter_context(
-                SqliteLoad(sqlite_file(warehouse), tables, timeout_ms, new_file)
+                SqliteLoad(sqlite_file(warehouse), tables, timeout_ms, new_file, CACHE_KIB)
             )
             by_name = {t.name: t for t in tables}
             for name in GOLD_TABLES:
@@ -115,7 +120,8 @@ class EarlyLoad:
                     raise _Stopped
                 frame = frame_for(by_name[name], frame)
                 load.check_keys(name, frame)
-                load.insert(name, sqlite_ready(frame))
+                for rows in frame.iter_slices(INSERT_ROWS):  # in order: the same rowids
+                    load.insert(name, sqlite_ready(rows))
                 committed.rows[name] = frame.height
                 del frame
             self._inserted.set()

@@ -94,7 +94,12 @@ class SqliteLoad:
     """
 
     def __init__(
-        self, path: str, tables: list[Table], busy_timeout_ms: int, new_file: bool = False
+        self,
+        path: str,
+        tables: list[Table],
+        busy_timeout_ms: int,
+        new_file: bool = False,
+        cache_kib: int = LOAD_CACHE_KIB,
     ) -> None:
         import adbc_driver_sqlite.dbapi
 
@@ -104,18 +109,18 @@ class SqliteLoad:
         self._connection = adbc_driver_sqlite.dbapi.connect(path, autocommit=True)  # BEGIN: ours
         try:
             self._cursor = self._connection.cursor()
-            self._begin(busy_timeout_ms)
+            self._begin(busy_timeout_ms, cache_kib)
         except BaseException:
             self._connection.close()
             raise
 
-    def _begin(self, busy_timeout_ms: int) -> None:
+    def _begin(self, busy_timeout_ms: int, cache_kib: int) -> None:
         cursor = self._cursor
         for pragma in (
             "foreign_keys = OFF",  # checked set-wise below, once, instead of per row
             f"busy_timeout = {busy_timeout_ms}",  # another writer
             "synchronous = NORMAL",  # as the engine's connections (tasks/warehouse/connection.py)
-            f"cache_size = -{LOAD_CACHE_KIB}",
+            f"cache_size = -{cache_kib}",
             # No `temp_store = MEMORY`: with it SQLite's sorter mallocs each index entry on its
             # own and merge-sorts the scattered records; with the default it packs them in one
             # buffer (runs up to the cache size stay in memory; larger ones go to temp files).
