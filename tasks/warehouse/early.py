@@ -38,6 +38,7 @@ from pathlib import Path
 
 import polars as pl
 
+from blocks.errors import InvalidSourceData
 from blocks.lake import Lake
 from blocks.settings import CofreSettings
 from tasks.layers.gold import differs_from_manifest, read_table_as_listed, version_parts
@@ -124,10 +125,19 @@ class EarlyLoad:
                     load.insert(name, sqlite_ready(rows))
                 committed.rows[name] = frame.height
                 del frame
+            # The indexes and the key check while gold still gates: a dangling key is
+            # raised as an ordinary load raises it, by the commit the stage asks for.
+            invalid = None
+            try:
+                load.prepare()
+            except InvalidSourceData as exc:
+                invalid = exc
             self._inserted.set()
             lineage = self._commands.get()
             if lineage is None:
                 raise _Stopped
+            if invalid is not None:
+                raise invalid
             lineage = frame_for(by_name[LINEAGE_TABLE], lineage)
             load.check_keys(LINEAGE_TABLE, lineage)
             load.insert(LINEAGE_TABLE, sqlite_ready(lineage))

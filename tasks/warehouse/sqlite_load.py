@@ -106,6 +106,7 @@ class SqliteLoad:
         self.tables = {t.name: t for t in tables}
         self.new_file = new_file
         self._rolls_back = False  # set once the transaction is ours to roll back
+        self._prepared = False
         self._connection = adbc_driver_sqlite.dbapi.connect(path, autocommit=True)  # BEGIN: ours
         try:
             self._cursor = self._connection.cursor()
@@ -163,13 +164,23 @@ class SqliteLoad:
         frame's columns; a frame without rows inserts nothing."""
         self._cursor.adbc_ingest(name, frame.to_arrow(), mode="append")
 
-    def commit(self) -> None:
-        """Rebuild the dropped indexes, check every foreign key, COMMIT."""
+    def prepare(self) -> None:
+        """Rebuild the dropped indexes and check every foreign key (`InvalidSourceData` names
+        the dangling ones): once every table with indexes or keys has its rows. `commit` does
+        it when not done yet; a table inserted afterwards may have neither."""
+        if self._prepared:
+            return
         cursor = self._cursor
         for definition in self._indexes:
             cursor.execute(definition)
         counts, by_sql = self._keys.result()
         _check_foreign_keys(cursor, counts, by_sql)
+        self._prepared = True
+
+    def commit(self) -> None:
+        """`prepare`, then COMMIT."""
+        self.prepare()
+        cursor = self._cursor
         self._rolls_back = False
         cursor.execute("COMMIT")
         if self.new_file:  # as every warehouse file: readers keep reading during later loads
@@ -256,11 +267,14 @@ class KeyCheck:
         self._frames: dict[str, pl.DataFrame] = {}
         self._counts: list[Future] = []
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="warehouse-keys")
+        self._closed = False
 
     def add(self, name: str, frame: pl.DataFrame) -> None:
         columns = set(self._needed.get(name, ()))
         for _, child_columns, _ in self._keys.get(name, ()):
             columns.update(child_columns)
+        if columns and self._closed:
+            raise RuntimeError(f"Table {name} has foreign keys, and they were checked already.")
         if columns:
             self._frames[name] = frame.select(sorted(columns))
         for child in [c for c in self._keys if c in self._frames]:
@@ -291,6 +305,7 @@ class KeyCheck:
             self.close()
 
     def close(self) -> None:
+        self._closed = True
         self._pool.shutdown(cancel_futures=True)
         self._frames.clear()
 

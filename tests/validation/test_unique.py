@@ -97,3 +97,62 @@ def test_the_copy_drops_only_uniqueness(schema):
         copy = stripped.columns[name]
         assert (copy.dtype, copy.nullable, [c.name for c in copy.checks]) == (
             column.dtype, column.nullable, [c.name for c in column.checks])  # fmt: skip
+
+
+def _ordered(n: int) -> pl.DataFrame:
+    """Rows in key order (as gold writes them): ids and (a, b) strictly increasing."""
+    return pl.DataFrame(
+        {
+            "id": [f"k{i:06d}" for i in range(n)],
+            "a": [i // 3 for i in range(n)],
+            "b": [f"b{i % 3}" for i in range(n)],
+        }  # fmt: skip
+    )
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        None,  # every key in order: no repeat, found without counting
+        lambda f: f.with_columns(pl.col("id").replace("k002000", "k001999")),  # past the probe
+        lambda f: f.with_columns(pl.col("b").replace("b1", "b0")),  # (a, b) pairs repeat
+        lambda f: f.with_columns(
+            pl.when(pl.col("a") == 5).then(None).otherwise(pl.col("a")).alias("a")
+        ),  # fmt: skip
+        lambda f: f.with_columns(pl.col("id").replace({"k000010": None, "k000011": None})),
+        lambda f: f.with_columns(pl.col("id").replace("k003000", None)),  # one null: unique
+        lambda f: f.reverse(),  # unique, in no increasing order: counted
+    ],
+    ids=[
+        "ordered",
+        "repeat-after-probe",
+        "pair-repeats",
+        "null-in-pair",
+        "two-nulls",
+        "one-null",
+        "reversed",
+    ],  # fmt: skip
+)
+def test_a_frame_in_key_order_gets_pandera_s_verdict(change):
+    frame = _ordered(4000) if change is None else change(_ordered(4000))
+    ours, theirs = _cases(SCHEMA, frame, validate), _cases(SCHEMA, frame, _pandera)
+    assert (ours is None) == (theirs is None)
+    if ours is not None:
+        assert ours.equals(theirs)
+    if change is None:
+        assert ours is None
+
+
+def test_a_frame_in_key_order_skips_the_count(monkeypatch):
+    counted: list[int] = []
+    original = pl.Expr.n_unique
+
+    def spy(self):
+        counted.append(1)
+        return original(self)
+
+    monkeypatch.setattr(pl.Expr, "n_unique", spy)
+    validate(SCHEMA, _ordered(4000))
+    assert counted == []
+    validate(SCHEMA, _ordered(4000).reverse())  # unique, but in no key order: counted
+    assert counted
