@@ -106,7 +106,7 @@ def _ordered(n: int) -> pl.DataFrame:
             "id": [f"k{i:06d}" for i in range(n)],
             "a": [i // 3 for i in range(n)],
             "b": [f"b{i % 3}" for i in range(n)],
-        }  # fmt: skip
+        }
     )
 
 
@@ -118,7 +118,7 @@ def _ordered(n: int) -> pl.DataFrame:
         lambda f: f.with_columns(pl.col("b").replace("b1", "b0")),  # (a, b) pairs repeat
         lambda f: f.with_columns(
             pl.when(pl.col("a") == 5).then(None).otherwise(pl.col("a")).alias("a")
-        ),  # fmt: skip
+        ),
         lambda f: f.with_columns(pl.col("id").replace({"k000010": None, "k000011": None})),
         lambda f: f.with_columns(pl.col("id").replace("k003000", None)),  # one null: unique
         lambda f: f.reverse(),  # unique, in no increasing order: counted
@@ -131,7 +131,7 @@ def _ordered(n: int) -> pl.DataFrame:
         "two-nulls",
         "one-null",
         "reversed",
-    ],  # fmt: skip
+    ],
 )
 def test_a_frame_in_key_order_gets_pandera_s_verdict(change):
     frame = _ordered(4000) if change is None else change(_ordered(4000))
