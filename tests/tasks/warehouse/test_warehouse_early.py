@@ -218,3 +218,23 @@ def test_it_does_not_begin_where_an_ordinary_load_would_differ(lake, cofre_home,
     s3 = Lake.from_url("s3://cofre-early-test", endpoint_url="http://127.0.0.1:1")
     with early_warehouse_load(s3, load_settings(), "v1") as early:
         assert early is None
+
+
+def test_a_file_that_appeared_while_gold_ran_is_kept_and_loaded_in_place(
+    lake, cofre_home, tmp_path
+):
+    settings, path = load_settings(), cofre_home / "warehouse.db"
+    with early_warehouse_load(lake, settings, "v1") as early:
+        assert early is not None and early.aside is not None  # a new file, built aside
+        _write(lake, "v1", gold_frames())
+        assert early.wait_inserted(WAIT)
+        with sqlite3.connect(path) as reader:  # a dashboard connecting creates the file
+            reader.execute("CREATE TABLE mine (x)")
+        _publish(lake, "v1")
+        summary = load_warehouse(lake, settings, "v1")
+    assert not summary.started_during_gold  # the aside could not take the name
+    assert summary.migrations_applied == [1, 2, 3, 4, 5]
+    assert _checksums(path) == _ordinary(tmp_path, gold_frames())
+    with sqlite3.connect(path) as reader:
+        assert reader.execute("SELECT count(*) FROM mine").fetchone() == (0,)
+    assert _asides(cofre_home) == []
