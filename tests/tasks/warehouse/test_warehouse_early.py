@@ -238,3 +238,70 @@ def test_a_file_that_appeared_while_gold_ran_is_kept_and_loaded_in_place(
     with sqlite3.connect(path) as reader:
         assert reader.execute("SELECT count(*) FROM mine").fetchone() == (0,)
     assert _asides(cofre_home) == []
+
+
+_KILLED_CHILD = """
+import sys, time
+from blocks.lake import Lake
+from blocks.settings import load_settings
+from tasks.warehouse.early import early_warehouse_load
+from tests.tasks.warehouse.gold_frames import gold_frames
+from tests.tasks.warehouse.test_warehouse_early import _write
+
+lake = Lake.from_settings(load_settings())
+with early_warehouse_load(lake, load_settings(), "v2") as early:
+    _write(lake, "v2", gold_frames(price_bump=1.5))
+    assert early.wait_inserted(60)
+    print("inserted", flush=True)
+    time.sleep(600)  # killed here, its transaction open
+"""
+
+
+def test_a_run_killed_while_its_load_is_open_leaves_the_warehouse_as_it_was(lake, cofre_home):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    settings, path = load_settings(), cofre_home / "warehouse.db"
+    _write(lake, "v1", gold_frames())
+    _publish(lake, "v1")
+    load_warehouse(lake, settings, "v1")
+    before = _checksums(path)
+    root = Path(__file__).resolve().parents[3]
+    child = subprocess.Popen(
+        [sys.executable, "-c", _KILLED_CHILD], cwd=root, stdout=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )  # fmt: skip
+    try:
+        assert child.stdout.readline().strip() == "inserted"
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(30)
+    assert _checksums(path) == before  # the open transaction never reached the file
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    wh = connect_warehouse(settings)
+    try:
+        migrate_and_load(wh, gold_frames(price_bump=2.0))  # the next load takes the lock
+    finally:
+        wh.dispose()
+    assert _checksums(path) != before
+
+
+def test_a_table_the_thread_cannot_read_is_loaded_from_the_lake(lake, cofre_home, tmp_path, caplog):
+    settings, path = load_settings(), cofre_home / "warehouse.db"
+    first = GOLD_TABLES[0]
+    with early_warehouse_load(lake, settings, "v1") as early:
+        key = versions.version_key("v1", f"{first}/part-00000.parquet")
+        lake.write_bytes(Layer.GOLD, key, b"not parquet")  # malformed when the thread reads it
+        assert early.wait_inserted(WAIT)  # the thread has ended
+        assert early.error is not None
+        _write(lake, "v1", gold_frames())  # the sealed version is whole
+        _publish(lake, "v1")
+        with caplog.at_level(logging.WARNING):
+            summary = load_warehouse(lake, settings, "v1")
+    assert not summary.started_during_gold
+    assert "was rolled back (it failed" in caplog.text
+    assert _checksums(path) == _ordinary(tmp_path, gold_frames())
+    assert _asides(cofre_home) == []
