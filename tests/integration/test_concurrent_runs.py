@@ -27,6 +27,7 @@ import httpx
 import polars as pl
 import pytest
 
+from blocks.audit.trail_file import LOCK_FILE as AUDIT_LOCK_FILE
 from blocks.lake.home_lock import HOLDER_FILE, LOCK_FILE
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -72,10 +73,17 @@ def run_while_the_first_holds(
     reached the lock (CI saw it once): this way they always contend, and the first holds."""
     first = start_pipeline(home, api_url, seeds[0], wait)
     deadline = time.monotonic() + 600
-    while holder_pid(home) != first.pid:
-        assert first.poll() is None and time.monotonic() < deadline, first.communicate()
-        time.sleep(0.05)
-    os.kill(first.pid, signal.SIGSTOP)
+    while True:
+        while holder_pid(home) != first.pid:
+            assert first.poll() is None and time.monotonic() < deadline, first.communicate()
+            time.sleep(0.05)
+        os.kill(first.pid, signal.SIGSTOP)
+        if not audit_lock_held(home):
+            break
+        # Stopped halfway through an audit append: the second run would wait for the trail's
+        # lock (before it reaches the home's) as long as the first stays stopped. Try again.
+        os.kill(first.pid, signal.SIGCONT)
+        time.sleep(0.01)
     try:
         second = start_pipeline(home, api_url, seeds[1], wait)
         second_out, second_err = second.communicate(timeout=1500)
@@ -88,6 +96,21 @@ def run_while_the_first_holds(
         {"seed": seeds[1], "pid": second.pid, "rc": second.returncode, "out": second_out,
          "err": second_err},
     ]  # fmt: skip
+
+
+def audit_lock_held(home: Path) -> bool:
+    """Whether a process holds the audit trail's lock exclusively (an append in progress)."""
+    try:
+        fd = os.open(home / "audit" / AUDIT_LOCK_FILE, os.O_RDONLY)
+    except FileNotFoundError:
+        return False  # no trail yet: nothing to hold
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
 
 
 def synthetic_csv(home: Path, seed: int, name: str) -> Path:
