@@ -33,7 +33,13 @@ from spark.engine import ENGINES, DuckDBEngine, GoldEngine, choose_engine
 from spark.errors import GoldJobError, MissingSilverDataset
 from spark.gold_write import conform, drop_empty_staging, local_path, write_part
 from spark.models import DISTINCT_CATEGORIES, MODELS, RAW, category_labels, silver_view
-from validation.catalog import GOLD_INPUTS, GOLD_OPTIONAL_INPUTS, GOLD_STAGING, GOLD_TABLES
+from validation.catalog import (
+    GOLD_BUILD_ORDER,
+    GOLD_INPUTS,
+    GOLD_OPTIONAL_INPUTS,
+    GOLD_STAGING,
+    GOLD_TABLES,
+)
 
 LOG = logging.getLogger("spark.gold_job")
 __all__ = ["GoldJobError", "MissingSilverDataset", "build_gold", "run_gold"]
@@ -73,14 +79,14 @@ def build_gold(
     log=None,
     built: Callable[[str], None] | None = None,
 ) -> list[str]:
-    """Register silver and materialise every gold table on `engine`, in `GOLD_TABLES` order;
+    """Register silver and materialise every gold table on `engine`, in `GOLD_BUILD_ORDER`;
     `built(name)` is called as each table is done. Returns the absent optional silver
     datasets."""
     log = log or LOG
     missing = register_silver(engine, silver_url, log)
     categories = [name for (name,) in engine.rows(DISTINCT_CATEGORIES)]
     engine.register_arrow("category_labels", pa.table(category_labels(categories)))
-    for name in GOLD_TABLES:
+    for name in GOLD_BUILD_ORDER:
         engine.materialize(name, MODELS[name]())
         if built is not None:
             built(name)
@@ -120,13 +126,14 @@ def _build_and_export(
     the next ones are computed: a Parquet write keeps one core busy, and DuckDB leaves a core
     idle for part of every query (10x: the job 5.4 -> 4.3 s; docs/performance.md). Spark
     computes every table first, then collects `exports_at_once` tables at a time. A failed
-    write stops the build at the next table; the first failure in table order is raised.
+    write stops the build at the next table; the first failure in build order is raised.
     """
     at_once = getattr(engine, "exports_at_once", 1)
     with ThreadPoolExecutor(at_once, thread_name_prefix="gold-write") as pool:
         if not getattr(engine, "exports_while_building", False):
             missing = build_gold(engine, silver_url, log)
-            return missing, dict(zip(GOLD_TABLES, pool.map(export, GOLD_TABLES), strict=True))
+            rows = dict(zip(GOLD_BUILD_ORDER, pool.map(export, GOLD_BUILD_ORDER), strict=True))
+            return missing, {name: rows[name] for name in GOLD_TABLES}
         writes: dict[str, Future[int]] = {}
 
         def built(name: str) -> None:
@@ -137,7 +144,8 @@ def _build_and_export(
 
         try:
             missing = build_gold(engine, silver_url, log, built)
-            return missing, {name: writes[name].result() for name in GOLD_TABLES}
+            rows = {name: writes[name].result() for name in GOLD_BUILD_ORDER}
+            return missing, {name: rows[name] for name in GOLD_TABLES}
         except BaseException:
             for future in writes.values():
                 future.cancel()

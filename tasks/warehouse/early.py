@@ -47,7 +47,7 @@ from tasks.warehouse.load import LOCK_TIMEOUT_SECONDS, frame_for, sqlite_file
 from tasks.warehouse.new_file import aside_for, discard, publish, written_back
 from tasks.warehouse.schema import LATEST, LINEAGE_TABLE, METADATA, migrate, schema_version
 from tasks.warehouse.sqlite_load import SqliteLoad, sqlite_ready
-from validation.catalog import GOLD_TABLES
+from validation.catalog import GOLD_BUILD_ORDER, GOLD_TABLES
 
 POLL_SECONDS = 0.05  # how often the thread looks for the next table gold has written
 # Memory: the load runs beside gold's own peak, so it keeps little of its own. SQLite's page
@@ -55,6 +55,8 @@ POLL_SECONDS = 0.05  # how often the thread looks for the next table gold has wr
 # A table's rows go in by slices, each converted to SQLite's forms (and to Arrow) on its own.
 CACHE_KIB = 64 * 1024
 INSERT_ROWS = 200_000
+READ_AHEAD = 2  # slices converted ahead of the inserts
+_READ = object()  # every table was read
 
 _started: dict[str, EarlyLoad] = {}  # run id -> the early load this process started for it
 _started_lock = threading.Lock()
@@ -115,16 +117,17 @@ class EarlyLoad:
                 SqliteLoad(sqlite_file(warehouse), tables, timeout_ms, new_file, CACHE_KIB)
             )
             by_name = {t.name: t for t in tables}
-            for name in GOLD_TABLES:
-                frame = self._next_table(name)
-                if frame is None:
-                    raise _Stopped
-                frame = frame_for(by_name[name], frame)
-                load.check_keys(name, frame)
-                for rows in frame.iter_slices(INSERT_ROWS):  # in order: the same rowids
-                    load.insert(name, sqlite_ready(rows))
-                committed.rows[name] = frame.height
-                del frame
+            ahead = stack.enter_context(self._reading_ahead(by_name))
+            while (item := ahead.get()) is not _READ:
+                if isinstance(item, BaseException):
+                    raise item
+                name, frame, rows = item
+                if frame is not None:  # a table's first item: its whole frame
+                    load.check_keys(name, frame)
+                    committed.rows[name] = frame.height
+                else:  # in order: the same rowids
+                    load.insert(name, rows)
+                del item, frame, rows
             # The indexes and the key check while gold still gates: a dangling key is
             # raised as an ordinary load raises it, by the commit the stage asks for.
             invalid = None
@@ -146,6 +149,48 @@ class EarlyLoad:
         if self.aside is not None:
             committed.published = publish(self.aside, self.target)
         return committed
+
+    @contextlib.contextmanager
+    def _reading_ahead(self, by_name: dict) -> Iterator[queue.Queue]:
+        """A queue of what the inserts need, filled by a thread of its own, so that reading,
+        decoding and converting overlap the inserts (SQLite's, one core's work): for each
+        table in `GOLD_BUILD_ORDER` once gold has written it, (name, frame, None), then
+        (name, None, rows) for each slice of at most INSERT_ROWS rows in SQLite's forms; then
+        `_READ`. An error is queued in place of the next item; a stop ends it with `_Stopped`.
+        At most READ_AHEAD slices wait (each holds its table's columns alive)."""
+        ahead: queue.Queue = queue.Queue(READ_AHEAD)
+        quit_reading = threading.Event()
+
+        def put(item) -> None:
+            while not quit_reading.is_set():
+                with contextlib.suppress(queue.Full):
+                    ahead.put(item, timeout=POLL_SECONDS)
+                    return
+            raise _Stopped
+
+        def read() -> None:
+            try:
+                for name in GOLD_BUILD_ORDER:  # as gold writes them
+                    frame = self._next_table(name)
+                    if frame is None:
+                        raise _Stopped
+                    frame = frame_for(by_name[name], frame)
+                    put((name, frame, None))
+                    for rows in frame.iter_slices(INSERT_ROWS):
+                        put((name, None, sqlite_ready(rows)))
+                    del frame
+                put(_READ)
+            except BaseException as exc:  # the inserts raise it
+                with contextlib.suppress(_Stopped):
+                    put(exc)
+
+        reader = threading.Thread(target=read, name="warehouse-early-read", daemon=True)
+        reader.start()
+        try:
+            yield ahead
+        finally:
+            quit_reading.set()
+            reader.join()
 
     def _next_table(self, name: str) -> pl.DataFrame | None:
         """Table `name` of the version once gold has written it (None: stopped)."""

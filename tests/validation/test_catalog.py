@@ -15,6 +15,7 @@ import polars as pl
 import pytest
 
 from validation import catalog
+from validation.catalog_gold import GOLD_DECLARED
 
 ROOT = Path(__file__).resolve().parents[2]
 STDLIB = sys.stdlib_module_names
@@ -140,6 +141,17 @@ def test_gold_table_names_agree_everywhere():
         assert set(sort_keys) <= set(GOLD_SCHEMAS[table].columns), table
     for fact, key, dimension in catalog.GOLD_STAR:
         assert key in GOLD_SCHEMAS[fact].columns and key in GOLD_SCHEMAS[dimension].columns
+
+
+def test_gold_builds_its_facts_first_and_every_table_after_what_it_reads():
+    order = catalog.GOLD_BUILD_ORDER
+    assert sorted(order) == sorted(catalog.GOLD_TABLES)
+    facts = {fact for fact, _, _ in catalog.GOLD_STAR}
+    assert set(order[: len(facts)]) == facts  # the warehouse load's longest inserts
+    for name, table in GOLD_DECLARED.items():
+        for read in table.reads:
+            if read in GOLD_DECLARED:
+                assert order.index(read) < order.index(name), (name, read)
 
 
 # The warehouse's column kinds and the gold Parquet types they hold.

@@ -24,7 +24,7 @@ from tasks.warehouse.run import load_warehouse, migrate_and_load
 from tasks.warehouse.schema import METADATA, migrate
 from tests.tasks.warehouse.gold_frames import gold_frames
 from tests.tasks.warehouse.table_checks import table_checksum
-from validation.catalog import GOLD_TABLES, Layer
+from validation.catalog import GOLD_BUILD_ORDER, GOLD_TABLES, Layer
 
 WAIT = 60  # seconds: the thread inserts a few rows per table
 
@@ -40,7 +40,7 @@ def lake(cofre_home) -> Lake:
 
 def _write(lake: Lake, version: str, frames: dict[str, pl.DataFrame]) -> None:
     """Each table's part, as the gold job writes them (whole, one after the other)."""
-    for table in GOLD_TABLES:
+    for table in GOLD_BUILD_ORDER:
         buffer = io.BytesIO()
         frames[table].write_parquet(buffer)
         key = versions.version_key(version, f"{table}/part-00000.parquet")
@@ -146,9 +146,9 @@ def test_a_gold_stage_that_fails_before_writing_every_table_stops_the_thread(lak
     settings = load_settings()
     with pytest.raises(GoldFailed), early_warehouse_load(lake, settings, "v1") as early:
         frames = gold_frames()
-        key = versions.version_key("v1", f"{GOLD_TABLES[0]}/part-00000.parquet")
+        key = versions.version_key("v1", f"{GOLD_BUILD_ORDER[0]}/part-00000.parquet")
         buffer = io.BytesIO()
-        frames[GOLD_TABLES[0]].write_parquet(buffer)
+        frames[GOLD_BUILD_ORDER[0]].write_parquet(buffer)
         lake.write_bytes(Layer.GOLD, key, buffer.getvalue())
         raise GoldFailed  # the thread waits for the next table: leaving must not hang
     assert not early.wait_inserted(0) or early.error is not None
@@ -291,7 +291,7 @@ def test_a_run_killed_while_its_load_is_open_leaves_the_warehouse_as_it_was(lake
 
 def test_a_table_the_thread_cannot_read_is_loaded_from_the_lake(lake, cofre_home, tmp_path, caplog):
     settings, path = load_settings(), cofre_home / "warehouse.db"
-    first = GOLD_TABLES[0]
+    first = GOLD_BUILD_ORDER[0]  # the first table the thread reads
     with early_warehouse_load(lake, settings, "v1") as early:
         key = versions.version_key("v1", f"{first}/part-00000.parquet")
         lake.write_bytes(Layer.GOLD, key, b"not parquet")  # malformed when the thread reads it
