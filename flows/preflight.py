@@ -213,13 +213,17 @@ def check_named_blocks(settings: CofreSettings, stage: str) -> None:
     their credentials anywhere but where they are sealed for (blocks/secrets/sealed_authority.py;
     nothing decrypted). This is the one check that needs the Prefect API; it runs only when
     a block is named."""
+    loads = stage in ("warehouse", "full_pipeline")
+    if not uses_s3(settings) and not (loads and settings.warehouse_block):
+        # Nothing to check: and Prefect, which the blocks import, is not imported here, so
+        # the Olist check started ahead runs while it is (flows/stage_cli.py).
+        return
     from blocks.secrets.credentials import PostgresCredentials, S3Credentials
     from tasks.warehouse.authority import warehouse_target
 
     wanted = []
     if settings.s3_credentials_block and uses_s3(settings):
         wanted.append((S3Credentials, settings.s3_credentials_block, "COFRE_S3_CREDENTIALS_BLOCK"))
-    loads = stage in ("warehouse", "full_pipeline")
     if loads and settings.warehouse_block:
         wanted.append((PostgresCredentials, settings.warehouse_block, "COFRE_WAREHOUSE_BLOCK"))
     for block_cls, name, variable in wanted:
