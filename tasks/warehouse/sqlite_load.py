@@ -22,6 +22,7 @@ from __future__ import annotations
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import polars as pl
+import pyarrow as pa
 from sqlalchemy import Table
 
 from blocks.errors import InvalidSourceData
@@ -158,11 +159,12 @@ class SqliteLoad:
         """Count `frame`'s dangling foreign keys once its parents are there (in a thread)."""
         self._keys.add(name, frame)
 
-    def insert(self, name: str, frame: pl.DataFrame) -> None:
-        """Append `frame` (in SQLite's forms, `sqlite_ready`) to table `name`, in frame order:
-        the same rowids as one INSERT per row would give. The driver's INSERT names the
-        frame's columns; a frame without rows inserts nothing."""
-        self._cursor.adbc_ingest(name, frame.to_arrow(), mode="append")
+    def insert(self, name: str, frame: pl.DataFrame | pa.Table) -> None:
+        """Append `frame` (in SQLite's forms, `sqlite_ready`; or already as Arrow) to table
+        `name`, in frame order: the same rowids as one INSERT per row would give. The
+        driver's INSERT names the frame's columns; a frame without rows inserts nothing."""
+        table = frame if isinstance(frame, pa.Table) else frame.to_arrow()
+        self._cursor.adbc_ingest(name, table, mode="append")
 
     def prepare(self) -> None:
         """Rebuild the dropped indexes and check every foreign key (`InvalidSourceData` names
