@@ -5,7 +5,9 @@ work (10x: about 6 s), and the gold stage leaves a core idle for part of its own
 local lake and the embedded SQLite warehouse, the load therefore starts with gold: a thread
 (`EarlyLoad`) opens the load's transaction, then inserts each gold table as soon as the gold
 job has written it into the new version (`gold/_versions/<run_id>/<table>/`), decoding the
-very bytes it hashed. Gold's seal, gate and publication run meanwhile.
+very bytes it hashed. Gold builds its facts first (`GOLD_BUILD_ORDER`), the longest inserts;
+a second thread reads, decodes and converts each table ahead of the inserts, so SQLite's
+inserts, one core's work, run back to back. Gold's seal, gate and publication run meanwhile.
 
 Nothing is committed before the warehouse stage has checked what was inserted against the
 version gold made current (`tasks/warehouse/run.py`): the pointer and the manifest it names are
