@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import logging
 import sqlite3
+import threading
 from pathlib import Path
 
 import polars as pl
@@ -298,6 +299,41 @@ def test_a_table_the_thread_cannot_read_is_loaded_from_the_lake(lake, cofre_home
         assert early.wait_inserted(WAIT)  # the thread has ended
         assert early.error is not None
         _write(lake, "v1", gold_frames())  # the sealed version is whole
+        _publish(lake, "v1")
+        with caplog.at_level(logging.WARNING):
+            summary = load_warehouse(lake, settings, "v1")
+    assert not summary.started_during_gold
+    assert "was rolled back (it failed" in caplog.text
+    assert _checksums(path) == _ordinary(tmp_path, gold_frames())
+    assert _asides(cofre_home) == []
+
+
+def test_an_insert_that_fails_stops_the_reading_ahead_and_the_stage_loads_from_the_lake(
+    lake, cofre_home, tmp_path, caplog, monkeypatch
+):
+    """The thread that reads ahead waits on a bounded queue: when the inserts fail it must
+    end too (nothing hangs), and the stage loads the published version from the lake."""
+    from tasks.warehouse import early as early_module
+    from tasks.warehouse.sqlite_load import SqliteLoad
+
+    monkeypatch.setattr(early_module, "INSERT_ROWS", 1)  # many slices: the queue fills
+    inserted = []
+
+    def failing_insert(self, name, frame):
+        inserted.append(name)
+        raise sqlite3.OperationalError("disk I/O error")
+
+    settings, path = load_settings(), cofre_home / "warehouse.db"
+    with early_warehouse_load(lake, settings, "v1") as early:
+        with monkeypatch.context() as patch:
+            patch.setattr(SqliteLoad, "insert", failing_insert)
+            _write(lake, "v1", gold_frames())
+            assert early.wait_inserted(WAIT)  # the thread has ended
+        assert isinstance(early.error, sqlite3.OperationalError)
+        for reader in [t for t in threading.enumerate() if t.name == "warehouse-early-read"]:
+            reader.join(WAIT)
+            assert not reader.is_alive()
+        assert inserted == [GOLD_BUILD_ORDER[0]]  # the first slice of the first table
         _publish(lake, "v1")
         with caplog.at_level(logging.WARNING):
             summary = load_warehouse(lake, settings, "v1")
