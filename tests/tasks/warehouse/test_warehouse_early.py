@@ -290,6 +290,13 @@ def test_a_run_killed_while_its_load_is_open_leaves_the_warehouse_as_it_was(lake
     assert _checksums(path) != before
 
 
+def _assert_loaded_from_the_lake(summary, log: str, path: Path, tmp_path: Path) -> None:
+    """The early load failed, was rolled back, and the stage loaded the version from the lake."""
+    assert not summary.started_during_gold
+    assert "was rolled back (it failed" in log
+    assert _checksums(path) == _ordinary(tmp_path, gold_frames())
+
+
 def test_a_table_the_thread_cannot_read_is_loaded_from_the_lake(lake, cofre_home, tmp_path, caplog):
     settings, path = load_settings(), cofre_home / "warehouse.db"
     first = GOLD_BUILD_ORDER[0]  # the first table the thread reads
@@ -302,9 +309,7 @@ def test_a_table_the_thread_cannot_read_is_loaded_from_the_lake(lake, cofre_home
         _publish(lake, "v1")
         with caplog.at_level(logging.WARNING):
             summary = load_warehouse(lake, settings, "v1")
-    assert not summary.started_during_gold
-    assert "was rolled back (it failed" in caplog.text
-    assert _checksums(path) == _ordinary(tmp_path, gold_frames())
+    _assert_loaded_from_the_lake(summary, caplog.text, path, tmp_path)
     assert _asides(cofre_home) == []
 
 
@@ -337,7 +342,5 @@ def test_an_insert_that_fails_stops_the_reading_ahead_and_the_stage_loads_from_t
         _publish(lake, "v1")
         with caplog.at_level(logging.WARNING):
             summary = load_warehouse(lake, settings, "v1")
-    assert not summary.started_during_gold
-    assert "was rolled back (it failed" in caplog.text
-    assert _checksums(path) == _ordinary(tmp_path, gold_frames())
+    _assert_loaded_from_the_lake(summary, caplog.text, path, tmp_path)
     assert _asides(cofre_home) == []
