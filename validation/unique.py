@@ -8,6 +8,12 @@ nulls repeat in either). `validate` counts first: when every declared key is uni
 the schema without its uniqueness checks, whose failure cases are then exactly the full
 schema's; when one repeats (or a key column is missing or cannot be counted) it runs the full
 schema, so duplicates are reported as Pandera reports them.
+
+Before counting the keys themselves, `distinct_by_hash` counts their 64-bit row hashes: when
+those all differ no key repeats (equal keys hash alike), a proof that costs a third of the
+count on text keys. Only a repeat, or two keys whose hashes happen to collide, goes on to the
+exact count. Silver's de-duplication (tasks/silver/olist.py) and the gold gate's duplicate
+count use the same proof.
 """
 
 from __future__ import annotations
@@ -53,7 +59,9 @@ def _keys_unique(keys: list[list[str]], frame: pl.DataFrame) -> bool:
     if not isinstance(frame, pl.DataFrame) or any(c not in frame.columns for k in keys for c in k):
         return False  # Pandera reports the missing column
     try:
-        pending = [k for k in keys if not _strictly_increasing(k, frame)]
+        pending = [
+            k for k in keys if not (_strictly_increasing(k, frame) or distinct_by_hash(frame, k))
+        ]
         if not pending:
             return True
         counts = frame.select(
@@ -63,6 +71,27 @@ def _keys_unique(keys: list[list[str]], frame: pl.DataFrame) -> bool:
     except pl.exceptions.PolarsError:
         return False  # a type that cannot be counted: Pandera decides
     return all(count == frame.height for count in counts)
+
+
+# Types whose equal values always have equal polars hashes, so that distinct hashes prove
+# distinct values. Floats are left out (0.0 and -0.0, NaNs), as is anything nested.
+_HASHED_ALIKE = (pl.String, pl.Binary, pl.Boolean, pl.Date, pl.Datetime, pl.Duration, pl.Time)
+
+
+def distinct_by_hash(frame: pl.DataFrame, columns: list[str] | tuple[str, ...]) -> bool:
+    """True when no two rows of `frame[columns]` are equal, proved by their row hashes all
+    differing: a count of 64-bit integers instead of a hash table of the values (a million
+    text keys at 10x: 0.03 s against 0.08-0.13 s, and no table of the keys' bytes). False
+    says nothing (a repeat, or a rare collision of two hashes): count exactly then. Nulls
+    are one value, as for `n_unique` and `is_duplicated`: two nulls hash alike."""
+    if frame.height < 2:
+        return True
+    schema = frame.schema
+    if not columns or any(
+        not (schema[c].is_integer() or isinstance(schema[c], _HASHED_ALIKE)) for c in columns
+    ):
+        return False
+    return frame.select(columns).hash_rows().n_unique() == frame.height
 
 
 SORTED_PROBE = 1024  # rows tested first: a frame in no key order fails here, cheaply

@@ -143,16 +143,66 @@ def test_a_frame_in_key_order_gets_pandera_s_verdict(change):
         assert ours is None
 
 
-def test_a_frame_in_key_order_skips_the_count(monkeypatch):
+def _spy_counts(monkeypatch) -> tuple[list[int], list[int]]:
+    """(exact key counts, row-hash proofs) that `validate` makes from now on."""
+    import validation.unique as unique
+
     counted: list[int] = []
-    original = pl.Expr.n_unique
+    hashed: list[int] = []
+    count, prove = pl.Expr.n_unique, unique.distinct_by_hash
 
-    def spy(self):
+    def spy_count(self):
         counted.append(1)
-        return original(self)
+        return count(self)
 
-    monkeypatch.setattr(pl.Expr, "n_unique", spy)
+    def spy_prove(frame, columns):
+        hashed.append(1)
+        return prove(frame, columns)
+
+    monkeypatch.setattr(pl.Expr, "n_unique", spy_count)
+    monkeypatch.setattr(unique, "distinct_by_hash", spy_prove)
+    return counted, hashed
+
+
+def test_a_frame_in_key_order_skips_the_count(monkeypatch):
+    counted, hashed = _spy_counts(monkeypatch)
     validate(SCHEMA, _ordered(4000))
-    assert counted == []
-    validate(SCHEMA, _ordered(4000).reverse())  # unique, but in no key order: counted
+    assert counted == [] and hashed == []
+    validate(SCHEMA, _ordered(4000).reverse())  # unique, but in no key order: hashed
+    assert hashed and counted == []
+
+
+def test_a_key_the_hashes_cannot_prove_is_counted(monkeypatch):
+    """A repeat (or hashes that collide) leaves the proof to the exact count: Pandera's
+    verdict either way."""
+    counted, hashed = _spy_counts(monkeypatch)
+    frame = _ordered(4000).reverse()
+    repeated = pl.concat([frame, frame.head(1)])
+    assert _cases(SCHEMA, repeated, validate) is not None
+    assert hashed and counted
+    monkeypatch.setattr("validation.unique.distinct_by_hash", lambda frame, columns: False)
+    counted.clear()
+    assert _cases(SCHEMA, frame, validate) is None  # as if two hashes collided
     assert counted
+
+
+@pytest.mark.parametrize(
+    ("frame", "columns", "proved"),
+    [
+        (pl.DataFrame({"k": ["a", "b", "c"]}), ["k"], True),
+        (pl.DataFrame({"k": ["a", "b", "a"]}), ["k"], False),
+        (pl.DataFrame({"k": ["a", None, "c"]}), ["k"], True),  # one null: one value
+        (pl.DataFrame({"k": [None, None, "c"]}), ["k"], False),  # two nulls repeat
+        (pl.DataFrame({"k": ["a", "a", "b"], "n": [1, 2, 1]}), ["k", "n"], True),
+        (pl.DataFrame({"k": ["a", "a", "b"], "n": [1, 1, 1]}), ["k", "n"], False),
+        (pl.DataFrame({"x": [0.0, -0.0, 1.0]}), ["x"], False),  # floats: never by hash
+        (pl.DataFrame({"k": ["a"]}), ["k"], True),
+        (pl.DataFrame(schema={"k": pl.String}), ["k"], True),
+    ],
+)
+def test_distinct_hashes_prove_distinct_keys(frame, columns, proved):
+    from validation.unique import distinct_by_hash
+
+    assert distinct_by_hash(frame, columns) is proved
+    if proved:  # never a proof of what the exact count denies
+        assert frame.select(columns).is_duplicated().sum() == 0
