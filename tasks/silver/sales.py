@@ -49,14 +49,22 @@ def allocate_payments_to_items(
     `per_order`: `payments_per_order(payments)` when the caller already has it.
     """
     per_order = payments_per_order(payments) if per_order is None else per_order
+    # The windows below go over each order's items. Items in order id order (as Olist's file
+    # and silver keep them) number their orders' runs once, and the windows go over those
+    # integers: 10x, three windows over a million text ids 0.35 -> 0.06 s. Any other order
+    # windows over the ids themselves (ranking them would cost as much).
+    if items["order_id"].is_sorted():
+        items, order = items.with_columns(pl.col("order_id").rle_id().alias("_o")), "_o"
+    else:
+        order = "order_id"
     positive = pl.col("_W") > 0
     frame = (
         items.with_columns((cents("price") + cents("freight_value")).alias("_w"))
         .join(per_order, on="order_id", how="left")
         .with_columns(
             pl.col("paid_cents").fill_null(0),
-            pl.col("_w").sum().over("order_id").alias("_W"),
-            pl.len().over("order_id").alias("_n"),
+            pl.col("_w").sum().over(order).alias("_W"),
+            pl.len().over(order).alias("_n"),
         )
         .with_columns(  # an order whose items are all free splits its payment equally
             pl.when(positive).then(pl.col("_w")).otherwise(1).alias("_w"),
@@ -66,9 +74,7 @@ def allocate_payments_to_items(
             (pl.col("paid_cents") * pl.col("_w") // pl.col("_W")).alias("_floor"),
             (pl.col("paid_cents") * pl.col("_w") % pl.col("_W")).alias("_remainder"),
         )
-        .with_columns(
-            (pl.col("paid_cents") - pl.col("_floor").sum().over("order_id")).alias("_left")
-        )
+        .with_columns((pl.col("paid_cents") - pl.col("_floor").sum().over(order)).alias("_left"))
         .with_row_index("_i")
     )
     # Only orders with cents left after flooring need the largest-remainder ranking (most
@@ -77,14 +83,15 @@ def allocate_payments_to_items(
         "_i",
         pl.struct((-pl.col("_remainder")).alias("r"), pl.col("order_item_id").alias("i"))
         .rank("ordinal")
-        .over("order_id")
+        .over(order)
         .alias("_rank"),
     )
     frame = frame.join(ranked, on="_i", how="left", maintain_order="left")
     extra_cent = (pl.col("_rank") <= pl.col("_left")).fill_null(False).cast(pl.Int64)
     allocated = pl.col("_floor") + extra_cent
     return frame.with_columns((allocated / 100).alias("payment_value")).drop(
-        "_i", "_w", "_W", "_n", "_floor", "_remainder", "_left", "_rank", "paid_cents"
+        "_i", "_w", "_W", "_n", "_floor", "_remainder", "_left", "_rank", "paid_cents", "_o",
+        strict=False,
     )
 
 

@@ -166,7 +166,9 @@ def _largest_remainder(paid: int, weights: list[int], item_ids: list[int]) -> li
     return floors
 
 
-def test_shuffled_items_get_the_cents_the_largest_remainder_method_gives():
+@pytest.mark.parametrize("in_order", [False, True], ids=["shuffled", "in-order-id-order"])
+def test_items_get_the_cents_the_largest_remainder_method_gives(in_order):
+    """In any order; items in order id order take the windows over their runs' numbers."""
     import random
 
     rng = random.Random(11)
@@ -177,6 +179,9 @@ def test_shuffled_items_get_the_cents_the_largest_remainder_method_gives():
         item_rows += [(f"o{n}", i + 1, price, 0.0) for i, price in enumerate(prices)]
         pay_rows.append((f"o{n}", "boleto", round(rng.uniform(0, 100), 2)))
     rng.shuffle(item_rows)  # allocation must not depend on the items' order
+    if in_order:
+        item_rows.sort(key=lambda row: row[0])
+    assert _items(item_rows)["order_id"].is_sorted() is in_order
     out = allocate_payments_to_items(_items(item_rows), _payments(pay_rows))
     assert out.select("order_id", "order_item_id").rows() == [r[:2] for r in item_rows]
     got = {
