@@ -90,7 +90,16 @@ def allocate_payments_to_items(
     extra_cent = (pl.col("_rank") <= pl.col("_left")).fill_null(False).cast(pl.Int64)
     allocated = pl.col("_floor") + extra_cent
     return frame.with_columns((allocated / 100).alias("payment_value")).drop(
-        "_i", "_w", "_W", "_n", "_floor", "_remainder", "_left", "_rank", "paid_cents", "_o",
+        "_i",
+        "_w",
+        "_W",
+        "_n",
+        "_floor",
+        "_remainder",
+        "_left",
+        "_rank",
+        "paid_cents",
+        "_o",
         strict=False,
     )
 
