@@ -21,6 +21,8 @@ CONSOLIDATED_COLUMNS = tuple(silver_types(SALES_CONSOLIDATED))
 # What the consolidated table takes from orders and customers (joining only these is cheaper).
 _ORDER_COLUMNS = ("order_id", "customer_id", "order_status", "order_purchase_timestamp")
 _CUSTOMER_COLUMNS = ("customer_id", "customer_city", "customer_state")
+# The allocation's working columns ("_o": the items' order runs, when they have them).
+_SCRATCH = ("_i", "_w", "_W", "_n", "_floor", "_remainder", "_left", "_rank", "paid_cents", "_o")
 
 
 def payments_per_order(payments: pl.DataFrame) -> pl.DataFrame:
@@ -90,17 +92,7 @@ def allocate_payments_to_items(
     extra_cent = (pl.col("_rank") <= pl.col("_left")).fill_null(False).cast(pl.Int64)
     allocated = pl.col("_floor") + extra_cent
     return frame.with_columns((allocated / 100).alias("payment_value")).drop(
-        "_i",
-        "_w",
-        "_W",
-        "_n",
-        "_floor",
-        "_remainder",
-        "_left",
-        "_rank",
-        "paid_cents",
-        "_o",
-        strict=False,
+        *_SCRATCH, strict=False
     )
 
 
