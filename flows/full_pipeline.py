@@ -53,7 +53,7 @@ from flows.run_frame import (
 from flows.silver import silver
 from flows.warehouse import warehouse
 from tasks.console import live_progress, markdown_as_text, stage_line
-from tasks.gold.run import gold_engine_name
+from tasks.gold.run import gold_engine_name, warm_up_duckdb
 from tasks.gold.spark_session import stop_spark, warm_up_spark
 from tasks.reports import StageReport
 from tasks.resume import ResumePlan
@@ -118,6 +118,8 @@ def full_pipeline(
         ingested = _run_stage(summary, "ingestion", ingestion, options, frame.run_id, kept)
         if "ingestion" not in kept:
             print(format_source_summary(summary.sources))
+        if engine == "duckdb" and not gold_kept:  # its imports and SQL while silver runs
+            warm_up_duckdb()
         _run_stage(summary, "silver", silver, options, frame.run_id, kept)
         with _load_during_gold(frame, kept):
             _run_stage(summary, "gold", gold, options, frame.run_id, kept)

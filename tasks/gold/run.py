@@ -15,6 +15,7 @@ runs on this process's one SparkSession (tasks/gold/spark_session.py).
 from __future__ import annotations
 
 import contextvars
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
@@ -31,7 +32,7 @@ from blocks.runtime import events
 from blocks.settings import load_settings
 from spark.engine import DuckDBEngine, GoldEngine, choose_engine
 from spark.errors import MissingSilverDataset
-from spark.gold_job import run_gold
+from spark.gold_job import prepare_duckdb, run_gold
 from tasks.gold import versions
 from tasks.gold.spark_session import cancel_spark_jobs, get_spark
 from tasks.gold.workspace import Workspace, complete_version, open_workspace, scratch_root
@@ -55,6 +56,22 @@ def gold_engine_name(engine: str | None, master: str | None) -> str:
         return choose_engine(engine, master)
     except ValueError as exc:
         raise ConfigurationError(f"{exc} (--engine or COFRE_GOLD_ENGINE)") from None
+
+
+def warm_up_duckdb() -> threading.Thread:
+    """Load DuckDB and translate the gold models in the background (`prepare_duckdb`) while
+    the earlier stages run, so the gold stage starts computing at once. A failure here is
+    left for the gold stage to raise with its own message."""
+
+    def prepare() -> None:
+        try:
+            prepare_duckdb()
+        except Exception as exc:  # the gold stage does it again and reports
+            run_logger(__name__).debug("DuckDB warm-up failed (%s); gold will retry.", exc)
+
+    thread = threading.Thread(target=prepare, name="duckdb-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def cancel_gold_work() -> None:

@@ -119,6 +119,31 @@ def test_the_models_translate_with_strict_casts_and_explicit_null_order():
     assert "NULLS FIRST" in to_duckdb(MODELS["sales_by_category"]())  # not DuckDB's default
 
 
+def test_the_warm_up_leaves_duckdb_loaded_and_every_model_translated():
+    """`prepare_duckdb` (run while silver runs) does the gold job's first imports and
+    translations: afterwards the job's own translations are all found. In a fresh process,
+    where nothing else translated them first."""
+    probe = (
+        "import sys\n"
+        "from spark.engine import to_duckdb\n"
+        "from spark.gold_job import prepare_duckdb\n"
+        "from spark.models import DISTINCT_CATEGORIES, MODELS\n"
+        "from validation.catalog import GOLD_BUILD_ORDER\n"
+        "assert 'duckdb' not in sys.modules\n"
+        "prepare_duckdb()\n"
+        "assert 'duckdb' in sys.modules\n"
+        "before = to_duckdb.cache_info()\n"
+        "to_duckdb(DISTINCT_CATEGORIES)\n"
+        "for name in GOLD_BUILD_ORDER:\n"
+        "    to_duckdb(MODELS[name]())\n"
+        "after = to_duckdb.cache_info()\n"
+        "assert after.misses == before.misses, (before, after)\n"
+        "assert after.hits == before.hits + len(GOLD_BUILD_ORDER) + 1\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
 def test_every_olist_category_has_a_hand_written_label():
     assert {name for name, _, _ in CATEGORIES} <= set(CATEGORY_LABELS)
     assert category_label("cama_mesa_banho") == "Cama/Mesa/Banho"
