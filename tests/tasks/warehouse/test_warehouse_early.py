@@ -62,6 +62,14 @@ def _checksums(path: Path) -> dict:
         wh.dispose()
 
 
+def _loaded_v1(lake: Lake, settings, path: Path) -> dict:
+    """Version v1 written, published and loaded the ordinary way; the warehouse's checksums."""
+    _write(lake, "v1", gold_frames())
+    _publish(lake, "v1")
+    load_warehouse(lake, settings, "v1")
+    return _checksums(path)
+
+
 def _ordinary(tmp_path: Path, *frame_sets: dict[str, pl.DataFrame]) -> dict:
     """The checksums an ordinary load of each frame set in turn leaves in a warehouse."""
     path = tmp_path / "ordinary" / "warehouse.db"
@@ -104,10 +112,7 @@ def test_a_load_begun_with_gold_commits_what_an_ordinary_load_commits(lake, cofr
 
 def test_readers_see_the_previous_tables_until_the_commit(lake, cofre_home):
     settings, path = load_settings(), cofre_home / "warehouse.db"
-    _write(lake, "v1", gold_frames())
-    _publish(lake, "v1")
-    load_warehouse(lake, settings, "v1")
-    before = _checksums(path)
+    before = _loaded_v1(lake, settings, path)
     with early_warehouse_load(lake, settings, "v2") as early:
         _write(lake, "v2", gold_frames(price_bump=1.5))
         assert early.wait_inserted(WAIT)
@@ -122,10 +127,7 @@ def test_a_gold_stage_that_fails_leaves_the_warehouse_as_it_was(lake, cofre_home
     settings, path = load_settings(), cofre_home / "warehouse.db"
     before = None
     if existing:
-        _write(lake, "v1", gold_frames())
-        _publish(lake, "v1")
-        load_warehouse(lake, settings, "v1")
-        before = _checksums(path)
+        before = _loaded_v1(lake, settings, path)
     with pytest.raises(GoldFailed), early_warehouse_load(lake, settings, "v2") as early:
         _write(lake, "v2", gold_frames(price_bump=1.5))
         assert early.wait_inserted(WAIT)
@@ -265,10 +267,7 @@ def test_a_run_killed_while_its_load_is_open_leaves_the_warehouse_as_it_was(lake
     import sys
 
     settings, path = load_settings(), cofre_home / "warehouse.db"
-    _write(lake, "v1", gold_frames())
-    _publish(lake, "v1")
-    load_warehouse(lake, settings, "v1")
-    before = _checksums(path)
+    before = _loaded_v1(lake, settings, path)
     root = Path(__file__).resolve().parents[3]
     child = subprocess.Popen(
         [sys.executable, "-c", _KILLED_CHILD], cwd=root, stdout=subprocess.PIPE, text=True,
