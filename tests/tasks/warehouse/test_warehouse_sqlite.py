@@ -113,19 +113,37 @@ def _edge_cases(frames: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
         pl.Series("is_late", [True, False, None, True, False, None]),
         pl.Series(
             "order_approved_at",
-            [datetime(2017, 1, 5, 10, 0, 0, 123456), None, datetime(1970, 1, 1)] * 2,
+            [
+                datetime(2017, 1, 5, 10, 0, 0, 123456),
+                None,
+                datetime(1970, 1, 1),
+                datetime(999, 12, 31, 23, 59, 59, 999999),
+                datetime(1969, 12, 31, 23, 59, 59, 5),
+                datetime(9999, 12, 31, 23, 59, 59, 999999),
+            ],
             dtype=pl.Datetime("us"),
         ),
     )
     return {**frames, "fact_sales": pl.concat([fact, extra])}
 
 
-def test_the_bulk_path_stores_what_one_insert_per_row_stores(tmp_path):
-    """Same rowids, values and storage classes as Python's sqlite3 inserting row by row
-    (the load before the bulk path), so every table_checksum is unchanged."""
-    import sqlite3
+def _as_sqlalchemy_binds(table, frame: pl.DataFrame) -> list[tuple]:
+    """`frame`'s rows as SQLAlchemy's SQLite dialect binds them (its DATETIME and DATE text,
+    booleans as integers): the reference the bulk path must store."""
+    from sqlalchemy.dialects import sqlite as sqlite_dialect
 
-    from tasks.warehouse.sqlite_load import sqlite_ready
+    dialect = sqlite_dialect.dialect()
+    processors = [c.type.dialect_impl(dialect).bind_processor(dialect) for c in table.columns]
+    return [
+        tuple(v if p is None or v is None else p(v) for p, v in zip(processors, row, strict=True))
+        for row in frame.select([c.name for c in table.columns]).iter_rows()
+    ]
+
+
+def test_the_bulk_path_stores_what_one_insert_per_row_stores(tmp_path):
+    """Same rowids, values and storage classes as Python's sqlite3 inserting row by row what
+    SQLAlchemy binds (the load before the bulk path), so every table_checksum is unchanged."""
+    import sqlite3
 
     frames = _edge_cases(gold_frames())
     bulk = connect_warehouse(load_settings(home=str(tmp_path / "bulk")))
@@ -139,11 +157,11 @@ def test_the_bulk_path_stores_what_one_insert_per_row_stores(tmp_path):
             for table in METADATA.sorted_tables:
                 if table.name not in frames:
                     continue
-                ready = sqlite_ready(frames[table.name].select([c.name for c in table.columns]))
-                marks = ", ".join("?" for _ in ready.columns)
-                columns = ", ".join(f'"{c}"' for c in ready.columns)
+                marks = ", ".join("?" for _ in table.columns)
+                columns = ", ".join(f'"{c.name}"' for c in table.columns)
                 conn.executemany(
-                    f'INSERT INTO "{table.name}" ({columns}) VALUES ({marks})', ready.iter_rows()
+                    f'INSERT INTO "{table.name}" ({columns}) VALUES ({marks})',
+                    _as_sqlalchemy_binds(table, frames[table.name]),
                 )
         for table in GOLD_TABLES:
             expected = _stored(tmp_path / "rows" / "warehouse.db", table)
@@ -152,3 +170,28 @@ def test_the_bulk_path_stores_what_one_insert_per_row_stores(tmp_path):
     finally:
         bulk.dispose()
         row_wise.dispose()
+
+
+def test_timestamps_arrow_cannot_cast_are_formatted_as_before():
+    """Timestamps with a zone or another unit keep polars' text: the wall time in their zone,
+    microseconds always (what the load stored before Arrow cast the common ones)."""
+    from datetime import datetime
+
+    from tasks.warehouse.sqlite_load import sqlite_ready
+
+    moment = datetime(2018, 4, 27, 20, 49, 27, 123456)
+    frame = pl.DataFrame(
+        {
+            "us": pl.Series([moment, None], dtype=pl.Datetime("us")),
+            "ms": pl.Series([moment, None], dtype=pl.Datetime("ms")),
+            "zoned": pl.Series([moment, None], dtype=pl.Datetime("us")).dt.replace_time_zone(
+                "America/Sao_Paulo"
+            ),
+            "flag": [True, None],
+        }
+    )
+    ready = sqlite_ready(frame).to_pydict()
+    assert ready["us"] == ["2018-04-27 20:49:27.123456", None]
+    assert ready["ms"] == ["2018-04-27 20:49:27.123000", None]
+    assert ready["zoned"] == ["2018-04-27 20:49:27.123456", None]
+    assert ready["flag"] == [1, None]
