@@ -11,8 +11,10 @@ block import this module, never `blocks.settings`, so the check cannot recurse.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import os
 import re
+import threading
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
@@ -177,6 +179,41 @@ class EnvOnlySettings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, dotenv_settings)
+
+
+_BUILT_LOCK = threading.Lock()
+_built: tuple[str, EnvOnlySettings] | None = None  # (digest of what it was read from, it)
+
+
+def env_only_settings() -> EnvOnlySettings:
+    """`EnvOnlySettings()`, read again only when what it reads has changed: the `COFRE_*`
+    environment variables or the bytes of `./.env`. Reading and validating every field costs
+    about 3 ms, and the audit trail, the keyring and the home's lock ask for these settings
+    on each use (about 75 times in a run, holding the GIL). Each call returns its own copy;
+    an invalid value raises `ConfigurationError` on every call, as the constructor does."""
+    global _built
+    digest = _sources_digest()
+    with _BUILT_LOCK:
+        built = _built
+    if built is None or built[0] != digest:
+        built = (digest, EnvOnlySettings())
+        with _BUILT_LOCK:
+            _built = built
+    return built[1].model_copy()
+
+
+def _sources_digest() -> str:
+    """sha256 of the `COFRE_*` environment (names in any case, as pydantic reads them) and of
+    `./.env`: only a digest is kept, never the values (some are keys)."""
+    digest = hashlib.sha256()
+    for name, value in sorted(os.environ.items()):
+        if name.upper().startswith("COFRE_"):
+            digest.update(f"{len(name)}:{name}={len(value)}:{value}\n".encode())
+    try:
+        digest.update(b"env-file:" + Path(".env").read_bytes())
+    except OSError:  # none (or unreadable: the constructor says so)
+        digest.update(b"no-env-file")
+    return digest.hexdigest()
 
 
 def _describe_invalid(exc: ValidationError | SettingsError, cls: type[BaseSettings]) -> str:

@@ -13,11 +13,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from blocks.env_settings import env_only_settings
 from blocks.errors import ConfigurationError
 from blocks.runtime.parameter_guard import GENERIC_ADVICE, refuse_secret_parameters, secret_problem
 from blocks.secrets.config import CofreConfig, load_unchecked, require_config
 from blocks.secrets.keyring import load_keyring
-from blocks.settings import CofreSettings, EnvOnlySettings
+from blocks.settings import CofreSettings
 
 CONFIG_FIELDS = tuple(name for name in CofreConfig.model_fields if name != "seal")
 _JSON_FIELDS = ("lake_buckets",)
@@ -117,7 +118,7 @@ def save_config(
     """
     from blocks import audit
 
-    settings = settings or EnvOnlySettings()
+    settings = settings or env_only_settings()
     given = parse_assignments(assignments)
     refuse_secret_values(name, given)
     base: dict[str, Any] = {}
@@ -148,7 +149,7 @@ def save_config(
 def describe_config(name: str, settings: CofreSettings | None = None) -> tuple[dict, str | None]:
     """(every field's value, None when the seal verifies else which check fails). No audit:
     for display, and before `reseal_config`."""
-    settings = settings or EnvOnlySettings()
+    settings = settings or env_only_settings()
     config = load_unchecked(name)
     values = {key: getattr(config, key) for key in CONFIG_FIELDS}
     extras = {f"{key} (unknown field: dropped on reseal)": v for key, v in _extras(config).items()}
@@ -168,7 +169,7 @@ def reseal_config(name: str, settings: CofreSettings | None = None) -> str:
     `cofre config set NAME --replace` instead."""
     from blocks import audit
 
-    settings = settings or EnvOnlySettings()
+    settings = settings or env_only_settings()
     saved = load_unchecked(name)
     keyring = load_keyring(settings)
     previous = saved.seal_state(keyring, name) or "valid"

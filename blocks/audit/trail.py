@@ -48,7 +48,7 @@ from blocks.audit.trail_file import (
 )
 from blocks.audit.verification import VerifyReport, verify_chain
 from blocks.audit.vocabulary import Action, Compliance, Outcome
-from blocks.env_settings import EnvOnlySettings
+from blocks.env_settings import EnvOnlySettings, env_only_settings
 from blocks.errors import AuditIntegrityError, CofreError, KeyringError
 from blocks.runtime import events
 from blocks.secrets.keyring import Keyring, ensure_keyring, load_keyring
@@ -220,7 +220,7 @@ def record(
     sent as Prefect events (blocks/runtime/events.py), when there is a Prefect API to send them to.
     """
     # The trail's place and key are env-only settings: the saved config block may not move them.
-    settings = settings or EnvOnlySettings()
+    settings = settings or env_only_settings()
     trail = _keyed_trail(settings, ensure_keyring(settings))
     written = trail.append(action, target, details=details, outcome=outcome, compliance=compliance)
     # The one place incidents and fallbacks become Prefect events, whoever recorded them.
@@ -232,7 +232,7 @@ def prove_key(settings: EnvOnlySettings | None = None) -> Keyring:
     """A run's first audit step, before it writes or reads a secret: the keyring (created in
     a fresh home) must verify the trail's last record. Raises KeyringError for a key that is
     not this trail's, AuditIntegrityError for a forged tail; writes nothing to the trail."""
-    settings = settings or EnvOnlySettings()
+    settings = settings or env_only_settings()
     keyring = ensure_keyring(settings)
     _keyed_trail(settings, keyring).prove_key()
     return keyring
@@ -240,13 +240,13 @@ def prove_key(settings: EnvOnlySettings | None = None) -> Keyring:
 
 def hmac_identifier(value: str, settings: EnvOnlySettings | None = None) -> str:
     """Hex HMAC of a sensitive identifier, to put in details instead of the raw value."""
-    settings = settings or EnvOnlySettings()
+    settings = settings or env_only_settings()
     return _trail(_audit_dir(settings), ensure_keyring(settings).audit_key).hmac_identifier(value)
 
 
 def read_records(settings: EnvOnlySettings | None = None) -> list[dict[str, Any]]:
     """Every record in file order (unverified). Raises AuditIntegrityError on a broken line."""
-    directory = _audit_dir(settings or EnvOnlySettings())
+    directory = _audit_dir(settings or env_only_settings())
     return read_trail_records(directory / TRAIL_FILE, directory / LOCK_FILE)
 
 
@@ -255,7 +255,7 @@ def verify(settings: EnvOnlySettings | None = None) -> VerifyReport:
 
     Raises KeyringError only when the trail has records but no keyring can be loaded.
     """
-    settings = settings or EnvOnlySettings()
+    settings = settings or env_only_settings()
     directory = _audit_dir(settings)
     path = directory / TRAIL_FILE
     if not path.exists() or path.stat().st_size == 0:

@@ -32,9 +32,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from blocks.env_settings import env_only_settings
 from blocks.errors import ConfigurationError, HomeBusy
 from blocks.lake.lease import DEFAULT_LEASE_SECONDS, S3Lease, describe, lock_location, run_log
-from blocks.settings import CofreSettings, EnvOnlySettings
+from blocks.settings import CofreSettings
 
 LOCK_FILE = ".cofre.lock"
 HOLDER_FILE = ".cofre.lock.json"
@@ -93,7 +94,7 @@ def apply_umask(settings: CofreSettings | None = None) -> int:
 
     Without settings only the environment is read (`EnvOnlySettings`): CLI mains call this
     before Prefect starts anything, and before a settings block could be loaded."""
-    value = (settings or EnvOnlySettings()).umask
+    value = (settings or env_only_settings()).umask
     mask = parse_umask(value or DEFAULT_UMASK)
     os.umask(mask)
     return mask
@@ -116,7 +117,7 @@ def private_home() -> Path:
     the home itself owner-only (importing `flows` may have created it, for the Prefect home,
     under the process's umask). Returns the home."""
     mask = apply_umask()
-    home = EnvOnlySettings().home.expanduser().resolve()
+    home = env_only_settings().home.expanduser().resolve()
     _make_private_home(home, mask, announce=False)
     return home
 

@@ -78,9 +78,9 @@ def emit(
     from prefect.events import emit_event
 
     if home is None:
-        from blocks.env_settings import EnvOnlySettings
+        from blocks.env_settings import env_only_settings
 
-        home = EnvOnlySettings().home
+        home = env_only_settings().home
     sent = emit_event(
         event, resource=home_resource(home), related=[dict(r) for r in related], payload=clean
     )

@@ -45,10 +45,10 @@ def use_cofre_prefect_home(environ: MutableMapping[str, str] | None = None) -> P
     env.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", STARTUP_TIMEOUT_SECONDS)
     if env.get("PREFECT_HOME"):
         return None
-    from blocks.env_settings import EnvOnlySettings
+    from blocks.env_settings import env_only_settings
 
     try:
-        cofre_home = EnvOnlySettings().home
+        cofre_home = env_only_settings().home
     except ConfigurationError:
         return None  # the command reports the bad variable itself, naming it
     prefect_home = (cofre_home / "prefect").resolve()

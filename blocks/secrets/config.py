@@ -17,7 +17,7 @@ from typing import Any, Literal, Self
 from pydantic import Field
 from pydantic_core import to_jsonable_python
 
-from blocks.env_settings import EnvOnlySettings
+from blocks.env_settings import EnvOnlySettings, env_only_settings
 from blocks.errors import BlockSealBroken, ConfigurationError
 from blocks.secrets.keyring import Keyring, load_keyring
 from blocks.secrets.seal import model_fields_for_seal, refusal
@@ -99,7 +99,7 @@ class CofreConfig(SealedBlock):
         self._seal_for(name, keyring)
 
     def _check_save_name(self, name: str | None) -> None:
-        problem = self.seal_state(load_keyring(EnvOnlySettings()), name) if name else "unnamed"
+        problem = self.seal_state(load_keyring(env_only_settings()), name) if name else "unnamed"
         if problem:
             raise ConfigurationError(
                 f"Refusing to save cofre-config as {name!r}: its seal is not valid for that "
@@ -185,10 +185,10 @@ def require_config(name: str, settings: EnvOnlySettings | None = None) -> CofreC
     """Load the saved config `name` and check its seal before any value is used.
 
     `settings` locate the keyring and audit trail and must not come from this block (default
-    `EnvOnlySettings()`). Raises `ConfigurationError` (no such block) or `BlockSealBroken`
+    `env_only_settings()`). Raises `ConfigurationError` (no such block) or `BlockSealBroken`
     (audited as SECURITY_INCIDENT: altered, unsealed, foreign-keyed or invalid config).
     """
-    settings = settings or EnvOnlySettings()
+    settings = settings or env_only_settings()
     try:
         config = _load(name)
     except RuntimeError as exc:  # a field edited into an invalid value

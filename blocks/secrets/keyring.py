@@ -20,7 +20,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
-from blocks.env_settings import EnvOnlySettings
+from blocks.env_settings import EnvOnlySettings, env_only_settings
 from blocks.errors import DecryptionError, KeyringError
 from validation.catalog import RUNS_PREFIX, Layer
 
@@ -102,7 +102,7 @@ def new_fernet_key() -> str:
 
 def load_keyring(settings: EnvOnlySettings | None = None) -> Keyring:
     """The keyring from `COFRE_FERNET_KEYS` or the keyring file. Raises `KeyringError`."""
-    settings = settings or EnvOnlySettings()
+    settings = settings or env_only_settings()
     if settings.fernet_keys is not None:
         keys = tuple(k.strip() for k in settings.fernet_keys.get_secret_value().split(",") if k)
         _check_keys(keys, "COFRE_FERNET_KEYS")
@@ -246,7 +246,7 @@ def ensure_keyring(settings: EnvOnlySettings | None = None) -> Keyring:
     Raises KeyringError instead of creating one when the home was used before
     (`existing_use`): a lost keyring is restored, never silently replaced.
     """
-    settings = settings or EnvOnlySettings()
+    settings = settings or env_only_settings()
     path = settings.resolved_keyring_file
     if settings.fernet_keys is None and not path.exists():
         if evidence := existing_use(settings):

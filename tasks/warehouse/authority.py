@@ -35,7 +35,7 @@ from typing import Any
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
-from blocks.env_settings import EnvOnlySettings
+from blocks.env_settings import env_only_settings
 from blocks.errors import ConfigurationError
 from blocks.runtime.parameter_guard import refuse_password_in_url
 from blocks.secrets.sealed_authority import (
@@ -88,7 +88,7 @@ def warehouse_target(settings: Any) -> WarehouseTarget:
         return WarehouseTarget(url=requested)
     if _backend(parsed) == "sqlite" or (config is not None and config.warehouse_any_host):
         return WarehouseTarget(url=requested)
-    configured = EnvOnlySettings().warehouse_url  # COFRE_WAREHOUSE_URL: environment, ./.env
+    configured = env_only_settings().warehouse_url  # COFRE_WAREHOUSE_URL: environment, ./.env
     if requested == configured or (configured and _server(parsed) == _server(_parse(configured))):
         return WarehouseTarget(url=requested)
     source = ambient_password_source(parsed)

@@ -99,3 +99,47 @@ def test_fernet_keys_in_dotenv_work_like_the_environment_variable(workdir, monke
     from_env = load_keyring()
     assert from_env.key_ids == from_dotenv.key_ids and from_env.audit_key == from_dotenv.audit_key
     assert from_env.decrypt(token, block="b", field="f") == "dotenv-plaintext"
+
+
+def test_env_only_settings_are_read_again_when_what_they_read_changes(workdir, monkeypatch):
+    """The kept settings are reused only while the `COFRE_*` environment and `./.env` are
+    unchanged: a new value in either, in any letter case or directory, is seen at once."""
+    from blocks import env_settings
+    from blocks.env_settings import env_only_settings
+
+    built = []
+    real_init = env_settings.EnvOnlySettings.__init__
+
+    def counted(self, **values):
+        built.append(1)
+        real_init(self, **values)
+
+    monkeypatch.setattr(env_settings.EnvOnlySettings, "__init__", counted)
+    write_env(workdir, "COFRE_SYNTHETIC_ORDERS=1234")
+    assert env_only_settings().synthetic_orders == 1234
+    assert env_only_settings().synthetic_orders == 1234
+    assert len(built) == 1  # the second call reused the first reading
+    write_env(workdir, "COFRE_SYNTHETIC_ORDERS=4321")
+    assert env_only_settings().synthetic_orders == 4321
+    monkeypatch.setenv("cofre_synthetic_orders", "77")  # pydantic reads names in any case
+    assert env_only_settings().synthetic_orders == 77
+    monkeypatch.delenv("cofre_synthetic_orders")
+    other = workdir.parent / "other"
+    other.mkdir()
+    monkeypatch.chdir(other)  # no .env here
+    assert env_only_settings().synthetic_orders == EnvOnlySettings().synthetic_orders
+    assert len(built) == 5  # every change read again (the last one is the direct reading)
+
+
+def test_env_only_settings_are_a_copy_per_caller_and_invalid_values_always_raise(
+    workdir, monkeypatch
+):
+    from blocks.env_settings import env_only_settings
+
+    first = env_only_settings()
+    first.synthetic_orders = -1  # a caller changing its copy
+    assert env_only_settings().synthetic_orders != -1
+    monkeypatch.setenv("COFRE_SYNTHETIC_ORDERS", "many")
+    for _ in range(2):
+        with pytest.raises(ConfigurationError, match="COFRE_SYNTHETIC_ORDERS"):
+            env_only_settings()
